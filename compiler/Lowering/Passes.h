@@ -1,0 +1,35 @@
+//===- Passes.h - lowerings of the attn dialect -----------------*- C++ -*-===//
+//
+// Declares the lowering passes of `attn` ops and the transforms they call.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SWAA_COMPILER_LOWERING_PASSES_H
+#define SWAA_COMPILER_LOWERING_PASSES_H
+
+#include "dialects/Attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::swaa {
+
+/// Replaces `op` with linalg/tensor/arith/math ops that compute the attention
+/// contract with an explicit O(n^2) mask. Returns the value that replaced the
+/// op's result.
+FailureOr<Value> lowerAttentionToReference(RewriterBase &rewriter,
+                                           attn::AttentionOp op);
+
+#define GEN_PASS_DECL
+#include "compiler/Lowering/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "compiler/Lowering/Passes.h.inc"
+
+} // namespace mlir::swaa
+
+#endif // SWAA_COMPILER_LOWERING_PASSES_H

@@ -1,0 +1,47 @@
+//===- Pipelines.cpp - named pass pipelines of the lowering --------------===//
+//
+// The one definition of each lowering pipeline; swaa-opt registers it by
+// name and the driver calls the same build function.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/Pipelines.h"
+
+#include "compiler/Lowering/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+void swaa::buildReferenceCPUPipeline(OpPassManager &pm) {
+  pm.addPass(createAttnLowerReferencePass());
+  // Elementwise arith/math on tensors (what importers emit) -> linalg.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void swaa::registerLoweringPipelines() {
+  PassPipelineRegistration<>(
+      "swaa-reference-cpu",
+      "Lower attn (by the O(n^2) reference) and upstream tensor IR to the "
+      "LLVM dialect for the host CPU",
+      buildReferenceCPUPipeline);
+}

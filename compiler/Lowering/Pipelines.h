@@ -1,0 +1,25 @@
+//===- Pipelines.h - named pass pipelines of the lowering ------*- C++ -*-===//
+//
+// Pipelines shared by swaa-opt (registered by name, for lit tests) and the
+// driver of swaa-compile, so both run the very same passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SWAA_COMPILER_LOWERING_PIPELINES_H
+#define SWAA_COMPILER_LOWERING_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::swaa {
+
+/// `attn` + tensor-level upstream IR -> LLVM dialect for the host CPU, with
+/// attention lowered by the O(n^2) reference (`attn-lower-reference`). The
+/// result runs under `mlir-runner` or translates to LLVM IR.
+void buildReferenceCPUPipeline(OpPassManager &pm);
+
+/// Registers the pipelines above with the global pass registry.
+void registerLoweringPipelines();
+
+} // namespace mlir::swaa
+
+#endif // SWAA_COMPILER_LOWERING_PIPELINES_H

@@ -1,0 +1,59 @@
+# -*- Python -*-
+# lit configuration of the swaa test suite: tools, substitutions, features.
+
+import os
+import subprocess
+
+import lit.formats
+import lit.util
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SWAA"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.swaa_obj_root, "test")
+config.excludes = ["lib", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+
+# Every FileCheck variable is scoped to its CHECK-LABEL block.
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The numpy references in test/lib/ are part of the suite: without numpy the
+# suite fails here, loudly, instead of skipping the numerical checks.
+try:
+    subprocess.run(
+        [config.python_executable, "-c", "import numpy"],
+        check=True,
+        capture_output=True,
+    )
+except (OSError, subprocess.CalledProcessError):
+    lit_config.fatal(
+        f"{config.python_executable} cannot import numpy, which the reference "
+        "checks need: run utils/setup.sh"
+    )
+
+lib_dir = os.path.join(config.test_source_root, "lib")
+runner_libs = ",".join(
+    os.path.join(config.mlir_lib_dir, name)
+    for name in ("libmlir_runner_utils.so", "libmlir_c_runner_utils.so")
+)
+config.substitutions.extend(
+    [
+        ("%python", config.python_executable),
+        ("%attn-ref", f"{config.python_executable} {lib_dir}/attn_reference.py"),
+        (
+            "%run-cpu",
+            "mlir-runner -e main -entry-point-result=void "
+            f"-shared-libs={runner_libs}",
+        ),
+        ("%test-root", config.test_source_root),
+    ]
+)
+
+tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
+tools = ["swaa-opt", "mlir-runner", "mlir-opt"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
