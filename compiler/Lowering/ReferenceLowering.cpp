@@ -48,21 +48,23 @@ public:
 
   Value build() {
     SmallVector<OpFoldResult> q = tensor::getMixedSizes(b, loc, op.getQuery());
-    SmallVector<OpFoldResult> k = tensor::getMixedSizes(b, loc, op.getKey());
-    SmallVector<OpFoldResult> v = tensor::getMixedSizes(b, loc, op.getValue());
-    OpFoldResult batch = q[0], heads = q[1], querySeq = q[2], keySeq = k[2];
+    OpFoldResult keySeq = tensor::getMixedSize(b, loc, op.getKey(), 2);
+    OpFoldResult keyDim = tensor::getMixedSize(b, loc, op.getKey(), 3);
+    OpFoldResult valueDim =
+        tensor::getMixedSize(b, loc, op.getValue(), /*dim=*/3);
+    OpFoldResult batch = q[0], heads = q[1], querySeq = q[2];
+    scoreShape = {batch, heads, querySeq, keySeq};
+    rowShape = {batch, heads, querySeq};
+    outShape = {batch, heads, querySeq, valueDim};
 
-    Value key = expandHeads(op.getKey(), {batch, heads, keySeq, k[3]});
-    Value value = expandHeads(op.getValue(), {batch, heads, keySeq, v[3]});
-    Value scores = computeScores(op.getQuery(), key,
-                                 {batch, heads, querySeq, keySeq});
+    Value key = expandHeads(op.getKey(), {batch, heads, keySeq, keyDim});
+    Value value = expandHeads(op.getValue(), {batch, heads, keySeq, valueDim});
+    Value scores = computeScores(op.getQuery(), key);
     Value logits = applyMask(scores, querySeq, keySeq);
-    SmallVector<OpFoldResult> rowShape = {batch, heads, querySeq};
-    Value rowMax = reduceRows(logits, rowShape, /*isMax=*/true);
+    Value rowMax = reduceRows(logits, /*isMax=*/true);
     Value probs = exponentiate(logits, rowMax);
-    Value rowSum = reduceRows(probs, rowShape, /*isMax=*/false);
-    Value acc =
-        weightedValues(probs, value, {batch, heads, querySeq, v[3]});
+    Value rowSum = reduceRows(probs, /*isMax=*/false);
+    Value acc = weightedValues(probs, value);
     return normalize(acc, rowSum);
   }
 
@@ -73,6 +75,8 @@ private:
   MLIRContext *ctx;
   Type elementType;
   FloatType computeType;
+  // Sizes shared by the steps: [B, H, Sq, Sk], [B, H, Sq] and [B, H, Sq, Dv].
+  SmallVector<OpFoldResult> scoreShape, rowShape, outShape;
 
   AffineExpr d(unsigned i) { return getAffineDimExpr(i, ctx); }
   AffineMap map(unsigned numDims, ArrayRef<AffineExpr> results) {
@@ -136,20 +140,20 @@ private:
   }
 
   /// Step 2: scores = Q K^T over head_dim (no scale yet).
-  Value computeScores(Value query, Value key,
-                      SmallVector<OpFoldResult> shape) {
+  Value computeScores(Value query, Value key) {
     // (b, h, i, j, d)
     AffineMap qMap = map(5, {d(0), d(1), d(2), d(4)});
     AffineMap kMap = map(5, {d(0), d(1), d(3), d(4)});
     AffineMap sMap = map(5, {d(0), d(1), d(2), d(3)});
-    Value init = filled(shape, 0.0);
+    Value init = filled(scoreShape, 0.0);
     return linalg::GenericOp::create(
                b, loc, init.getType(), ValueRange{query, key},
                ValueRange{init}, ArrayRef<AffineMap>{qMap, kMap, sMap},
                iterators(4, 1),
                [&](OpBuilder &nb, Location l, ValueRange args) {
-                 Value prod = arith::MulFOp::create(
-                     nb, l, toCompute(nb, args[0]), toCompute(nb, args[1]));
+                 Value qd = toCompute(nb, args[0]);
+                 Value kd = toCompute(nb, args[1]);
+                 Value prod = arith::MulFOp::create(nb, l, qd, kd);
                  linalg::YieldOp::create(
                      nb, l, arith::AddFOp::create(nb, l, args[2], prod)
                                 .getResult());
@@ -175,22 +179,21 @@ private:
     }
     maps.push_back(identity);
 
-    // Query row r sits at absolute position r + (keySeq - querySeq).
-    Value offset = arith::SubIOp::create(b, loc, indexValue(keySeq),
-                                         indexValue(querySeq));
     Value scale = floatConst(op.getScale().convertToDouble());
-    Value negInf = floatConst(-std::numeric_limits<double>::infinity());
-    std::optional<int64_t> window;
-    if (op.getWindow())
-      window = static_cast<int64_t>(*op.getWindow());
-    int64_t sinks = static_cast<int64_t>(op.getSinks());
     bool causal = op.getCausal();
-    Value windowSize, sinkCount;
+    std::optional<uint64_t> window = op.getWindow();
+    Value offset, negInf, windowSize, sinkCount;
+    if (causal) {
+      // Query row r sits at absolute position r + (keySeq - querySeq).
+      offset = arith::SubIOp::create(b, loc, indexValue(keySeq),
+                                     indexValue(querySeq));
+      negInf = floatConst(-std::numeric_limits<double>::infinity());
+    }
     if (window) {
       windowSize = arith::ConstantIndexOp::create(b, loc, *window);
-      sinkCount = arith::ConstantIndexOp::create(b, loc, sinks);
+      sinkCount = arith::ConstantIndexOp::create(b, loc, op.getSinks());
     }
-    Value init = empty(getMixedSizes(scores), computeType);
+    Value init = empty(scoreShape, computeType);
 
     return linalg::GenericOp::create(
                b, loc, init.getType(), inputs, ValueRange{init}, maps,
@@ -227,7 +230,7 @@ private:
 
   /// Steps 4 and 5 (sums): reduce the key dimension of a `[B, H, Sq, Sk]`
   /// tensor by max or by sum.
-  Value reduceRows(Value x, SmallVector<OpFoldResult> rowShape, bool isMax) {
+  Value reduceRows(Value x, bool isMax) {
     AffineMap inMap = AffineMap::getMultiDimIdentityMap(4, ctx);
     AffineMap outMap = map(4, {d(0), d(1), d(2)});
     Value init = filled(
@@ -253,7 +256,7 @@ private:
     AffineMap rowMap = map(4, {d(0), d(1), d(2)});
     Value negInf = floatConst(-std::numeric_limits<double>::infinity());
     Value zero = floatConst(0.0);
-    Value init = empty(getMixedSizes(logits), computeType);
+    Value init = empty(scoreShape, computeType);
     return linalg::GenericOp::create(
                b, loc, init.getType(), ValueRange{logits, rowMax},
                ValueRange{init},
@@ -272,13 +275,12 @@ private:
   }
 
   /// Step 6: acc = probs V over the key dimension.
-  Value weightedValues(Value probs, Value value,
-                       SmallVector<OpFoldResult> shape) {
+  Value weightedValues(Value probs, Value value) {
     // (b, h, i, e, j)
     AffineMap pMap = map(5, {d(0), d(1), d(2), d(4)});
     AffineMap vMap = map(5, {d(0), d(1), d(4), d(3)});
     AffineMap oMap = map(5, {d(0), d(1), d(2), d(3)});
-    Value init = filled(shape, 0.0);
+    Value init = filled(outShape, 0.0);
     return linalg::GenericOp::create(
                b, loc, init.getType(), ValueRange{probs, value},
                ValueRange{init}, ArrayRef<AffineMap>{pMap, vMap, oMap},
@@ -298,7 +300,7 @@ private:
     AffineMap identity = AffineMap::getMultiDimIdentityMap(4, ctx);
     AffineMap rowMap = map(4, {d(0), d(1), d(2)});
     Value zero = floatConst(0.0);
-    Value init = empty(getMixedSizes(acc), elementType);
+    Value init = empty(outShape, elementType);
     return linalg::GenericOp::create(
                b, loc, init.getType(), ValueRange{acc, rowSum},
                ValueRange{init},
@@ -314,10 +316,6 @@ private:
                  linalg::YieldOp::create(nb, l, out);
                })
         .getResult(0);
-  }
-
-  SmallVector<OpFoldResult> getMixedSizes(Value tensor) {
-    return tensor::getMixedSizes(b, loc, tensor);
   }
 };
 } // namespace

@@ -79,11 +79,13 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("expected 'query' to have a floating-point element "
                        "type, got ")
            << elementType;
-  auto checkTensor = [&](Value value, StringRef name) -> LogicalResult {
+  auto checkTensor = [&](Value value, StringRef name,
+                         StringRef layout = "[batch, heads, seq, head_dim]")
+      -> LogicalResult {
     auto type = cast<RankedTensorType>(value.getType());
     if (type.getRank() != 4)
       return emitOpError("expected '")
-             << name << "' to have rank 4 ([batch, heads, seq, head_dim]), got "
+             << name << "' to have rank 4 (" << layout << "), got "
              << type.getRank();
     if (type.getElementType() != elementType)
       return emitOpError("expected '")
@@ -96,7 +98,9 @@ LogicalResult AttentionOp::verify() {
       failed(checkTensor(getValue(), "value")) ||
       failed(checkTensor(getResult(), "result")))
     return failure();
-  if (getMask() && failed(checkTensor(getMask(), "mask")))
+  if (getMask() &&
+      failed(checkTensor(getMask(), "mask",
+                         "[batch, heads, query seq, key seq]")))
     return failure();
 
   ArrayRef<int64_t> q = getQuery().getType().getShape();
