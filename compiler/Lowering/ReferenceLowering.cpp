@@ -12,7 +12,7 @@
 //   6. acc[b,h,i,e]     = sum_j probs * v[b,h,j,e]
 //   7. out[b,h,i,e]     = rowSum == 0 ? 0 : acc / rowSum
 //
-// visible(i, j) is the contract of ARCHITECTURE.md with the query row `i` at
+// visible(i, j) is the attention contract (README.md) with the query row `i` at
 // absolute position `i + key_seq - query_seq`. Nothing is tiled or skipped:
 // this is the golden model that faster lowerings are checked against.
 //

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent numpy reference for `attn.attention`, used by the lit suite.
 
-Written from the attention contract of ARCHITECTURE.md, not from any lowering:
+Written from the attention contract (README.md, "The attn.attention op"),
+not from any lowering:
 a key at position j is visible to a query at position i when j <= i (causal)
 and, with a window W, when i - W < j or j < sinks. The queries are the last
 query_seq positions of the key sequence.

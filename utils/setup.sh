@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-#===- scripts/setup.sh - install swaa's build and test dependencies -------===#
+#===- utils/setup.sh - install swaa's build and test dependencies ---------===#
 #
 # Idempotent: installs what is missing on a Debian 12 (bookworm) machine and
 # does nothing for what is already there. Needs root (or sudo) for apt.
 #   apt:  LLVM/MLIR 22, lit/FileCheck, libomp, Ninja, ccache, ONNX C++, protobuf
-#   pip:  numpy (reference computations in tests), onnx/onnxruntime (fixtures)
+#   pip:  numpy (the independent references of the tests), onnx, onnxruntime
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -14,21 +14,25 @@ APT_PACKAGES=(
   ninja-build ccache cmake g++ libonnx-dev libprotobuf-dev protobuf-compiler
 )
 PIP_PACKAGES=(numpy onnx onnxruntime)
+PYTHON=${PYTHON:-python3}
 
 log() { printf 'setup: %s\n' "$*"; }
 
 sudo_cmd=()
-if [ "$(id -u)" != 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else
-    log "not root and no sudo: install these by hand: ${APT_PACKAGES[*]}"
-  fi
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then
+  sudo_cmd=(sudo)
 fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] && [ ${#sudo_cmd[@]} -eq 0 ]; then
+    log "error: missing Debian packages and no root or sudo to install them: ${missing[*]}" >&2
+    exit 1
+  fi
   log "apt: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
@@ -37,15 +41,13 @@ else
   log "apt: all ${#APT_PACKAGES[@]} packages present"
 fi
 
-PYTHON=${PYTHON:-python3}
 pip_missing=()
 for p in "${PIP_PACKAGES[@]}"; do
   "$PYTHON" -c "import $p" >/dev/null 2>&1 || pip_missing+=("$p")
 done
 if [ ${#pip_missing[@]} -gt 0 ]; then
-  log "pip: installing ${pip_missing[*]}"
-  "$PYTHON" -m pip install -q "${pip_missing[@]}"
+  log "pip: installing ${pip_missing[*]} for $PYTHON"
+  "$PYTHON" -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
 else
-  log "pip: ${PIP_PACKAGES[*]} present"
+  log "pip: ${PIP_PACKAGES[*]} present for $PYTHON"
 fi
-log "done"

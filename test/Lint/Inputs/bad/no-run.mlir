@@ -1,0 +1,2 @@
+// A test without a RUN line (input of run-lines.test).
+func.func @f() { return }
