@@ -1,4 +1,5 @@
-//===- RegisterEverything.h - one registration for all swaa tools -*- C++ -*-===//
+//===- RegisterEverything.h - one registration for all swaa tools -*- C++
+//-*-===//
 //
 // The dialects, extensions, passes and pipelines that every swaa tool knows:
 // upstream MLIR's plus ours. swaa-opt and swaa-compile call the same

@@ -83,7 +83,8 @@ private:
     return AffineMap::get(numDims, 0, results, ctx);
   }
   Value floatConst(double value) {
-    return arith::ConstantOp::create(b, loc, b.getFloatAttr(computeType, value));
+    return arith::ConstantOp::create(b, loc,
+                                     b.getFloatAttr(computeType, value));
   }
   Value indexValue(OpFoldResult size) {
     return getValueOrCreateConstantIndexOp(b, loc, size);
@@ -147,16 +148,15 @@ private:
     AffineMap sMap = map(5, {d(0), d(1), d(2), d(3)});
     Value init = filled(scoreShape, 0.0);
     return linalg::GenericOp::create(
-               b, loc, init.getType(), ValueRange{query, key},
-               ValueRange{init}, ArrayRef<AffineMap>{qMap, kMap, sMap},
-               iterators(4, 1),
+               b, loc, init.getType(), ValueRange{query, key}, ValueRange{init},
+               ArrayRef<AffineMap>{qMap, kMap, sMap}, iterators(4, 1),
                [&](OpBuilder &nb, Location l, ValueRange args) {
                  Value qd = toCompute(nb, args[0]);
                  Value kd = toCompute(nb, args[1]);
                  Value prod = arith::MulFOp::create(nb, l, qd, kd);
                  linalg::YieldOp::create(
-                     nb, l, arith::AddFOp::create(nb, l, args[2], prod)
-                                .getResult());
+                     nb, l,
+                     arith::AddFOp::create(nb, l, args[2], prod).getResult());
                })
         .getResult(0);
   }
@@ -216,8 +216,7 @@ private:
                          nb, l, arith::CmpIPredicate::sgt, j, lo);
                      Value isSink = arith::CmpIOp::create(
                          nb, l, arith::CmpIPredicate::slt, j, sinkCount);
-                     Value kept =
-                         arith::OrIOp::create(nb, l, inWindow, isSink);
+                     Value kept = arith::OrIOp::create(nb, l, inWindow, isSink);
                      visible = arith::AndIOp::create(nb, l, visible, kept);
                    }
                    logit =
@@ -233,8 +232,8 @@ private:
   Value reduceRows(Value x, bool isMax) {
     AffineMap inMap = AffineMap::getMultiDimIdentityMap(4, ctx);
     AffineMap outMap = map(4, {d(0), d(1), d(2)});
-    Value init = filled(
-        rowShape, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
+    Value init = filled(rowShape,
+                        isMax ? -std::numeric_limits<double>::infinity() : 0.0);
     return linalg::GenericOp::create(
                b, loc, init.getType(), ValueRange{x}, ValueRange{init},
                ArrayRef<AffineMap>{inMap, outMap}, iterators(3, 1),
@@ -289,8 +288,8 @@ private:
                  Value prod = arith::MulFOp::create(nb, l, args[0],
                                                     toCompute(nb, args[1]));
                  linalg::YieldOp::create(
-                     nb, l, arith::AddFOp::create(nb, l, args[2], prod)
-                                .getResult());
+                     nb, l,
+                     arith::AddFOp::create(nb, l, args[2], prod).getResult());
                })
         .getResult(0);
   }
@@ -308,7 +307,8 @@ private:
                [&](OpBuilder &nb, Location l, ValueRange args) {
                  Value empty = arith::CmpFOp::create(
                      nb, l, arith::CmpFPredicate::OEQ, args[1], zero);
-                 Value quotient = arith::DivFOp::create(nb, l, args[0], args[1]);
+                 Value quotient =
+                     arith::DivFOp::create(nb, l, args[0], args[1]);
                  Value out =
                      arith::SelectOp::create(nb, l, empty, zero, quotient);
                  if (out.getType() != elementType)
@@ -328,7 +328,8 @@ FailureOr<Value> swaa::lowerAttentionToReference(RewriterBase &rewriter,
   // The result type may carry static sizes that the computation only knows
   // dynamically: cast to the op's type.
   if (result.getType() != op.getType())
-    result = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), result);
+    result =
+        tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), result);
   rewriter.replaceOp(op, result);
   return result;
 }

@@ -19,9 +19,10 @@ def Attn_Dialect : Dialect {
     The `attn` dialect holds the attention ops of a transformer model after
     import. Everything that is not attention (projections, norms, RoPE, MLP)
     stays in upstream dialects. The semantics of every op follow one contract
-    (README.md, "The attn.attention op"): positions are absolute 0-based token indices, and a
-    key at position `j` is visible to a query at position `i` when `j <= i`
-    (causal) and, for a window `W`, `i - W < j` or `j < sinks`.
+    (README.md, "The attn.attention op"): positions are absolute 0-based
+    token indices, and a key at position `j` is visible to a query at
+    position `i` when `j <= i` (causal) and, for a window `W`, `i - W < j` or
+    `j < sinks`.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }

@@ -80,13 +80,12 @@ LogicalResult AttentionOp::verify() {
                        "type, got ")
            << elementType;
   auto checkTensor = [&](Value value, StringRef name,
-                         StringRef layout = "[batch, heads, seq, head_dim]")
-      -> LogicalResult {
+                         StringRef layout =
+                             "[batch, heads, seq, head_dim]") -> LogicalResult {
     auto type = cast<RankedTensorType>(value.getType());
     if (type.getRank() != 4)
-      return emitOpError("expected '")
-             << name << "' to have rank 4 (" << layout << "), got "
-             << type.getRank();
+      return emitOpError("expected '") << name << "' to have rank 4 (" << layout
+                                       << "), got " << type.getRank();
     if (type.getElementType() != elementType)
       return emitOpError("expected '")
              << name << "' element type to match 'query' (" << elementType
@@ -98,9 +97,8 @@ LogicalResult AttentionOp::verify() {
       failed(checkTensor(getValue(), "value")) ||
       failed(checkTensor(getResult(), "result")))
     return failure();
-  if (getMask() &&
-      failed(checkTensor(getMask(), "mask",
-                         "[batch, heads, query seq, key seq]")))
+  if (getMask() && failed(checkTensor(getMask(), "mask",
+                                      "[batch, heads, query seq, key seq]")))
     return failure();
 
   ArrayRef<int64_t> q = getQuery().getType().getShape();

@@ -15,7 +15,7 @@ int main(int argc, char **argv) {
   mlir::swaa::registerAllSwaaPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv,
-      "swaa optimizer driver: upstream MLIR plus the attn dialect and the "
-      "SWAA passes\n",
+      "swaa optimizer driver: upstream MLIR plus the attn dialect and "
+      "swaa's passes and pipelines\n",
       registry));
 }
