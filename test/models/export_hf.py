@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Exports the Hugging Face fixtures of the importer tests (test/models/hf/).
+
+Tiny random configs (2-3 layers, hidden 64, vocab 128) of real architectures,
+exported by torch.onnx with the TorchScript-based exporter (dynamo=False) and
+the dynamo exporter, with use_cache=False and with past-key-value inputs and
+outputs. Needs torch and transformers (not needed by the tests, which use the
+committed .onnx files). Prints one line per fixture: written or why not.
+
+  python3 test/models/export_hf.py [--only NAME_SUBSTRING]
+"""
+
+import argparse
+import json
+import os
+import warnings
+
+import onnx
+import torch
+import transformers
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf")
+COMMON = dict(vocab_size=128, max_position_embeddings=256, tie_word_embeddings=False)
+
+# name: (model class, config class, config kwargs)
+MODELS = {
+    "llama": ("LlamaForCausalLM", "LlamaConfig", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, **COMMON)),
+    "qwen2": ("Qwen2ForCausalLM", "Qwen2Config", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=2, **COMMON)),
+    "mistral": ("MistralForCausalLM", "MistralConfig", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=1, sliding_window=None, **COMMON)),
+    "mistral-sw6": ("MistralForCausalLM", "MistralConfig", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=1, sliding_window=6, **COMMON)),
+    "gpt2": ("GPT2LMHeadModel", "GPT2Config", dict(
+        n_embd=64, n_layer=2, n_head=4, n_positions=256, vocab_size=128)),
+    "phi3": ("Phi3ForCausalLM", "Phi3Config", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, **COMMON)),
+}
+
+
+def layer_count(cfg):
+    return getattr(cfg, "num_hidden_layers", None) or cfg.n_layer
+
+
+def kv_shape(cfg, batch, past):
+    heads = getattr(cfg, "num_attention_heads", None) or cfg.n_head
+    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    hidden = getattr(cfg, "hidden_size", None) or cfg.n_embd
+    return (batch, kv_heads, past, hidden // heads)
+
+
+class NoCache(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                          use_cache=False).logits
+
+
+class WithCache(torch.nn.Module):
+    """Flat past/present tensors around the model's Cache object."""
+
+    def __init__(self, model, layers):
+        super().__init__()
+        self.model = model
+        self.layers = layers
+
+    def forward(self, input_ids, attention_mask, *past):
+        cache = transformers.DynamicCache(config=self.model.config)
+        for i in range(self.layers):
+            cache.update(past[2 * i], past[2 * i + 1], i)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                         past_key_values=cache, use_cache=True)
+        present = []
+        for layer in out.past_key_values.layers:
+            present += [layer.keys, layer.values]
+        return (out.logits, *present)
+
+
+def export(name, exporter, cache, attn_impl):
+    model_cls, cfg_cls, kwargs = MODELS[name]
+    cfg = getattr(transformers, cfg_cls)(**kwargs)
+    torch.manual_seed(0)
+    model = getattr(transformers, model_cls)._from_config(
+        cfg, attn_implementation=attn_impl).eval()
+    layers = layer_count(cfg)
+    batch, seq, past = 2, 5, 3
+    ids = torch.randint(0, 128, (batch, seq))
+    inputs = [ids]
+    names = ["input_ids", "attention_mask"]
+    outputs = ["logits"]
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}
+    if cache:
+        inputs.append(torch.ones(batch, past + seq, dtype=torch.int64))
+        axes["attention_mask"] = {0: "batch", 1: "total_seq"}
+        for i in range(layers):
+            for kind in ("key", "value"):
+                inputs.append(torch.randn(kv_shape(cfg, batch, past)))
+                names.append(f"past_key_values.{i}.{kind}")
+                outputs.append(f"present.{i}.{kind}")
+                axes[names[-1]] = {0: "batch", 2: "past_seq"}
+                axes[outputs[-1]] = {0: "batch", 2: "total_seq"}
+        module = WithCache(model, layers)
+    else:
+        inputs.append(torch.ones(batch, seq, dtype=torch.int64))
+        axes["attention_mask"] = {0: "batch", 1: "seq"}
+        module = NoCache(model)
+
+    suffix = "-cache" if cache else ""
+    impl = "" if attn_impl == "sdpa" else f"-{attn_impl}"
+    path = os.path.join(OUT, f"{name}{impl}-{exporter}{suffix}.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "torchscript":
+            torch.onnx.export(module, tuple(inputs), path, input_names=names,
+                              output_names=outputs, dynamic_axes=axes,
+                              opset_version=17, dynamo=False)
+        else:
+            batch_dim = torch.export.Dim("batch", min=1, max=64)
+            seq_dim = torch.export.Dim("seq", min=1, max=256)
+            shapes = [{0: batch_dim, 1: seq_dim}]
+            if cache:
+                # torch.export cannot spell past + seq for the mask: give it
+                # its own dimension and let export relate them.
+                past_dim = torch.export.Dim("past_seq", min=1, max=256)
+                total_dim = torch.export.Dim("total_seq", min=2, max=512)
+                shapes.append({0: batch_dim, 1: total_dim})
+                # The *past varargs are one tuple to torch.export.
+                shapes.append(tuple([{0: batch_dim, 2: past_dim}] * (2 * layers)))
+            else:
+                shapes.append({0: batch_dim, 1: seq_dim})
+            program = torch.onnx.export(module, tuple(inputs), input_names=names,
+                                        output_names=outputs, dynamic_shapes=shapes,
+                                        opset_version=18, dynamo=True, verbose=False)
+            program.save(path, external_data=False)
+    model_proto = onnx.load(path)
+    onnx.checker.check_model(model_proto)
+    meta = {"model": model_cls, "exporter": exporter, "cache": cache,
+            "attn_implementation": attn_impl, "layers": layers,
+            "kv_heads": kv_shape(cfg, 1, 1)[1],
+            "window": kwargs.get("sliding_window")}
+    with open(path[:-5] + ".json", "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    jobs = [(n, e, c, "sdpa") for n in MODELS for e in ("torchscript", "dynamo")
+            for c in (False, True)]
+    jobs.append(("llama", "torchscript", False, "eager"))
+    for job in jobs:
+        label = f"{job[0]} {job[1]} cache={job[2]} attn={job[3]}"
+        if args.only not in label:
+            continue
+        try:
+            path = export(*job)
+            print(f"written: {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
+        except Exception as e:  # an exporter that cannot take a model is data
+            print(f"not exported: {label}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+
+
+if __name__ == "__main__":
+    main()
