@@ -1,0 +1,762 @@
+//===- AttentionFusion.cpp - recognize attention in ONNX graphs ----------===//
+//
+// See AttentionFusion.h. The decomposed matcher walks from each Softmax back
+// to the score MatMul and forward to the value MatMul; the mask analysis
+// evaluates the mask subgraph on a few concrete sizes (GraphImporter::evaluate)
+// and compares it with the causal / sliding-window / padding patterns of the
+// attention contract.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Import/AttentionFusion.h"
+
+#include "dialects/Attn/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <cmath>
+#include <set>
+
+using namespace mlir;
+using namespace mlir::swaa::import;
+
+bool mlir::swaa::import::isFusableOp(const onnx::NodeProto &node) {
+  return false; // The standard and contrib attention ops come next.
+}
+
+LogicalResult mlir::swaa::import::inferFusableOp(GraphImporter &imp,
+                                                 NodeContext &c) {
+  return c.error("is not supported yet");
+}
+
+LogicalResult mlir::swaa::import::emitFusableOp(GraphImporter &imp,
+                                                NodeContext &c) {
+  return c.error("was not fused into an attention");
+}
+
+namespace {
+
+const onnx::NodeProto *producerNode(GraphImporter &imp, llvm::StringRef name) {
+  int p = imp.producer(name);
+  return p < 0 ? nullptr : &imp.getGraph().node(p);
+}
+
+bool isOp(const onnx::NodeProto *n, llvm::StringRef type) {
+  return n && n->op_type() == type && (n->domain().empty() || n->domain() == "ai.onnx");
+}
+
+/// The value of a known one-element tensor.
+std::optional<double> scalarOf(GraphImporter &imp, llvm::StringRef name) {
+  if (!imp.hasValue(name))
+    return std::nullopt;
+  ValueState &s = imp.state(name);
+  if (!s.known || s.known->size() != 1)
+    return std::nullopt;
+  if (s.known->isFloat)
+    return s.known->floats[0];
+  if (auto c = imp.getSymbols().resolve(s.known->ints[0]).getConstant())
+    return (double)*c;
+  return std::nullopt;
+}
+
+/// Skips ops that do not change values for attention purposes: Identity,
+/// Dropout (inference), and float-to-float Cast (precision only).
+std::string skipNoOps(GraphImporter &imp, std::string name) {
+  while (const onnx::NodeProto *n = producerNode(imp, name)) {
+    bool floatCast = isOp(n, "Cast") && imp.state(n->input(0)).info.isFloat() &&
+                     imp.state(name).info.isFloat();
+    if (!(isOp(n, "Identity") || isOp(n, "Dropout") || floatCast))
+      break;
+    name = n->input(0);
+  }
+  return name;
+}
+
+/// Peels multiplications and divisions by known scalars off `name`.
+std::string peelScale(GraphImporter &imp, std::string name, double &scale) {
+  for (;;) {
+    name = skipNoOps(imp, name);
+    const onnx::NodeProto *n = producerNode(imp, name);
+    if (isOp(n, "Mul")) {
+      if (auto s = scalarOf(imp, n->input(1))) {
+        scale *= *s;
+        name = n->input(0);
+        continue;
+      }
+      if (auto s = scalarOf(imp, n->input(0))) {
+        scale *= *s;
+        name = n->input(1);
+        continue;
+      }
+    }
+    if (isOp(n, "Div"))
+      if (auto s = scalarOf(imp, n->input(1)); s && *s != 0) {
+        scale /= *s;
+        name = n->input(0);
+        continue;
+      }
+    return name;
+  }
+}
+
+/// One term the scores pass through before the softmax.
+struct MaskTerm {
+  std::string value;
+  bool isCondition = false;
+  bool keepWhen = true;
+};
+
+struct ScoresMatch {
+  int matmul = -1;
+  double scale = 1.0;
+  SmallVector<MaskTerm> masks;
+};
+
+bool isVeryNegative(std::optional<double> v) { return v && *v <= -1e4; }
+
+/// Matches scale and mask terms from a softmax input back to Q K^T.
+std::optional<ScoresMatch> matchScores(GraphImporter &imp, std::string name,
+                                       int depth = 0) {
+  if (depth > 8)
+    return std::nullopt;
+  name = skipNoOps(imp, name);
+  const onnx::NodeProto *n = producerNode(imp, name);
+  if (!n)
+    return std::nullopt;
+  if (isOp(n, "MatMul")) {
+    ScoresMatch m;
+    m.matmul = imp.producer(name);
+    return m;
+  }
+  if (isOp(n, "Mul") || isOp(n, "Div")) {
+    double s = 1.0;
+    std::string base = peelScale(imp, name, s);
+    if (base == name)
+      return std::nullopt;
+    auto m = matchScores(imp, base, depth + 1);
+    if (m)
+      m->scale *= s;
+    return m;
+  }
+  if (isOp(n, "Add")) {
+    for (int k = 0; k < 2; ++k) {
+      if (auto m = matchScores(imp, n->input(k), depth + 1)) {
+        m->masks.push_back({n->input(1 - k)});
+        return m;
+      }
+    }
+    return std::nullopt;
+  }
+  // masked_fill: Where(cond, -inf, scores) or Where(cond, scores, -inf).
+  if (isOp(n, "Where")) {
+    for (int k = 1; k <= 2; ++k) {
+      if (!isVeryNegative(scalarOf(imp, n->input(k))))
+        continue;
+      if (auto m = matchScores(imp, n->input(3 - k), depth + 1)) {
+        m->masks.push_back({n->input(0), /*isCondition=*/true,
+                            /*keepWhen=*/k == 2});
+        return m;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+/// K from the right operand of the score MatMul (which is K^T).
+bool matchKey(GraphImporter &imp, std::string kt, double &scale,
+              FusedAttention &f) {
+  kt = peelScale(imp, kt, scale);
+  const onnx::NodeProto *n = producerNode(imp, kt);
+  if (isOp(n, "Transpose") && imp.state(kt).info.rank() == 4) {
+    SmallVector<int64_t> perm;
+    for (const onnx::AttributeProto &a : n->attribute())
+      if (a.name() == "perm")
+        perm.assign(a.ints().begin(), a.ints().end());
+    if (perm.size() == 4) {
+      // K = Transpose(x, perm with its last two entries swapped).
+      std::swap(perm[2], perm[3]);
+      std::string x = n->input(0);
+      double s2 = 1.0;
+      x = peelScale(imp, x, s2);
+      scale *= s2;
+      f.key = x;
+      if (perm != SmallVector<int64_t>{0, 1, 2, 3})
+        f.keyPerm = perm;
+      return true;
+    }
+  }
+  if (imp.state(kt).info.rank() != 4)
+    return false;
+  f.key = kt;
+  f.keyPerm = {0, 1, 3, 2};
+  return true;
+}
+
+/// repeat_kv as exporters spell it: Reshape(Expand(Unsqueeze(x, 2))) from
+/// [B, Hkv, S, D] to [B, Hkv * G, S, D]. Returns x, or `name` unchanged.
+std::string peelRepeatKV(GraphImporter &imp, std::string name) {
+  name = skipNoOps(imp, name);
+  SizeSymbols &syms = imp.getSymbols();
+  const onnx::NodeProto *reshape = producerNode(imp, name);
+  if (!isOp(reshape, "Reshape"))
+    return name;
+  std::string expanded = skipNoOps(imp, reshape->input(0));
+  const onnx::NodeProto *expand = producerNode(imp, expanded);
+  if (!isOp(expand, "Expand"))
+    return name;
+  std::string unsq = skipNoOps(imp, expand->input(0));
+  const onnx::NodeProto *unsqueeze = producerNode(imp, unsq);
+  if (!isOp(unsqueeze, "Unsqueeze"))
+    return name;
+  std::string base = unsqueeze->input(0);
+  const TensorInfo &b = imp.state(base).info, &e = imp.state(expanded).info,
+                   &u = imp.state(unsq).info, &out = imp.state(name).info;
+  if (b.rank() != 4 || u.rank() != 5 || e.rank() != 5 || out.rank() != 4)
+    return name;
+  auto eq = [&](const SymExpr &x, const SymExpr &y) {
+    return syms.resolve(x) == syms.resolve(y);
+  };
+  if (!(u.shape[2].getConstant() == std::optional<int64_t>(1) &&
+        eq(u.shape[1], b.shape[1]) && eq(u.shape[3], b.shape[2]) &&
+        eq(e.shape[1], b.shape[1]) && eq(e.shape[3], b.shape[2]) &&
+        eq(e.shape[4], b.shape[3]) &&
+        eq(out.shape[1], e.shape[1] * e.shape[2]) &&
+        eq(out.shape[2], b.shape[2]) && eq(out.shape[3], b.shape[3])))
+    return name;
+  return base;
+}
+
+//===----------------------------------------------------------------------===//
+// Mask analysis
+//===----------------------------------------------------------------------===//
+
+/// What the mask of one attention turned out to be.
+struct MaskFacts {
+  bool proven = false;
+  bool causal = false;
+  std::optional<int64_t> window;
+  std::string paddingInput;
+  std::string why; // when not proven
+};
+
+/// Visibility of every (batch, row, key) for one scenario, from the mask
+/// terms: 1 visible, 0 hidden, -1 neither (not a mask pattern).
+struct Grid {
+  int64_t batch = 0, rows = 0, keys = 0;
+  std::vector<int8_t> vis;
+  int8_t at(int64_t b, int64_t r, int64_t j) const {
+    return vis[(b * rows + r) * keys + j];
+  }
+};
+
+std::optional<Grid> evaluateGrid(GraphImporter &imp,
+                                 ArrayRef<MaskTerm> masks,
+                                 const GraphImporter::Scenario &scenario,
+                                 int64_t batch, int64_t rows, int64_t keys,
+                                 std::string &why) {
+  Grid g{batch, rows, keys, std::vector<int8_t>(batch * rows * keys, 1)};
+  for (const MaskTerm &m : masks) {
+    auto e = imp.evaluate(m.value, scenario, std::max<int64_t>(1 << 16, 4 * batch * rows * keys));
+    if (!e) {
+      why = "its subgraph does not evaluate at import time";
+      return std::nullopt;
+    }
+    SmallVector<int64_t> shape = e->shape;
+    if (shape.size() > 4 || llvm::is_contained(shape, -1)) {
+      why = "it does not have a [batch, heads, query, key] shape";
+      return std::nullopt;
+    }
+    while (shape.size() < 4)
+      shape.insert(shape.begin(), 1);
+    int64_t want[4] = {batch, shape[1], rows, keys};
+    for (int d = 0; d < 4; ++d)
+      if (d != 1 && shape[d] != 1 && shape[d] != want[d]) {
+        why = "its shape does not match the scores";
+        return std::nullopt;
+      }
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < shape[1]; ++h)
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < keys; ++j) {
+            int64_t idx = (((shape[0] == 1 ? 0 : b) * shape[1] + h) * shape[2] +
+                           (shape[2] == 1 ? 0 : r)) * shape[3] +
+                          (shape[3] == 1 ? 0 : j);
+            int8_t v;
+            if (m.isCondition) {
+              std::optional<int64_t> c =
+                  e->known.isFloat ? std::optional<int64_t>(e->known.floats[idx] != 0)
+                                   : e->known.ints[idx].getConstant();
+              if (!c) {
+                why = "its condition is not constant";
+                return std::nullopt;
+              }
+              v = ((*c != 0) == m.keepWhen) ? 1 : 0;
+            } else {
+              double x = e->known.isFloat ? e->known.floats[idx]
+                                          : (double)e->known.ints[idx].getConstant().value_or(1);
+              v = x == 0.0 ? 1 : (x <= -1e4 ? 0 : -1);
+            }
+            int8_t &cell = g.vis[(b * rows + r) * keys + j];
+            if (v < 0 || (h > 0 && ((cell == 1) != (v == 1)) && cell >= 0)) {
+              // Not 0/-inf, or heads disagree: not a visibility pattern.
+              cell = -1;
+            } else if (cell >= 0) {
+              cell = (cell == 1 && v == 1) ? 1 : 0;
+            }
+          }
+  }
+  for (int8_t v : g.vis)
+    if (v < 0) {
+      why = "it holds values other than 0 and a large negative number";
+      return std::nullopt;
+    }
+  return g;
+}
+
+class MaskAnalyzer {
+public:
+  MaskAnalyzer(GraphImporter &imp, const FusedAttention &f,
+               ArrayRef<MaskTerm> masks)
+      : imp(imp), f(f), masks(masks) {}
+
+  MaskFacts run() {
+    MaskFacts facts;
+    SizeSymbols &syms = imp.getSymbols();
+    const TensorInfo &q = imp.state(f.query).info;
+    std::string kv = f.value; // V is [B, H, Sk, Dv] without a permutation
+    const TensorInfo &v = imp.state(kv).info;
+    SymExpr batchE = q.shape[0], rowsE = q.shape[2], keysE = v.shape[2];
+
+    // Candidate padding input: an integer [batch, key_seq] graph input.
+    std::string padding;
+    for (const MaskTerm &m : masks)
+      for (const std::string &in : imp.inputsOf(m.value)) {
+        const TensorInfo &info = imp.state(in).info;
+        if (!info.isFloat() && info.rank() == 2 &&
+            syms.resolve(info.shape[0]) == syms.resolve(batchE) &&
+            syms.resolve(info.shape[1]) == syms.resolve(keysE))
+          padding = in;
+      }
+
+    // Free symbols get values per scenario; the query-seq symbol also gets 1
+    // (decode) in one of them.
+    std::vector<unsigned> free;
+    for (unsigned s = 0; s < syms.size(); ++s)
+      if (syms.isFree(s))
+        free.push_back(s);
+    std::vector<std::vector<int64_t>> bases = {
+        {2, 5, 3, 4, 2}, {1, 7, 2, 3, 3}, {2, 1, 6, 5, 4}, {2, 9, 4, 6, 5}};
+    // Integer constants in the mask subgraph may be a window: make sure one
+    // scenario has more keys than each.
+    std::set<int64_t> candidates;
+    for (const MaskTerm &m : masks)
+      collectConstants(m.value, candidates);
+
+    bool anyHidden = false, causalOk = true;
+    std::optional<int64_t> window;
+    bool paddingUsed = false;
+    auto runScenario = [&](const std::vector<int64_t> &base, bool decode,
+                           int64_t big) -> bool {
+      GraphImporter::Scenario sc;
+      for (size_t k = 0; k < free.size(); ++k)
+        sc.symbols[free[k]] = big ? big : base[k % base.size()];
+      std::optional<unsigned> rowSym = syms.resolve(rowsE).getSymbol();
+      std::optional<unsigned> batchSym = syms.resolve(batchE).getSymbol();
+      if (decode && rowSym && syms.isFree(*rowSym))
+        sc.symbols[*rowSym] = 1;
+      if (big && batchSym && syms.isFree(*batchSym))
+        sc.symbols[*batchSym] = 1;
+      auto value = [&](const SymExpr &e) -> std::optional<int64_t> {
+        return syms.resolve(e).substitute(toExprs(sc.symbols)).getConstant();
+      };
+      std::optional<int64_t> B = value(batchE), R = value(rowsE), K = value(keysE);
+      if (!B || !R || !K || *R > *K) {
+        facts.why = "its sizes cannot be fixed for evaluation";
+        return false;
+      }
+      if (*B * *R * *K > (1 << 22)) {
+        facts.why = "a scenario that shows a window of up to " +
+                    std::to_string(big) + " keys is too large to evaluate";
+        return false;
+      }
+      // All keys present.
+      std::vector<int64_t> ones(*B * *K, 1);
+      if (!padding.empty())
+        sc.inputs[padding] = ones;
+      std::optional<Grid> g = evaluateGrid(imp, masks, sc, *B, *R, *K, facts.why);
+      if (!g)
+        return false;
+      // Infer causality and the window from this grid.
+      for (int64_t b = 0; b < *B; ++b)
+        for (int64_t r = 0; r < *R; ++r) {
+          int64_t i = r + *K - *R;
+          int64_t lo = -1;
+          for (int64_t j = 0; j < *K; ++j) {
+            bool vis = g->at(b, r, j);
+            if (!vis)
+              anyHidden = true;
+            if (vis && j > i)
+              causalOk = false;
+            if (vis && lo < 0)
+              lo = j;
+            // Visible keys must be one contiguous run ending at i.
+            if (lo >= 0 && j <= i && !vis)
+              causalOk = false;
+          }
+          if (lo > 0) {
+            int64_t w = i - lo + 1;
+            if (window && *window != w)
+              causalOk = false;
+            window = w;
+          }
+        }
+      // Left padding in batch row 0: the mask must add it to the pattern.
+      if (!padding.empty() && *K > 2) {
+        std::vector<int64_t> padded = ones;
+        padded[0] = padded[1] = 0;
+        sc.inputs[padding] = padded;
+        std::optional<Grid> gp =
+            evaluateGrid(imp, masks, sc, *B, *R, *K, facts.why);
+        if (!gp)
+          return false;
+        for (int64_t b = 0; b < *B; ++b)
+          for (int64_t r = 0; r < *R; ++r) {
+            bool rowHasKey = false;
+            for (int64_t j = 0; j < *K; ++j)
+              rowHasKey |= g->at(b, r, j) && padded[b * *K + j];
+            if (!rowHasKey)
+              continue; // fully padded rows: exporters differ, nobody reads them
+            for (int64_t j = 0; j < *K; ++j) {
+              bool want = g->at(b, r, j) && padded[b * *K + j];
+              if ((bool)gp->at(b, r, j) != want) {
+                if (padded[b * *K + j] == 0 && gp->at(b, r, j) == g->at(b, r, j))
+                  continue; // this mask ignores padding
+                facts.why = "it reacts to the padding input in a way that is "
+                            "not a padding mask";
+                return false;
+              }
+              if (padded[b * *K + j] == 0 && g->at(b, r, j))
+                paddingUsed = true;
+            }
+          }
+      }
+      return true;
+    };
+
+    for (size_t s = 0; s < bases.size(); ++s)
+      if (!runScenario(bases[s], s == 2, 0))
+        return facts;
+    for (int64_t c : candidates)
+      if (!window && c >= 3)
+        if (!runScenario(bases[0], /*decode=*/true, c + 2))
+          return facts;
+
+    if (!causalOk) {
+      facts.why = "its visible keys are not a causal (or sliding-window) "
+                  "pattern";
+      return facts;
+    }
+    facts.proven = true;
+    facts.causal = anyHidden || window.has_value();
+    facts.window = window;
+    if (paddingUsed)
+      facts.paddingInput = padding;
+    // A mask that hides nothing and is not causal: nothing to keep.
+    if (!anyHidden)
+      facts.causal = false;
+    return facts;
+  }
+
+private:
+  GraphImporter &imp;
+  const FusedAttention &f;
+  ArrayRef<MaskTerm> masks;
+
+  static std::map<unsigned, SymExpr>
+  toExprs(const std::map<unsigned, int64_t> &values) {
+    std::map<unsigned, SymExpr> m;
+    for (const auto &[k, v] : values)
+      m[k] = SymExpr(v);
+    return m;
+  }
+
+  /// Small positive integer constants that the mask subgraph computes with.
+  void collectConstants(llvm::StringRef target, std::set<int64_t> &out) {
+    const onnx::GraphProto &g = imp.getGraph();
+    SmallVector<int> slice;
+    llvm::DenseSet<int> seen;
+    SmallVector<std::string> work = {target.str()};
+    while (!work.empty()) {
+      std::string name = work.pop_back_val();
+      if (imp.hasValue(name)) {
+        ValueState &s = imp.state(name);
+        if (s.known && !s.known->isFloat && s.known->size() <= 4)
+          for (const SymExpr &e : s.known->ints)
+            if (auto c = e.getConstant(); c && *c > 2 && *c <= (1 << 20))
+              out.insert(*c);
+      }
+      int p = imp.producer(name);
+      if (p < 0 || !seen.insert(p).second)
+        continue;
+      for (const std::string &in : g.node(p).input())
+        if (!in.empty())
+          work.push_back(in);
+    }
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
+  const onnx::GraphProto &g = imp.getGraph();
+  SizeSymbols &syms = imp.getSymbols();
+  std::map<std::string, MaskFacts> maskCache;
+  if (getenv("SWAA_TRACE"))
+    for (auto &[n, msg] : imp.failedNodes)
+      if (!imp.failedInputsOnly.count(n))
+        llvm::errs() << "failed node " << n << " " << g.node(n).op_type() << " " << g.node(n).name() << ": " << msg << "\n";
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto &sm = g.node(i);
+    if (isOp(&sm, "Softmax") && getenv("SWAA_TRACE")) llvm::errs() << "softmax " << i << " failed=" << imp.failedNodes.count(i) << " " << (imp.failedNodes.count(i) ? imp.failedNodes[i] : "") << "\n";
+    if (!isOp(&sm, "Softmax") || imp.failedNodes.count(i))
+      continue;
+    const TensorInfo &scores = imp.state(sm.input(0)).info;
+    if (scores.rank() != 4)
+      continue;
+    int64_t axis = 1;
+    for (const onnx::AttributeProto &a : sm.attribute())
+      if (a.name() == "axis")
+        axis = a.i();
+    if (imp.getOpset("") >= 13 && !llvm::any_of(sm.attribute(), [](auto &a) {
+          return a.name() == "axis";
+        }))
+      axis = -1;
+    if (axis != -1 && axis != 3)
+      continue;
+    std::optional<ScoresMatch> m = matchScores(imp, sm.input(0));
+    if (!m)
+      continue;
+    // Forward: softmax -> (no-ops) -> MatMul(., V).
+    std::string probs = sm.output(0);
+    int pv = -1;
+    for (int hops = 0; hops < 4; ++hops) {
+      ArrayRef<int> users = imp.consumers(probs);
+      // torch's SDPA export guards rows without visible keys:
+      // Where(IsNaN(p), 0, p). attn.attention gives those rows zeros too.
+      if (users.size() == 2) {
+        const onnx::NodeProto *isNan = &g.node(users[0]), *where = &g.node(users[1]);
+        if (isOp(where, "IsNaN"))
+          std::swap(isNan, where);
+        if (isOp(isNan, "IsNaN") && isOp(where, "Where") &&
+            where->input(0) == isNan->output(0) && where->input(2) == probs &&
+            scalarOf(imp, where->input(1)) == std::optional<double>(0.0)) {
+          probs = where->output(0);
+          continue;
+        }
+      }
+      if (users.size() != 1)
+        break;
+      const onnx::NodeProto &u = g.node(users[0]);
+      if (isOp(&u, "MatMul") && u.input(0) == probs) {
+        pv = users[0];
+        break;
+      }
+      bool floatCast = isOp(&u, "Cast") && imp.state(u.output(0)).info.isFloat();
+      if (!(isOp(&u, "Identity") || isOp(&u, "Dropout") || floatCast))
+        break;
+      probs = u.output(0);
+    }
+    if (pv < 0)
+      continue;
+    const onnx::NodeProto &qk = g.node(m->matmul);
+    FusedAttention f;
+    f.scale = m->scale;
+    f.query = peelScale(imp, qk.input(0), f.scale);
+    if (!matchKey(imp, qk.input(1), f.scale, f))
+      continue;
+    if (f.keyPerm.empty())
+      f.key = peelRepeatKV(imp, f.key);
+    f.value = peelRepeatKV(imp, g.node(pv).input(1));
+    f.output = g.node(pv).output(0);
+    f.anchorNode = pv;
+    f.nodeName = sm.name();
+    const TensorInfo &q = imp.state(f.query).info, &v = imp.state(f.value).info;
+    if (q.rank() != 4 || v.rank() != 4 || imp.state(f.key).info.rank() != 4 ||
+        !q.isFloat() || f.scale <= 0)
+      continue;
+    // Masks: proven causal/window/padding, or kept as an operand.
+    if (!m->masks.empty()) {
+      std::string key;
+      for (const MaskTerm &t : m->masks)
+        key += t.value + (t.isCondition ? (t.keepWhen ? "?1" : "?0") : "+") + ";";
+      key += syms.str(q.shape[2]) + "|" + syms.str(v.shape[2]);
+      auto cached = maskCache.find(key);
+      if (cached == maskCache.end())
+        cached = maskCache.emplace(key, MaskAnalyzer(imp, f, m->masks).run()).first;
+      const MaskFacts &facts = cached->second;
+      if (facts.proven) {
+        f.causal = facts.causal;
+        f.window = facts.window;
+        f.paddingInput = facts.paddingInput;
+        if (f.window && !f.causal)
+          f.window.reset();
+      } else {
+        if (m->masks.size() > 1)
+          return imp.error(imp.nodeLoc(sm),
+                           "attention with several mask terms that are not a "
+                           "causal or padding mask (" + facts.why + ")");
+        f.mask = m->masks[0].value;
+        f.maskIsCondition = m->masks[0].isCondition;
+        f.keepWhen = m->masks[0].keepWhen;
+        emitWarning(imp.nodeLoc(sm))
+            << "attention mask kept as an O(n^2) operand: it is not proven "
+               "causal, sliding-window or padding ("
+            << facts.why << ")";
+      }
+    }
+    imp.fused[pv] = std::move(f);
+  }
+
+  // Layers in graph order, and the KV-cache roles of inputs and outputs.
+  int64_t layer = 0;
+  OpBuilder b(imp.getContext());
+  for (auto &[anchor, f] : imp.fused) {
+    f.layer = layer++;
+    for (auto [name, kind] : {std::pair(f.key, "key"), std::pair(f.value, "value")}) {
+      std::string base = name;
+      auto role = [&](const char *r) {
+        return b.getDictionaryAttr(
+            {b.getNamedAttr("layer", b.getI64IntegerAttr(f.layer)),
+             b.getNamedAttr("kind", b.getStringAttr(kind)),
+             b.getNamedAttr("role", b.getStringAttr(r))});
+      };
+      if (imp.isGraphOutput(base))
+        imp.outputAttrs[base].push_back(
+            b.getNamedAttr("swaa.kv_cache", role("present")));
+      const onnx::NodeProto *cat = producerNode(imp, base);
+      if (isOp(cat, "Concat") && cat->input_size() == 2) {
+        const std::string &past = cat->input(0);
+        if (imp.hasValue(past) && imp.state(past).inputIndex)
+          imp.inputAttrs[past].push_back(
+              b.getNamedAttr("swaa.kv_cache", role("past")));
+      }
+    }
+  }
+  if (imp.fused.empty())
+    return imp.error(imp.modelLoc(),
+                     "the model has no attention that swaa recognizes (no "
+                     "Softmax between two MatMuls, no Attention op)");
+  return success();
+}
+
+LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
+                                                     NodeContext &c,
+                                                     const FusedAttention &f) {
+  OpBuilder &b = imp.builder();
+  Location loc = NameLoc::get(StringAttr::get(imp.getContext(), f.nodeName),
+                              imp.modelLoc());
+  Value q = imp.materialize(f.query, loc);
+  Value k = imp.materialize(f.key, loc);
+  Value v = imp.materialize(f.value, loc);
+  const TensorInfo &qi = imp.state(f.query).info;
+  if (!f.keyPerm.empty()) {
+    const TensorInfo &ki = imp.state(f.key).info;
+    SmallVector<OpFoldResult> sizes;
+    SmallVector<SymExpr> shape;
+    for (int64_t p : f.keyPerm)
+      shape.push_back(ki.shape[p]);
+    Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape),
+                                         ki.elementType);
+    k = linalg::TransposeOp::create(b, loc, k, init, f.keyPerm)->getResult(0);
+  }
+  Type elem = qi.elementType;
+  Value mask;
+  if (!f.mask.empty()) {
+    const TensorInfo &mi = imp.state(f.mask).info;
+    Value m = imp.materialize(f.mask, loc);
+    SmallVector<SymExpr> shape = mi.shape;
+    while (shape.size() < 4)
+      shape.insert(shape.begin(), SymExpr(1));
+    if (mi.rank() < 4)
+      m = tensor::ReshapeOp::create(
+          b, loc, imp.tensorType({mi.elementType, shape}), m,
+          tensor::FromElementsOp::create(
+              b, loc,
+              RankedTensorType::get({4}, b.getIndexType()),
+              [&] {
+                SmallVector<Value> d;
+                for (const SymExpr &e : shape)
+                  d.push_back(imp.indexValue(e));
+                return d;
+              }()));
+    if (f.maskIsCondition || mi.elementType != elem) {
+      // Visible -> 0, hidden -> -inf, in the attention's element type.
+      bool cond = f.maskIsCondition, keep = f.keepWhen;
+      Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape), elem);
+      MLIRContext *ctx = imp.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+      m = linalg::GenericOp::create(
+              b, loc, init.getType(), ValueRange{m}, ValueRange{init},
+              ArrayRef<AffineMap>{id, id},
+              SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Value x = a[0];
+                Value r;
+                if (cond) {
+                  Value t = x.getType().isInteger(1)
+                                ? x
+                                : (Value)arith::CmpFOp::create(
+                                      nb, l, arith::CmpFPredicate::UNE, x,
+                                      arith::ConstantOp::create(
+                                          nb, l, nb.getFloatAttr(x.getType(), 0)));
+                  Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
+                  Value ninf = arith::ConstantOp::create(
+                      nb, l, nb.getFloatAttr(elem, -INFINITY));
+                  r = keep ? arith::SelectOp::create(nb, l, t, zero, ninf)
+                           : arith::SelectOp::create(nb, l, t, ninf, zero);
+                } else {
+                  r = arith::ExtFOp::create(nb, l, elem, x);
+                }
+                linalg::YieldOp::create(nb, l, r);
+              })
+              .getResult(0);
+    }
+    mask = m;
+  } else if (!f.paddingInput.empty()) {
+    // [B, Sk] 0/1 -> [B, 1, 1, Sk] of 0 / -inf.
+    const TensorInfo &pi = imp.state(f.paddingInput).info;
+    Value p = imp.materialize(f.paddingInput, loc);
+    SmallVector<SymExpr> shape = {pi.shape[0], SymExpr(1), SymExpr(1), pi.shape[1]};
+    Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape), elem);
+    MLIRContext *ctx = imp.getContext();
+    AffineMap in = AffineMap::get(4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(3, ctx)}, ctx);
+    mask = linalg::GenericOp::create(
+               b, loc, init.getType(), ValueRange{p}, ValueRange{init},
+               ArrayRef<AffineMap>{in, AffineMap::getMultiDimIdentityMap(4, ctx)},
+               SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange a) {
+                 Value x = a[0];
+                 Value zeroI = arith::ConstantOp::create(nb, l, nb.getIntegerAttr(x.getType(), 0));
+                 Value present = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ne, x, zeroI);
+                 Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
+                 Value ninf = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, -INFINITY));
+                 linalg::YieldOp::create(nb, l, arith::SelectOp::create(nb, l, present, zero, ninf).getResult());
+               })
+               .getResult(0);
+  }
+  const TensorInfo &out = imp.state(f.output).info;
+  RankedTensorType resultType = imp.tensorType(out);
+  auto op = attn::AttentionOp::create(
+      b, loc, resultType, q, k, v, mask, b.getI64IntegerAttr(f.layer),
+      b.getF32FloatAttr(f.scale), f.causal ? b.getUnitAttr() : nullptr,
+      f.window ? b.getI64IntegerAttr(*f.window) : nullptr,
+      b.getI64IntegerAttr(f.sinks));
+  imp.state(f.output).value = op.getResult();
+  return success();
+}

@@ -1,0 +1,871 @@
+//===- GraphImporter.cpp - ONNX graph -> attn + upstream MLIR ------------===//
+//
+// Loading, the three import steps (inference, fusion, emission) and the
+// public entry points of Importer.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Import/GraphImporter.h"
+
+#include "compiler/Import/AttentionFusion.h"
+#include "compiler/Import/Ops.h"
+#include "dialects/Attn/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::swaa;
+using namespace mlir::swaa::import;
+
+/// The newest default-domain opset the importer knows the ops of.
+static constexpr int64_t kMaxOpset = 25;
+
+GraphImporter::GraphImporter(MLIRContext *context,
+                             const onnx::ModelProto &model,
+                             llvm::StringRef modelName,
+                             llvm::StringRef baseDir,
+                             const ImportOptions &options)
+    : context(context), model(model), modelName(modelName.str()),
+      baseDir(baseDir.str()), options(options), b(context) {
+  for (const onnx::OperatorSetIdProto &o : model.opset_import())
+    opsets[o.domain() == "ai.onnx" ? "" : o.domain()] = o.version();
+  const onnx::GraphProto &g = model.graph();
+  for (int i = 0; i < g.node_size(); ++i) {
+    for (const std::string &out : g.node(i).output())
+      if (!out.empty())
+        producers[out] = i;
+    for (const std::string &in : g.node(i).input())
+      if (!in.empty())
+        consumerLists[in].push_back(i);
+  }
+  for (const onnx::ValueInfoProto &o : g.output())
+    outputs.insert(o.name());
+}
+
+int64_t GraphImporter::getOpset(llvm::StringRef domain) const {
+  auto it = opsets.find(domain == "ai.onnx" ? "" : domain.str());
+  return it == opsets.end() ? 1 : it->second;
+}
+
+int GraphImporter::producer(llvm::StringRef name) const {
+  auto it = producers.find(name);
+  return it == producers.end() ? -1 : it->second;
+}
+
+llvm::ArrayRef<int> GraphImporter::consumers(llvm::StringRef name) const {
+  auto it = consumerLists.find(name);
+  if (it == consumerLists.end())
+    return {};
+  return it->second;
+}
+
+bool GraphImporter::isGraphOutput(llvm::StringRef name) const {
+  return outputs.contains(name);
+}
+
+Location GraphImporter::modelLoc() {
+  return FileLineColLoc::get(context, modelName, 0, 0);
+}
+
+Location GraphImporter::nodeLoc(const onnx::NodeProto &node) {
+  std::string name = node.name();
+  if (name.empty())
+    name = node.op_type() + (node.output_size() ? " -> " + node.output(0) : "");
+  return NameLoc::get(StringAttr::get(context, name), modelLoc());
+}
+
+LogicalResult GraphImporter::error(Location loc, const llvm::Twine &message) {
+  emitError(loc) << message;
+  return failure();
+}
+
+Type GraphImporter::elementType(int32_t t) {
+  switch (t) {
+  case onnx::TensorProto::FLOAT: return Float32Type::get(context);
+  case onnx::TensorProto::FLOAT16: return Float16Type::get(context);
+  case onnx::TensorProto::BFLOAT16: return BFloat16Type::get(context);
+  case onnx::TensorProto::DOUBLE: return Float64Type::get(context);
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64: return IntegerType::get(context, 64);
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32: return IntegerType::get(context, 32);
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16: return IntegerType::get(context, 16);
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8: return IntegerType::get(context, 8);
+  case onnx::TensorProto::BOOL: return IntegerType::get(context, 1);
+  default: return {};
+  }
+}
+
+FailureOr<TensorInfo> GraphImporter::tensorProtoInfo(
+    const onnx::TensorProto &tensor, Location loc) {
+  TensorInfo info;
+  info.elementType = elementType(tensor.data_type());
+  if (!info.elementType)
+    return error(loc, "tensor '" + tensor.name() + "' has unsupported data type " +
+                          llvm::Twine(tensor.data_type()));
+  for (int64_t d : tensor.dims()) {
+    if (d < 0)
+      return error(loc, "tensor '" + tensor.name() + "' has a negative dimension");
+    info.shape.push_back(SymExpr(d));
+  }
+  return info;
+}
+
+/// Reads `length` bytes at `offset` of an external-data file.
+static bool readFileRange(const std::string &path, uint64_t offset,
+                          uint64_t length, std::string &out) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return false;
+  out.resize(length);
+  uint64_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd, &out[done], length - done, offset + done);
+    if (n <= 0)
+      break;
+    done += n;
+  }
+  ::close(fd);
+  return done == length;
+}
+
+namespace {
+struct ExternalRef {
+  std::string location;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+};
+ExternalRef externalRef(const onnx::TensorProto &t) {
+  ExternalRef r;
+  for (const onnx::StringStringEntryProto &e : t.external_data()) {
+    if (e.key() == "location")
+      r.location = e.value();
+    else if (e.key() == "offset")
+      r.offset = std::strtoull(e.value().c_str(), nullptr, 10);
+    else if (e.key() == "length")
+      r.length = std::strtoull(e.value().c_str(), nullptr, 10);
+  }
+  return r;
+}
+} // namespace
+
+LogicalResult GraphImporter::checkExternalData(const onnx::TensorProto &t,
+                                               Location loc) {
+  if (t.data_location() != onnx::TensorProto::EXTERNAL)
+    return success();
+  ExternalRef ref = externalRef(t);
+  if (ref.location.empty() || llvm::sys::path::is_absolute(ref.location) ||
+      llvm::StringRef(ref.location).contains(".."))
+    return error(loc, "initializer '" + t.name() +
+                          "' has an invalid external-data location '" +
+                          ref.location + "'");
+  llvm::SmallString<256> path(baseDir);
+  llvm::sys::path::append(path, ref.location);
+  uint64_t size = 0;
+  if (llvm::sys::fs::file_size(path, size))
+    return error(loc, "missing external-data file '" + path.str().str() +
+                          "' for initializer '" + t.name() + "'");
+  uint64_t length = ref.length.value_or(size - std::min(size, ref.offset));
+  if (ref.offset > size || length > size - ref.offset)
+    return error(loc, "external data of initializer '" + t.name() + "' (offset " +
+                          llvm::Twine(ref.offset) + ", length " +
+                          llvm::Twine(length) + ") lies beyond the end of '" +
+                          path.str() + "' (" + llvm::Twine(size) + " bytes)");
+  return success();
+}
+
+FailureOr<Known> GraphImporter::readTensor(const onnx::TensorProto &t,
+                                           Location loc) {
+  FailureOr<TensorInfo> info = tensorProtoInfo(t, loc);
+  if (failed(info))
+    return failure();
+  int64_t n = 1;
+  for (int64_t d : t.dims())
+    n *= d;
+  Known k;
+  k.isFloat = info->isFloat();
+  const std::string *raw = nullptr;
+  std::string external;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (failed(checkExternalData(t, loc)))
+      return failure();
+    ExternalRef ref = externalRef(t);
+    llvm::SmallString<256> path(baseDir);
+    llvm::sys::path::append(path, ref.location);
+    unsigned width = std::max(1u, info->elementType.getIntOrFloatBitWidth() / 8);
+    if (!readFileRange(path.str().str(), ref.offset, n * width, external))
+      return error(loc, "cannot read external data of '" + t.name() + "'");
+    raw = &external;
+  } else if (t.has_raw_data()) {
+    raw = &t.raw_data();
+  }
+  int32_t dt = t.data_type();
+  auto bad = [&]() {
+    return error(loc, "tensor '" + t.name() + "' holds " + llvm::Twine(n) +
+                          " elements but its data does not");
+  };
+  auto pushF = [&](double v) { k.floats.push_back(v); };
+  auto pushI = [&](int64_t v) { k.ints.push_back(SymExpr(v)); };
+  if (raw) {
+    unsigned width = dt == onnx::TensorProto::BOOL ? 1
+                     : std::max(1u, info->elementType.getIntOrFloatBitWidth() / 8);
+    if ((int64_t)raw->size() != n * (int64_t)width)
+      return bad();
+    const char *p = raw->data();
+    for (int64_t i = 0; i < n; ++i, p += width) {
+      switch (dt) {
+      case onnx::TensorProto::FLOAT: { float v; std::memcpy(&v, p, 4); pushF(v); break; }
+      case onnx::TensorProto::DOUBLE: { double v; std::memcpy(&v, p, 8); pushF(v); break; }
+      case onnx::TensorProto::FLOAT16: {
+        uint16_t h; std::memcpy(&h, p, 2);
+        pushF(APFloat(APFloat::IEEEhalf(), APInt(16, h)).convertToFloat()); break;
+      }
+      case onnx::TensorProto::BFLOAT16: {
+        uint16_t h; std::memcpy(&h, p, 2);
+        pushF(APFloat(APFloat::BFloat(), APInt(16, h)).convertToFloat()); break;
+      }
+      case onnx::TensorProto::INT64: case onnx::TensorProto::UINT64: {
+        int64_t v; std::memcpy(&v, p, 8); pushI(v); break;
+      }
+      case onnx::TensorProto::INT32: { int32_t v; std::memcpy(&v, p, 4); pushI(v); break; }
+      case onnx::TensorProto::UINT32: { uint32_t v; std::memcpy(&v, p, 4); pushI(v); break; }
+      case onnx::TensorProto::INT16: { int16_t v; std::memcpy(&v, p, 2); pushI(v); break; }
+      case onnx::TensorProto::UINT16: { uint16_t v; std::memcpy(&v, p, 2); pushI(v); break; }
+      case onnx::TensorProto::INT8: pushI((int8_t)*p); break;
+      case onnx::TensorProto::UINT8: case onnx::TensorProto::BOOL: pushI((uint8_t)*p); break;
+      default: return error(loc, "unsupported data type");
+      }
+    }
+    return k;
+  }
+  switch (dt) {
+  case onnx::TensorProto::FLOAT:
+    if (t.float_data_size() != n) return bad();
+    for (float v : t.float_data()) pushF(v);
+    break;
+  case onnx::TensorProto::DOUBLE:
+    if (t.double_data_size() != n) return bad();
+    for (double v : t.double_data()) pushF(v);
+    break;
+  case onnx::TensorProto::INT64:
+    if (t.int64_data_size() != n) return bad();
+    for (int64_t v : t.int64_data()) pushI(v);
+    break;
+  case onnx::TensorProto::UINT64:
+    if (t.uint64_data_size() != n) return bad();
+    for (uint64_t v : t.uint64_data()) pushI((int64_t)v);
+    break;
+  case onnx::TensorProto::FLOAT16: case onnx::TensorProto::BFLOAT16:
+    if (t.int32_data_size() != n) return bad();
+    for (int32_t v : t.int32_data())
+      pushF(APFloat(dt == onnx::TensorProto::FLOAT16 ? APFloat::IEEEhalf()
+                                                     : APFloat::BFloat(),
+                    APInt(16, (uint16_t)v)).convertToFloat());
+    break;
+  default:
+    if (t.int32_data_size() != n) return bad();
+    for (int32_t v : t.int32_data()) pushI(v);
+  }
+  return k;
+}
+
+RankedTensorType GraphImporter::tensorType(const TensorInfo &info) {
+  SmallVector<int64_t> dims;
+  for (const SymExpr &d : info.shape) {
+    std::optional<int64_t> c = symbols.resolve(d).getConstant();
+    dims.push_back(c ? *c : ShapedType::kDynamic);
+  }
+  return RankedTensorType::get(dims, info.elementType);
+}
+
+Value GraphImporter::indexValue(const SymExpr &size) {
+  SymExpr e = symbols.resolve(size);
+  Location loc = b.getUnknownLoc();
+  Value total;
+  for (const auto &[monomial, coeff] : e.terms()) {
+    Value term;
+    for (unsigned s : monomial) {
+      auto it = symbolValues.find(s);
+      assert(it != symbolValues.end() && "symbol without a value");
+      term = term ? (Value)arith::MulIOp::create(b, loc, term, it->second)
+                  : it->second;
+    }
+    if (!term)
+      term = arith::ConstantIndexOp::create(b, loc, coeff);
+    else if (coeff != 1)
+      term = arith::MulIOp::create(
+          b, loc, term, arith::ConstantIndexOp::create(b, loc, coeff));
+    total = total ? (Value)arith::AddIOp::create(b, loc, total, term) : term;
+  }
+  return total ? total : (Value)arith::ConstantIndexOp::create(b, loc, 0);
+}
+
+SmallVector<OpFoldResult> GraphImporter::mixedShape(ArrayRef<SymExpr> shape) {
+  SmallVector<OpFoldResult> out;
+  for (const SymExpr &d : shape) {
+    std::optional<int64_t> c = symbols.resolve(d).getConstant();
+    if (c)
+      out.push_back(b.getIndexAttr(*c));
+    else
+      out.push_back(indexValue(d));
+  }
+  return out;
+}
+
+Value GraphImporter::conform(Value v, const TensorInfo &info, Location loc) {
+  RankedTensorType want = tensorType(info);
+  if (v.getType() == want)
+    return v;
+  return tensor::CastOp::create(b, loc, want, v);
+}
+
+Value GraphImporter::materialize(llvm::StringRef name, Location loc) {
+  ValueState &s = values[name];
+  if (s.value)
+    return s.value;
+  assert(s.known && "value has neither an emitted value nor known contents");
+  RankedTensorType type = tensorType(s.info);
+  const Known &k = *s.known;
+  if (k.isFloat) {
+    SmallVector<Attribute> attrs;
+    for (double v : k.floats)
+      attrs.push_back(b.getFloatAttr(s.info.elementType, v));
+    s.value = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, attrs));
+    return s.value;
+  }
+  bool allConstant = llvm::all_of(k.ints, [&](const SymExpr &e) {
+    return symbols.resolve(e).isConstant();
+  });
+  if (allConstant) {
+    SmallVector<APInt> ints;
+    unsigned width = s.info.elementType.getIntOrFloatBitWidth();
+    for (const SymExpr &e : k.ints)
+      ints.push_back(APInt(width, *symbols.resolve(e).getConstant(), /*isSigned=*/true,
+                           /*implicitTrunc=*/true));
+    s.value = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ints));
+    return s.value;
+  }
+  SmallVector<Value> elems;
+  for (const SymExpr &e : k.ints)
+    elems.push_back(arith::IndexCastOp::create(b, loc, s.info.elementType,
+                                               indexValue(e)));
+  s.value = tensor::FromElementsOp::create(b, loc, type, elems);
+  return s.value;
+}
+
+//===----------------------------------------------------------------------===//
+// Step 0: inputs and initializers
+//===----------------------------------------------------------------------===//
+
+LogicalResult GraphImporter::checkModel() {
+  const onnx::GraphProto &g = model.graph();
+  if (!model.has_graph() || g.node_size() == 0)
+    return error(modelLoc(), "the model has no graph nodes");
+  if (model.opset_import_size() == 0)
+    return error(modelLoc(), "the model declares no opset");
+  int64_t opset = getOpset("");
+  if (opset > kMaxOpset)
+    return error(modelLoc(), "the model uses default-domain opset " +
+                                 llvm::Twine(opset) + "; swaa knows opsets up to " +
+                                 llvm::Twine(kMaxOpset));
+  for (const auto &[domain, version] : opsets)
+    if (!domain.empty() && domain != "com.microsoft" &&
+        domain != "ai.onnx.ml" && domain != "ai.onnx.preview.training")
+      return error(modelLoc(), "the model imports unknown opset domain '" +
+                                   domain + "' (version " + llvm::Twine(version) +
+                                   ")");
+  return success();
+}
+
+LogicalResult GraphImporter::declareInputs() {
+  const onnx::GraphProto &g = model.graph();
+  for (const onnx::TensorProto &t : g.initializer()) {
+    Location loc = NameLoc::get(StringAttr::get(context, t.name()), modelLoc());
+    if (failed(checkExternalData(t, loc)))
+      return failure();
+    FailureOr<TensorInfo> info = tensorProtoInfo(t, loc);
+    if (failed(info))
+      return failure();
+    ValueState &s = values[t.name()];
+    s.info = *info;
+    s.inferred = true;
+    s.initializer = &t;
+    int64_t n = 1;
+    for (int64_t d : t.dims())
+      n *= d;
+    // Integer initializers and small float ones feed shape computations.
+    if (n <= options.maxInlineElements ||
+        (!info->isFloat() && n <= kMaxKnownElements)) {
+      FailureOr<Known> k = readTensor(t, loc);
+      if (failed(k))
+        return failure();
+      s.known = *k;
+    }
+  }
+  unsigned index = 0;
+  for (const onnx::ValueInfoProto &in : g.input()) {
+    if (values.count(in.name()) && values[in.name()].initializer)
+      continue; // an initializer listed as an input (IR < 4)
+    Location loc = NameLoc::get(StringAttr::get(context, in.name()), modelLoc());
+    if (!in.type().has_tensor_type())
+      return error(loc, "graph input '" + in.name() + "' is not a tensor");
+    const onnx::TypeProto::Tensor &tt = in.type().tensor_type();
+    TensorInfo info;
+    info.elementType = elementType(tt.elem_type());
+    if (!info.elementType)
+      return error(loc, "graph input '" + in.name() +
+                            "' has unsupported element type " +
+                            llvm::Twine(tt.elem_type()));
+    if (!tt.has_shape())
+      return error(loc, "graph input '" + in.name() + "' has no shape");
+    for (int axis = 0; axis < tt.shape().dim_size(); ++axis) {
+      const onnx::TensorShapeProto::Dimension &d = tt.shape().dim(axis);
+      if (d.has_dim_value()) {
+        info.shape.push_back(SymExpr(d.dim_value()));
+        continue;
+      }
+      unsigned sym = d.has_dim_param() && !d.dim_param().empty()
+                         ? symbols.getOrCreate(d.dim_param())
+                         : symbols.createAnonymous(in.name() + "_dim" +
+                                                   std::to_string(axis));
+      symbolOrigins.try_emplace(sym, index, axis);
+      info.shape.push_back(SymExpr::symbol(sym));
+    }
+    ValueState &s = values[in.name()];
+    s.info = info;
+    s.inferred = true;
+    s.inputIndex = index++;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Step 1: inference
+//===----------------------------------------------------------------------===//
+
+LogicalResult GraphImporter::inferAll() {
+  const onnx::GraphProto &g = model.graph();
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto &node = g.node(i);
+    for (const std::string &in : node.input()) {
+      if (in.empty())
+        continue;
+      auto it = values.find(in);
+      if (it == values.end() || !it->second.inferred) {
+        // Unknown because an earlier node failed (or the value is missing):
+        // fail later, only if this node turns out to be needed.
+        if (it == values.end() && producer(in) < 0 && !isGraphOutput(in)) {
+          failedNodes[i] = "input '" + in + "' is not produced by any node, "
+                           "initializer or graph input";
+        } else {
+          failedNodes[i] = failedNodes.count(producer(in))
+                               ? failedNodes[producer(in)]
+                               : "input '" + in + "' is unknown";
+          failedInputsOnly.insert(i);
+        }
+        break;
+      }
+    }
+    if (failedNodes.count(i))
+      continue;
+    const OpHandler *handler = lookupOp(node.domain(), node.op_type());
+    if (!handler && !isFusableOp(node)) {
+      failedNodes[i] = unsupportedMessage(node);
+      continue;
+    }
+    // Capture the diagnostic of a failing inference: it only matters if the
+    // node is needed after fusion.
+    std::string message;
+    LogicalResult result = success();
+    {
+      ScopedDiagnosticHandler capture(context, [&](Diagnostic &d) {
+        if (message.empty())
+          message = d.str();
+        return success();
+      });
+      NodeContext c(*this, node, i);
+      result = handler ? handler->infer(c) : inferFusableOp(*this, c);
+    }
+    if (failed(result))
+      failedNodes[i] = message.empty() ? "inference failed" : message;
+  }
+  return success();
+}
+
+std::string GraphImporter::unsupportedMessage(const onnx::NodeProto &node) {
+  std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
+  return "unsupported op " + node.op_type() + " (domain " + domain +
+         ", opset " + std::to_string(getOpset(node.domain())) + ", node '" +
+         node.name() + "'); `swaa-compile --list-ops` prints the supported ops";
+}
+
+SmallVector<int> GraphImporter::sliceOf(llvm::StringRef target) {
+  llvm::DenseSet<int> nodes;
+  llvm::StringSet<> seen;
+  SmallVector<std::string> work = {target.str()};
+  while (!work.empty()) {
+    std::string name = work.pop_back_val();
+    if (!seen.insert(name).second)
+      continue;
+    int p = producer(name);
+    if (p < 0 || !nodes.insert(p).second)
+      continue;
+    for (const std::string &in : model.graph().node(p).input())
+      if (!in.empty())
+        work.push_back(in);
+  }
+  SmallVector<int> sorted(nodes.begin(), nodes.end());
+  llvm::sort(sorted);
+  return sorted;
+}
+
+SmallVector<std::string> GraphImporter::inputsOf(llvm::StringRef target) {
+  SmallVector<std::string> result;
+  llvm::StringSet<> slice;
+  for (int i : sliceOf(target))
+    for (const std::string &in : model.graph().node(i).input())
+      slice.insert(in);
+  slice.insert(target);
+  for (const onnx::ValueInfoProto &in : model.graph().input())
+    if (slice.contains(in.name()) && values[in.name()].inputIndex)
+      result.push_back(in.name());
+  return result;
+}
+
+std::optional<GraphImporter::Evaluated>
+GraphImporter::evaluate(llvm::StringRef target,
+                                             const Scenario &scenario,
+                                             int64_t maxElements) {
+  SmallVector<int> slice = sliceOf(target);
+  llvm::StringMap<ValueState> savedValues = values;
+  SizeSymbols savedSymbols = symbols;
+  auto restore = [&]() {
+    values = std::move(savedValues);
+    symbols = std::move(savedSymbols);
+  };
+  for (const auto &[sym, v] : scenario.symbols)
+    if (!symbols.unify(SymExpr::symbol(sym), SymExpr(v))) {
+      restore();
+      return std::nullopt;
+    }
+  for (const onnx::ValueInfoProto &in : model.graph().input()) {
+    ValueState &s = values[in.name()];
+    if (!s.inputIndex)
+      continue;
+    SmallVector<SymExpr> shape;
+    int64_t n = 1;
+    for (const SymExpr &d : s.info.shape) {
+      std::optional<int64_t> c = symbols.resolve(d).getConstant();
+      if (!c) {
+        n = -1;
+        break;
+      }
+      shape.push_back(SymExpr(*c));
+      n *= *c;
+    }
+    s.info.shape = shape;
+    s.known.reset();
+    if (n < 0 || n > maxElements)
+      continue;
+    Known k;
+    k.isFloat = s.info.isFloat();
+    auto it = scenario.inputs.find(in.name());
+    for (int64_t e = 0; e < n; ++e) {
+      if (k.isFloat)
+        k.floats.push_back(0.0);
+      else
+        k.ints.push_back(SymExpr(
+            it != scenario.inputs.end() && e < (int64_t)it->second.size()
+                ? it->second[e]
+                : 0));
+    }
+    s.known = std::move(k);
+  }
+  bool ok = true;
+  for (int i : slice) {
+    const onnx::NodeProto &node = model.graph().node(i);
+    const OpHandler *handler = lookupOp(node.domain(), node.op_type());
+    if (!handler) {
+      ok = false;
+      break;
+    }
+    ScopedDiagnosticHandler quiet(context, [](Diagnostic &) { return success(); });
+    NodeContext c(*this, node, i, maxElements);
+    if (failed(handler->infer(c))) {
+      ok = false;
+      break;
+    }
+  }
+  std::optional<Evaluated> result;
+  ValueState &t = values[target];
+  if (ok && t.known) {
+    Evaluated e;
+    e.known = *t.known;
+    for (const SymExpr &d : t.info.shape)
+      e.shape.push_back(symbols.resolve(d).getConstant().value_or(-1));
+    result = std::move(e);
+  }
+  restore();
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Step 3: emission
+//===----------------------------------------------------------------------===//
+
+LogicalResult GraphImporter::emitAll() {
+  const onnx::GraphProto &g = model.graph();
+  int n = g.node_size();
+
+  // Inputs of a node as emission sees it (fused nodes read q/k/v/mask).
+  auto nodeInputs = [&](int i) {
+    SmallVector<std::string> ins;
+    auto it = fused.find(i);
+    if (it != fused.end()) {
+      const FusedAttention &f = it->second;
+      for (const std::string *s : {&f.query, &f.key, &f.value, &f.mask,
+                                   &f.paddingInput})
+        if (!s->empty())
+          ins.push_back(*s);
+      for (const std::string &s : f.extraInputs)
+        ins.push_back(s);
+    } else {
+      for (const std::string &s : g.node(i).input())
+        if (!s.empty())
+          ins.push_back(s);
+    }
+    return ins;
+  };
+
+  // Which nodes the graph outputs need.
+  std::vector<char> needed(n, 0);
+  SmallVector<std::string> work;
+  for (const onnx::ValueInfoProto &o : g.output())
+    work.push_back(o.name());
+  llvm::StringSet<> seen;
+  while (!work.empty()) {
+    std::string name = work.pop_back_val();
+    if (!seen.insert(name).second)
+      continue;
+    int p = producer(name);
+    auto alias = fusedProducers.find(name);
+    if (alias != fusedProducers.end())
+      p = alias->second;
+    if (p < 0 || needed[p])
+      continue;
+    if (fusedAway.count(p) && !fused.count(p))
+      return error(nodeLoc(g.node(p)),
+                   "value '" + name + "' is needed but belongs to an "
+                   "attention subgraph that was fused");
+    needed[p] = 1;
+    for (const std::string &in : nodeInputs(p))
+      work.push_back(in);
+  }
+  for (int i = 0; i < n; ++i)
+    if (needed[i] && failedNodes.count(i) && !fused.count(i))
+      return error(nodeLoc(g.node(i)), failedNodes[i]);
+
+  // Weights: needed initializers (and large constants) without known
+  // contents become arguments, in order of first use.
+  SmallVector<std::string> weightNames;
+  llvm::StringSet<> weightSet;
+  for (int i = 0; i < n; ++i) {
+    if (!needed[i])
+      continue;
+    for (const std::string &in : nodeInputs(i)) {
+      ValueState &s = values[in];
+      if (s.initializer && !s.known && producer(in) < 0 &&
+          weightSet.insert(in).second)
+        weightNames.push_back(in);
+    }
+  }
+  for (const onnx::ValueInfoProto &o : g.output()) {
+    ValueState &s = values[o.name()];
+    if (s.initializer && !s.known && producer(o.name()) < 0 &&
+        weightSet.insert(o.name()).second)
+      weightNames.push_back(o.name());
+  }
+
+  // The function.
+  ModuleOp module = ModuleOp::create(modelLoc());
+  moduleOp = OwningOpRef<ModuleOp>(module);
+  module->setAttr("swaa.source", StringAttr::get(context, modelName));
+  SmallVector<Type> argTypes;
+  SmallVector<Attribute> argAttrs;
+  SmallVector<std::string> argNames;
+  for (const onnx::ValueInfoProto &in : g.input()) {
+    ValueState &s = values[in.name()];
+    if (!s.inputIndex)
+      continue;
+    argTypes.push_back(tensorType(s.info));
+    argNames.push_back(in.name());
+    SmallVector<NamedAttribute> attrs = {
+        b.getNamedAttr("swaa.input", b.getStringAttr(in.name()))};
+    for (const NamedAttribute &a : inputAttrs[in.name()])
+      attrs.push_back(a);
+    argAttrs.push_back(b.getDictionaryAttr(attrs));
+  }
+  for (const std::string &w : weightNames) {
+    argTypes.push_back(tensorType(values[w].info));
+    argNames.push_back(w);
+    argAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("swaa.weight", b.getStringAttr(w))}));
+  }
+  SmallVector<Type> resultTypes;
+  SmallVector<Attribute> resultAttrs;
+  for (const onnx::ValueInfoProto &o : g.output()) {
+    if (!values.count(o.name()) || !values[o.name()].inferred)
+      return error(modelLoc(), "graph output '" + o.name() + "' is not computed");
+    resultTypes.push_back(tensorType(values[o.name()].info));
+    SmallVector<NamedAttribute> attrs = {
+        b.getNamedAttr("swaa.output", b.getStringAttr(o.name()))};
+    for (const NamedAttribute &a : outputAttrs[o.name()])
+      attrs.push_back(a);
+    resultAttrs.push_back(b.getDictionaryAttr(attrs));
+  }
+  b.setInsertionPointToEnd(module.getBody());
+  func = func::FuncOp::create(b, modelLoc(), options.entryName,
+                              b.getFunctionType(argTypes, resultTypes));
+  func.setAllArgAttrs(argAttrs);
+  func.setAllResultAttrs(resultAttrs);
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  for (unsigned i = 0; i < argNames.size(); ++i)
+    values[argNames[i]].value = entry->getArgument(i);
+  // Symbol values: sizes of the inputs that introduced them.
+  for (const auto &[sym, origin] : symbolOrigins)
+    symbolValues[sym] = tensor::DimOp::create(b, modelLoc(),
+                                              entry->getArgument(origin.first),
+                                              origin.second);
+
+  for (int i = 0; i < n; ++i) {
+    if (!needed[i])
+      continue;
+    const onnx::NodeProto &node = g.node(i);
+    NodeContext c(*this, node, i);
+    auto it = fused.find(i);
+    if (it != fused.end()) {
+      if (failed(emitFusedAttention(*this, c, it->second)))
+        return failure();
+      continue;
+    }
+    // Outputs with known contents fold: nothing to emit.
+    bool allKnown = true;
+    for (const std::string &out : node.output())
+      if (!out.empty() && !values[out].known && !values[out].initializer)
+        allKnown = false;
+    if (allKnown)
+      continue;
+    const OpHandler *handler = lookupOp(node.domain(), node.op_type());
+    LogicalResult result = handler ? handler->emit(c) : emitFusableOp(*this, c);
+    if (failed(result))
+      return failure();
+  }
+
+  SmallVector<Value> results;
+  for (const onnx::ValueInfoProto &o : g.output())
+    results.push_back(materialize(o.name(), modelLoc()));
+  func::ReturnOp::create(b, modelLoc(), results);
+  return success();
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run() {
+  if (failed(checkModel()) || failed(declareInputs()) || failed(inferAll()) ||
+      failed(runAttentionFusion(*this)) || failed(emitAll()))
+    return nullptr;
+  if (failed(verify(*moduleOp))) {
+    emitError(modelLoc()) << "internal error: the imported module does not verify";
+    return nullptr;
+  }
+  return std::move(moduleOp);
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+static OwningOpRef<ModuleOp> importParsed(MLIRContext *context,
+                                          const onnx::ModelProto &model,
+                                          llvm::StringRef name,
+                                          llvm::StringRef baseDir,
+                                          const ImportOptions &options) {
+  context->loadDialect<attn::AttnDialect, arith::ArithDialect,
+                       func::FuncDialect, linalg::LinalgDialect,
+                       math::MathDialect, tensor::TensorDialect>();
+  GraphImporter importer(context, model, name, baseDir, options);
+  return importer.run();
+}
+
+static bool parseModel(google::protobuf::io::ZeroCopyInputStream &stream,
+                       onnx::ModelProto &model) {
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
+  return model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
+
+OwningOpRef<ModuleOp> mlir::swaa::importOnnxFile(MLIRContext *context,
+                                                 llvm::StringRef path,
+                                                 const ImportOptions &options) {
+  Location loc = FileLineColLoc::get(context, path, 0, 0);
+  int fd = ::open(path.str().c_str(), O_RDONLY);
+  if (fd < 0) {
+    emitError(loc) << "cannot open the model: " << std::strerror(errno);
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  bool ok;
+  {
+    google::protobuf::io::FileInputStream stream(fd);
+    ok = parseModel(stream, model);
+  }
+  ::close(fd);
+  if (!ok) {
+    emitError(loc) << "not a valid ONNX model (the protobuf does not parse: "
+                      "truncated or corrupt file?)";
+    return nullptr;
+  }
+  llvm::SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  return importParsed(context, model, path, dir, options);
+}
+
+OwningOpRef<ModuleOp> mlir::swaa::importOnnxBuffer(MLIRContext *context,
+                                                   llvm::StringRef bytes,
+                                                   llvm::StringRef name,
+                                                   llvm::StringRef baseDir,
+                                                   const ImportOptions &options) {
+  onnx::ModelProto model;
+  google::protobuf::io::ArrayInputStream stream(bytes.data(), bytes.size());
+  if (!parseModel(stream, model)) {
+    emitError(FileLineColLoc::get(context, name, 0, 0))
+        << "not a valid ONNX model (the protobuf does not parse: truncated or "
+           "corrupt file?)";
+    return nullptr;
+  }
+  return importParsed(context, model, name, baseDir, options);
+}
+
+void mlir::swaa::registerImportDialects(DialectRegistry &registry) {
+  registry.insert<attn::AttnDialect, arith::ArithDialect, func::FuncDialect,
+                  linalg::LinalgDialect, math::MathDialect,
+                  tensor::TensorDialect>();
+}

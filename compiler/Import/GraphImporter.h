@@ -1,0 +1,210 @@
+//===- GraphImporter.h - the importer's state (internal) -------*- C++ -*-===//
+//
+// Internal to compiler/Import. The import runs in three steps over the ONNX
+// graph:
+//   1. inference: every value gets an element type and a symbolic shape, and
+//      small integer/float values (shape subgraphs) get known contents;
+//   2. fusion: every attention, however it is spelled, is recognized and
+//      replaced by one fused node; the causal/window mask subgraphs it
+//      absorbed become dead;
+//   3. emission: the nodes that the graph outputs need are emitted as MLIR,
+//      in graph order, folding whatever has known contents.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SWAA_COMPILER_IMPORT_GRAPHIMPORTER_H
+#define SWAA_COMPILER_IMPORT_GRAPHIMPORTER_H
+
+#include "compiler/Import/Importer.h"
+#include "compiler/Import/SymbolicDim.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+
+namespace mlir::swaa::import {
+
+/// What inference knows of one ONNX value.
+struct TensorInfo {
+  Type elementType;
+  SmallVector<SymExpr> shape;
+  int64_t rank() const { return shape.size(); }
+  bool isFloat() const { return isa<FloatType>(elementType); }
+};
+
+/// Contents known at import time: shape vectors (symbolic ints) and small
+/// float constants. Row-major, for a tensor whose shape is all constants.
+struct Known {
+  SmallVector<SymExpr> ints;
+  SmallVector<double> floats;
+  bool isFloat = false;
+  size_t size() const { return isFloat ? floats.size() : ints.size(); }
+};
+
+struct ValueState {
+  TensorInfo info;
+  bool inferred = false;
+  std::optional<Known> known;
+  /// The initializer behind this value, if it is one.
+  const onnx::TensorProto *initializer = nullptr;
+  /// Index of the graph input (function argument) behind this value.
+  std::optional<unsigned> inputIndex;
+  /// The emitted MLIR value.
+  Value value;
+};
+
+/// One attention recognized by fusion; replaces the nodes that spelled it.
+struct FusedAttention {
+  std::string query, key, value;
+  /// Mask value that stays an operand, empty when none. Additive, or (when
+  /// `maskIsCondition`) a boolean whose `keepWhen` value marks visible keys.
+  std::string mask;
+  bool maskIsCondition = false;
+  bool keepWhen = true;
+  /// A padding mask built from a [batch, key_seq] 0/1 graph input: the name
+  /// of that input. Mutually exclusive with `mask`.
+  std::string paddingInput;
+  double scale = 1.0;
+  bool causal = false;
+  std::optional<int64_t> window;
+  int64_t sinks = 0;
+  /// The ONNX value that the attention's result replaces ([B, H, S, D]).
+  std::string output;
+  /// The node whose position in the graph the fused node takes.
+  int anchorNode = -1;
+  /// Node name for locations.
+  std::string nodeName;
+  /// Permutation to apply to `key` to get [B, H, S, D] (empty: none).
+  SmallVector<int64_t> keyPerm;
+  /// Attention layer index, in graph order.
+  int64_t layer = 0;
+  /// Further values the fused node reads (contrib ops: past K/V...).
+  std::vector<std::string> extraInputs;
+};
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *context, const onnx::ModelProto &model,
+                llvm::StringRef modelName, llvm::StringRef baseDir,
+                const ImportOptions &options);
+
+  /// Runs the three steps; on failure an error has been emitted.
+  OwningOpRef<ModuleOp> run();
+
+  //===--------------------------------------------------------------------===//
+  // For the op handlers (Ops.cpp) and fusion (AttentionFusion.cpp).
+  //===--------------------------------------------------------------------===//
+
+  MLIRContext *getContext() { return context; }
+  OpBuilder &builder() { return b; }
+  SizeSymbols &getSymbols() { return symbols; }
+  const onnx::GraphProto &getGraph() { return model.graph(); }
+  int64_t getOpset(llvm::StringRef domain) const;
+
+  ValueState &state(llvm::StringRef name) { return values[name]; }
+  bool hasValue(llvm::StringRef name) const { return values.count(name); }
+  /// The node producing `name`, or -1 (graph input, initializer, missing).
+  int producer(llvm::StringRef name) const;
+  /// Indices of the nodes consuming `name`.
+  llvm::ArrayRef<int> consumers(llvm::StringRef name) const;
+  /// True when `name` is a graph output.
+  bool isGraphOutput(llvm::StringRef name) const;
+
+  /// Location of a node: its name (or op type and index) in the model file.
+  Location nodeLoc(const onnx::NodeProto &node);
+  Location modelLoc();
+  /// Emits an error at `loc`; always returns failure().
+  LogicalResult error(Location loc, const llvm::Twine &message);
+
+  /// Materializes a symbolic size as an index value at the current point.
+  Value indexValue(const SymExpr &size);
+  SmallVector<OpFoldResult> mixedShape(llvm::ArrayRef<SymExpr> shape);
+  RankedTensorType tensorType(const TensorInfo &info);
+  /// The MLIR value of `name`: emitted already, or made from known contents.
+  Value materialize(llvm::StringRef name, Location loc);
+  /// Casts `v` to the type that `info` describes (more or less static).
+  Value conform(Value v, const TensorInfo &info, Location loc);
+
+  /// Decoded contents of an initializer or Constant tensor (for known values
+  /// and inline constants). Fails for unreadable data.
+  FailureOr<Known> readTensor(const onnx::TensorProto &tensor, Location loc);
+  FailureOr<TensorInfo> tensorProtoInfo(const onnx::TensorProto &tensor,
+                                        Location loc);
+  /// MLIR element type of an ONNX TensorProto data type, or null.
+  Type elementType(int32_t onnxType);
+
+  /// Fused attentions, by anchor node.
+  std::map<int, FusedAttention> fused;
+  /// Nodes replaced by fusion (they are never emitted).
+  llvm::DenseSet<int> fusedAway;
+  /// Values that a fused node produces besides its anchor's outputs.
+  llvm::StringMap<int> fusedProducers;
+  /// Extra attributes of function arguments / results (the KV cache roles).
+  llvm::StringMap<SmallVector<NamedAttribute>> inputAttrs, outputAttrs;
+  /// Nodes whose inference failed, with the message to report if needed.
+  std::map<int, std::string> failedNodes;
+  llvm::DenseSet<int> failedInputsOnly;
+
+  /// Values of all graph inputs and symbols for a concrete evaluation.
+  struct Scenario {
+    std::map<unsigned, int64_t> symbols;
+    /// Contents of integer graph inputs (others are zeros).
+    std::map<std::string, std::vector<int64_t>> inputs;
+  };
+  /// Evaluates `target` for concrete sizes and inputs by re-running
+  /// inference over its backward slice, up to `maxElements` per tensor.
+  /// Returns nothing when a value on the way cannot be computed.
+  struct Evaluated {
+    Known known;
+    SmallVector<int64_t> shape;
+  };
+  std::optional<Evaluated> evaluate(llvm::StringRef target,
+                                    const Scenario &scenario,
+                                    int64_t maxElements);
+  /// Graph inputs that `target` depends on.
+  SmallVector<std::string> inputsOf(llvm::StringRef target);
+  /// The message for an op the importer does not support.
+  std::string unsupportedMessage(const onnx::NodeProto &node);
+
+private:
+  MLIRContext *context;
+  const onnx::ModelProto &model;
+  std::string modelName, baseDir;
+  ImportOptions options;
+  OpBuilder b;
+  SizeSymbols symbols;
+  llvm::StringMap<ValueState> values;
+  llvm::StringMap<int> producers;
+  llvm::StringMap<SmallVector<int>> consumerLists;
+  llvm::StringSet<> outputs;
+  std::map<std::string, int64_t> opsets;
+  /// Materialized symbol values at function entry.
+  std::map<unsigned, Value> symbolValues;
+  /// For each symbol introduced by a graph input: (input index, axis).
+  std::map<unsigned, std::pair<unsigned, unsigned>> symbolOrigins;
+  func::FuncOp func;
+  OwningOpRef<ModuleOp> moduleOp;
+  /// Nodes in the backward slice of `target`, in graph order.
+  SmallVector<int> sliceOf(llvm::StringRef target);
+
+  LogicalResult checkModel();
+  LogicalResult declareInputs();
+  LogicalResult inferAll();
+  LogicalResult emitAll();
+  LogicalResult checkExternalData(const onnx::TensorProto &tensor,
+                                  Location loc);
+};
+
+} // namespace mlir::swaa::import
+
+#endif // SWAA_COMPILER_IMPORT_GRAPHIMPORTER_H

@@ -1,0 +1,210 @@
+//===- SymbolicDim.cpp - symbolic tensor sizes for the importer ----------===//
+//
+// Polynomial arithmetic over size symbols and the table of symbol equalities.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Import/SymbolicDim.h"
+
+#include <algorithm>
+
+using namespace mlir::swaa::import;
+
+SymExpr::SymExpr(int64_t constant) {
+  if (constant != 0)
+    terms_[{}] = constant;
+}
+
+SymExpr SymExpr::symbol(unsigned id) {
+  SymExpr e;
+  e.terms_[{id}] = 1;
+  return e;
+}
+
+void SymExpr::add(const Monomial &monomial, int64_t coefficient) {
+  int64_t &c = terms_[monomial];
+  c += coefficient;
+  if (c == 0)
+    terms_.erase(monomial);
+}
+
+bool SymExpr::isConstant() const {
+  return terms_.empty() || (terms_.size() == 1 && terms_.begin()->first.empty());
+}
+
+std::optional<int64_t> SymExpr::getConstant() const {
+  if (terms_.empty())
+    return 0;
+  if (terms_.size() == 1 && terms_.begin()->first.empty())
+    return terms_.begin()->second;
+  return std::nullopt;
+}
+
+std::optional<unsigned> SymExpr::getSymbol() const {
+  if (terms_.size() == 1 && terms_.begin()->first.size() == 1 &&
+      terms_.begin()->second == 1)
+    return terms_.begin()->first.front();
+  return std::nullopt;
+}
+
+SymExpr SymExpr::operator+(const SymExpr &other) const {
+  SymExpr r = *this;
+  for (const auto &[m, c] : other.terms_)
+    r.add(m, c);
+  return r;
+}
+
+SymExpr SymExpr::operator-(const SymExpr &other) const {
+  SymExpr r = *this;
+  for (const auto &[m, c] : other.terms_)
+    r.add(m, -c);
+  return r;
+}
+
+SymExpr SymExpr::operator*(const SymExpr &other) const {
+  SymExpr r;
+  for (const auto &[m1, c1] : terms_) {
+    for (const auto &[m2, c2] : other.terms_) {
+      Monomial m;
+      std::merge(m1.begin(), m1.end(), m2.begin(), m2.end(),
+                 std::back_inserter(m));
+      r.add(m, c1 * c2);
+    }
+  }
+  return r;
+}
+
+std::optional<SymExpr> SymExpr::divideExactly(const SymExpr &divisor) const {
+  if (std::optional<int64_t> d = divisor.getConstant()) {
+    if (*d == 0)
+      return std::nullopt;
+    SymExpr r;
+    for (const auto &[m, c] : terms_) {
+      if (c % *d != 0)
+        return std::nullopt;
+      r.terms_[m] = c / *d;
+    }
+    return r;
+  }
+  // Division by one monomial (with its coefficient).
+  if (divisor.terms_.size() != 1)
+    return std::nullopt;
+  const auto &[dm, dc] = *divisor.terms_.begin();
+  SymExpr r;
+  for (const auto &[m, c] : terms_) {
+    if (c % dc != 0)
+      return std::nullopt;
+    // m must contain dm as a sub-multiset.
+    Monomial rest;
+    auto it = m.begin();
+    for (unsigned s : dm) {
+      auto found = std::find(it, m.end(), s);
+      if (found == m.end())
+        return std::nullopt;
+      rest.insert(rest.end(), it, found);
+      it = found + 1;
+    }
+    rest.insert(rest.end(), it, m.end());
+    r.add(rest, c / dc);
+  }
+  return r;
+}
+
+std::optional<SymExpr> SymExpr::floorDiv(const SymExpr &divisor) const {
+  std::optional<int64_t> n = getConstant(), d = divisor.getConstant();
+  if (n && d && *d != 0) {
+    int64_t q = *n / *d;
+    if ((*n % *d != 0) && ((*n < 0) != (*d < 0)))
+      --q;
+    return SymExpr(q);
+  }
+  return divideExactly(divisor);
+}
+
+SymExpr SymExpr::substitute(const std::map<unsigned, SymExpr> &values) const {
+  SymExpr r;
+  for (const auto &[m, c] : terms_) {
+    SymExpr term(c);
+    for (unsigned s : m) {
+      auto it = values.find(s);
+      term = term * (it == values.end() ? symbol(s) : it->second);
+    }
+    r = r + term;
+  }
+  return r;
+}
+
+std::string SymExpr::str(llvm::ArrayRef<std::string> names) const {
+  if (terms_.empty())
+    return "0";
+  std::string out;
+  // Highest-degree terms first, the constant last.
+  for (auto it = terms_.rbegin(); it != terms_.rend(); ++it) {
+    const auto &[m, c] = *it;
+    int64_t coeff = c;
+    if (!out.empty()) {
+      out += coeff < 0 ? " - " : " + ";
+      coeff = coeff < 0 ? -coeff : coeff;
+    }
+    std::string mono;
+    for (unsigned s : m)
+      mono += (mono.empty() ? "" : "*") +
+              (s < names.size() ? names[s] : "s" + std::to_string(s));
+    if (mono.empty())
+      out += std::to_string(coeff);
+    else if (coeff == 1)
+      out += mono;
+    else if (coeff == -1)
+      out += "-" + mono;
+    else
+      out += std::to_string(coeff) + "*" + mono;
+  }
+  return out;
+}
+
+unsigned SizeSymbols::getOrCreate(llvm::StringRef name) {
+  auto it = std::find(names_.begin(), names_.end(), name.str());
+  if (it != names_.end())
+    return it - names_.begin();
+  names_.push_back(name.str());
+  return names_.size() - 1;
+}
+
+unsigned SizeSymbols::createAnonymous(llvm::StringRef hint) {
+  names_.push_back(hint.str() + "_" + std::to_string(names_.size()));
+  return names_.size() - 1;
+}
+
+SymExpr SizeSymbols::resolve(const SymExpr &expr) const {
+  if (bindings_.empty())
+    return expr;
+  // Bindings are kept fully resolved, so one substitution suffices.
+  return expr.substitute(bindings_);
+}
+
+bool SizeSymbols::unify(const SymExpr &a, const SymExpr &b) {
+  SymExpr ra = resolve(a), rb = resolve(b);
+  if (ra == rb)
+    return true;
+  if (ra.isConstant() && rb.isConstant())
+    return false;
+  std::optional<unsigned> sym = ra.getSymbol();
+  SymExpr value = rb;
+  if (!sym) {
+    sym = rb.getSymbol();
+    value = ra;
+  }
+  if (!sym)
+    return false;
+  // A symbol cannot be bound to an expression that contains it.
+  for (const auto &term : value.terms())
+    if (std::find(term.first.begin(), term.first.end(), *sym) !=
+        term.first.end())
+      return false;
+  // Bind, and keep the other bindings resolved.
+  std::map<unsigned, SymExpr> one = {{*sym, value}};
+  for (auto &[s, e] : bindings_)
+    e = e.substitute(one);
+  bindings_[*sym] = value;
+  return true;
+}
