@@ -67,7 +67,9 @@ std::string skipNoOps(GraphImporter &imp, std::string name) {
   while (const onnx::NodeProto *n = producerNode(imp, name)) {
     bool floatCast = isOp(n, "Cast") && imp.state(n->input(0)).info.isFloat() &&
                      imp.state(name).info.isFloat();
-    if (!(isOp(n, "Identity") || isOp(n, "Dropout") || floatCast))
+    bool singleConcat = isOp(n, "Concat") && n->input_size() == 1;
+    if (!(isOp(n, "Identity") || isOp(n, "Dropout") || floatCast ||
+          singleConcat))
       break;
     name = n->input(0);
   }
@@ -164,10 +166,49 @@ std::optional<ScoresMatch> matchScores(GraphImporter &imp, std::string name,
   return std::nullopt;
 }
 
+/// The dynamo exporter's K^T: Reshape([B*H, S, D]) -> Transpose([0, 2, 1])
+/// -> Reshape([B, H, D, S]). Returns the [B, H, S, D] input, or "".
+std::string matchFlatTranspose(GraphImporter &imp, const std::string &kt) {
+  SizeSymbols &syms = imp.getSymbols();
+  const onnx::NodeProto *r2 = producerNode(imp, kt);
+  if (!isOp(r2, "Reshape"))
+    return "";
+  const onnx::NodeProto *t = producerNode(imp, r2->input(0));
+  if (!isOp(t, "Transpose"))
+    return "";
+  for (const onnx::AttributeProto &a : t->attribute())
+    if (a.name() == "perm" &&
+        SmallVector<int64_t>(a.ints().begin(), a.ints().end()) !=
+            SmallVector<int64_t>{0, 2, 1})
+      return "";
+  const onnx::NodeProto *r1 = producerNode(imp, t->input(0));
+  if (!isOp(r1, "Reshape"))
+    return "";
+  std::string x = r1->input(0);
+  const TensorInfo &xi = imp.state(x).info, &flat = imp.state(t->input(0)).info,
+                   &out = imp.state(kt).info;
+  auto eq = [&](const SymExpr &a, const SymExpr &b) {
+    return syms.resolve(a) == syms.resolve(b);
+  };
+  if (xi.rank() != 4 || flat.rank() != 3 || out.rank() != 4)
+    return "";
+  if (eq(flat.shape[0], xi.shape[0] * xi.shape[1]) &&
+      eq(flat.shape[1], xi.shape[2]) && eq(flat.shape[2], xi.shape[3]) &&
+      eq(out.shape[0], xi.shape[0]) && eq(out.shape[1], xi.shape[1]) &&
+      eq(out.shape[2], xi.shape[3]) && eq(out.shape[3], xi.shape[2]))
+    return x;
+  return "";
+}
+
 /// K from the right operand of the score MatMul (which is K^T).
 bool matchKey(GraphImporter &imp, std::string kt, double &scale,
               FusedAttention &f) {
   kt = peelScale(imp, kt, scale);
+  std::string flat = matchFlatTranspose(imp, kt);
+  if (!flat.empty()) {
+    f.key = flat;
+    return true;
+  }
   const onnx::NodeProto *n = producerNode(imp, kt);
   if (isOp(n, "Transpose") && imp.state(kt).info.rank() == 4) {
     SmallVector<int64_t> perm;
@@ -329,15 +370,24 @@ public:
     const TensorInfo &v = imp.state(kv).info;
     SymExpr batchE = q.shape[0], rowsE = q.shape[2], keysE = v.shape[2];
 
-    // Candidate padding input: an integer [batch, key_seq] graph input.
+    // Candidate padding input: an integer [batch, key_seq] graph input. An
+    // exporter may give its length a symbol of its own ("total_seq" next to
+    // "past_seq" + "seq"); a padding mask covers all keys, so the two are
+    // the same size.
     std::string padding;
     for (const MaskTerm &m : masks)
       for (const std::string &in : imp.inputsOf(m.value)) {
         const TensorInfo &info = imp.state(in).info;
-        if (!info.isFloat() && info.rank() == 2 &&
-            syms.resolve(info.shape[0]) == syms.resolve(batchE) &&
-            syms.resolve(info.shape[1]) == syms.resolve(keysE))
-          padding = in;
+        if (info.isFloat() || info.rank() != 2 ||
+            syms.resolve(info.shape[0]) != syms.resolve(batchE))
+          continue;
+        SymExpr len = syms.resolve(info.shape[1]);
+        if (len != syms.resolve(keysE)) {
+          std::optional<unsigned> sym = len.getSymbol();
+          if (!sym || !syms.isFree(*sym) || !syms.unify(len, keysE))
+            continue;
+        }
+        padding = in;
       }
 
     // Free symbols get values per scenario; the query-seq symbol also gets 1
@@ -517,13 +567,13 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   const onnx::GraphProto &g = imp.getGraph();
   SizeSymbols &syms = imp.getSymbols();
   std::map<std::string, MaskFacts> maskCache;
-  if (getenv("SWAA_TRACE"))
+  if (imp.tracing())
     for (auto &[n, msg] : imp.failedNodes)
       if (!imp.failedInputsOnly.count(n))
-        llvm::errs() << "failed node " << n << " " << g.node(n).op_type() << " " << g.node(n).name() << ": " << msg << "\n";
+        llvm::errs() << "import-trace: node " << n << " (" << g.node(n).op_type()
+                     << " '" << g.node(n).name() << "') failed: " << msg << "\n";
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto &sm = g.node(i);
-    if (isOp(&sm, "Softmax") && getenv("SWAA_TRACE")) llvm::errs() << "softmax " << i << " failed=" << imp.failedNodes.count(i) << " " << (imp.failedNodes.count(i) ? imp.failedNodes[i] : "") << "\n";
     if (!isOp(&sm, "Softmax") || imp.failedNodes.count(i))
       continue;
     const TensorInfo &scores = imp.state(sm.input(0)).info;
@@ -641,12 +691,19 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
             b.getNamedAttr("swaa.kv_cache", role("present")));
       const onnx::NodeProto *cat = producerNode(imp, base);
       if (isOp(cat, "Concat") && cat->input_size() == 2) {
-        const std::string &past = cat->input(0);
+        std::string past = skipNoOps(imp, cat->input(0));
         if (imp.hasValue(past) && imp.state(past).inputIndex)
           imp.inputAttrs[past].push_back(
               b.getNamedAttr("swaa.kv_cache", role("past")));
       }
     }
+  }
+  if (imp.fused.empty()) {
+    // A node that failed inference may have hidden the attention: report
+    // the first root failure rather than a missing attention.
+    for (const auto &[n, message] : imp.failedNodes)
+      if (!imp.failedInputsOnly.count(n))
+        return imp.error(imp.nodeLoc(g.node(n)), message);
   }
   if (imp.fused.empty())
     return imp.error(imp.modelLoc(),

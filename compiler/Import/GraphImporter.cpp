@@ -605,16 +605,36 @@ GraphImporter::evaluate(llvm::StringRef target,
     const onnx::NodeProto &node = model.graph().node(i);
     const OpHandler *handler = lookupOp(node.domain(), node.op_type());
     if (!handler) {
+      if (options.trace)
+        llvm::errs() << "import-trace: evaluate: no handler for " << node.op_type() << "\n";
       ok = false;
       break;
     }
-    ScopedDiagnosticHandler quiet(context, [](Diagnostic &) { return success(); });
+    std::string message;
+    ScopedDiagnosticHandler quiet(context, [&](Diagnostic &d) {
+      message = d.str();
+      return success();
+    });
     NodeContext c(*this, node, i, maxElements);
     if (failed(handler->infer(c))) {
+      if (options.trace)
+        llvm::errs() << "import-trace: evaluate: node " << i << " " << node.op_type() << " " << node.name() << ": " << message << "\n";
       ok = false;
       break;
     }
   }
+  if (ok && !values[target].known && options.trace)
+    for (int i : slice) {
+      const onnx::NodeProto &node = model.graph().node(i);
+      bool insKnown = llvm::all_of(node.input(), [&](const std::string &in) {
+        return in.empty() || values[in].known;
+      });
+      if (insKnown && node.output_size() && !values[node.output(0)].known) {
+        llvm::errs() << "import-trace: evaluate: " << node.op_type() << " " << node.name()
+                     << " does not fold\n";
+        break;
+      }
+    }
   std::optional<Evaluated> result;
   ValueState &t = values[target];
   if (ok && t.known) {

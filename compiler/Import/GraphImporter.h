@@ -106,6 +106,7 @@ public:
   //===--------------------------------------------------------------------===//
 
   MLIRContext *getContext() { return context; }
+  bool tracing() const { return options.trace; }
   OpBuilder &builder() { return b; }
   SizeSymbols &getSymbols() { return symbols; }
   const onnx::GraphProto &getGraph() { return model.graph(); }

@@ -25,6 +25,9 @@ struct ImportOptions {
   /// Initializers with at most this many elements become constants in the IR;
   /// larger ones (the weights) become function arguments.
   int64_t maxInlineElements = 16;
+  /// Print to stderr why nodes fail inference, why masks are not proven and
+  /// which patterns did not match (for debugging the importer on a model).
+  bool trace = false;
 };
 
 /// Reads the ONNX file at `path` (with its external data, if any) and returns

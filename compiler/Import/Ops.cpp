@@ -274,6 +274,14 @@ Type i1(NodeContext &c) { return IntegerType::get(c.imp.getContext(), 1); }
 using BodyFn =
     llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
+/// True when some dimension of `shape` is the constant 0.
+bool isEmptyShape(NodeContext &c, const Shape &shape) {
+  return llvm::any_of(shape, [&](const SymExpr &d) {
+    return c.imp.getSymbols().resolve(d).getConstant() ==
+           std::optional<int64_t>(0);
+  });
+}
+
 Value emptyTensor(NodeContext &c, const Shape &shape, Type elementType) {
   return tensor::EmptyOp::create(c.b(), c.loc, c.imp.mixedShape(shape),
                                  elementType);
@@ -1229,14 +1237,26 @@ LogicalResult inferConcat(NodeContext &c) {
   }
   out[axis] = c.imp.getSymbols().resolve(total);
   std::optional<Known> known;
-  if (allKnown && first.rank() == 1) {
+  auto outDims = staticShape(out);
+  if (allKnown && outDims &&
+      numElements(out).value_or(c.maxKnown + 1) <= c.maxKnown) {
+    // Row-major: for each index before the axis, the inputs' blocks in turn.
+    int64_t outer = 1;
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= (*outDims)[d];
     Known k;
     k.isFloat = first.isFloat();
-    for (unsigned i = 0; i < c.numInputs(); ++i) {
-      const Known *ki = c.known(i);
-      k.ints.append(ki->ints.begin(), ki->ints.end());
-      k.floats.append(ki->floats.begin(), ki->floats.end());
-    }
+    for (int64_t o = 0; o < outer; ++o)
+      for (unsigned i = 0; i < c.numInputs(); ++i) {
+        const Known *ki = c.known(i);
+        int64_t block = ki->size() / std::max<int64_t>(outer, 1);
+        for (int64_t e = o * block; e < (o + 1) * block; ++e) {
+          if (k.isFloat)
+            k.floats.push_back(ki->floats[e]);
+          else
+            k.ints.push_back(ki->ints[e]);
+        }
+      }
     known = std::move(k);
   }
   c.setOutput(0, {first.elementType, out}, std::move(known));
@@ -1250,6 +1270,8 @@ LogicalResult emitConcat(NodeContext &c) {
   SymExpr offset(0);
   for (unsigned i = 0; i < c.numInputs(); ++i) {
     const TensorInfo &in = c.info(i);
+    if (isEmptyShape(c, in.shape))
+      continue;
     SmallVector<OpFoldResult> offsets(out.rank(), c.b().getIndexAttr(0));
     offsets[axis] = c.imp.mixedShape({offset})[0];
     SmallVector<OpFoldResult> strides(out.rank(), c.b().getIndexAttr(1));
@@ -1372,6 +1394,12 @@ LogicalResult inferSlice(NodeContext &c) {
 LogicalResult emitSlice(NodeContext &c) {
   const TensorInfo &in = c.info(0);
   const TensorInfo &out = c.out(0).info;
+  // An empty slice (Phi-3's x[..., rotary_dim:] with a full rotary_dim) may
+  // start at the end of the axis, where extract_slice does not reach.
+  if (isEmptyShape(c, out.shape)) {
+    c.setResult(0, emptyTensor(c, out.shape, out.elementType));
+    return success();
+  }
   const Known *starts = c.known(1), *ends = c.known(2);
   SmallVector<int64_t> axes, steps;
   for (size_t i = 0; i < starts->ints.size(); ++i)

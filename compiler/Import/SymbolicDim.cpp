@@ -86,9 +86,35 @@ std::optional<SymExpr> SymExpr::divideExactly(const SymExpr &divisor) const {
     }
     return r;
   }
-  // Division by one monomial (with its coefficient).
-  if (divisor.terms_.size() != 1)
-    return std::nullopt;
+  // Division by a polynomial: long division on leading terms (highest
+  // degree first), checked by multiplying back.
+  if (divisor.terms_.size() != 1) {
+    auto lead = [](const SymExpr &e) {
+      auto best = e.terms_.begin();
+      for (auto it = e.terms_.begin(); it != e.terms_.end(); ++it)
+        if (it->first.size() > best->first.size() ||
+            (it->first.size() == best->first.size() && it->first > best->first))
+          best = it;
+      return *best;
+    };
+    SymExpr rest = *this, quotient;
+    auto [dm, dc] = lead(divisor);
+    for (int steps = 0; !rest.terms_.empty() && steps < 64; ++steps) {
+      auto [rm, rc] = lead(rest);
+      SymExpr term;
+      term.terms_[rm] = rc;
+      SymExpr leadDivisor;
+      leadDivisor.terms_[dm] = dc;
+      std::optional<SymExpr> q = term.divideExactly(leadDivisor);
+      if (!q)
+        return std::nullopt;
+      quotient = quotient + *q;
+      rest = rest - *q * divisor;
+    }
+    if (!rest.terms_.empty() || quotient * divisor != *this)
+      return std::nullopt;
+    return quotient;
+  }
   const auto &[dm, dc] = *divisor.terms_.begin();
   SymExpr r;
   for (const auto &[m, c] : terms_) {

@@ -36,6 +36,11 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"),
                                          "the imported module (attn + upstream "
                                          "MLIR), weights as function arguments")),
                    cl::init(Emit::Mlir), cl::cat(category));
+cl::opt<bool> importTrace(
+    "import-trace",
+    cl::desc("Explain on stderr which nodes failed inference and why masks "
+             "were not proven (debugging the importer on a model)"),
+    cl::cat(category));
 cl::opt<bool> listOps("list-ops",
                       cl::desc("Print the ONNX ops the importer supports"),
                       cl::cat(category));
@@ -91,7 +96,10 @@ int main(int argc, char **argv) {
     return success();
   });
 
-  OwningOpRef<ModuleOp> module = swaa::importOnnxFile(&context, inputPath);
+  swaa::ImportOptions options;
+  options.trace = importTrace;
+  OwningOpRef<ModuleOp> module =
+      swaa::importOnnxFile(&context, inputPath, options);
   if (!module || failedAny)
     return 1;
 
