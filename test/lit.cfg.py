@@ -14,7 +14,7 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.swaa_obj_root, "test")
-config.excludes = ["lib", "Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["lib", "Inputs", "models", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 
 # Every FileCheck variable is scoped to its CHECK-LABEL block.
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
@@ -51,9 +51,14 @@ config.substitutions.extend(
             f"-shared-libs={runner_libs}",
         ),
         ("%test-root", config.test_source_root),
+        ("%models", os.path.join(config.test_source_root, "models")),
+        (
+            "%check-import",
+            f"{config.python_executable} {lib_dir}/check_import.py",
+        ),
     ]
 )
 
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
-tools = ["swaa-opt", "mlir-runner", "mlir-opt"]
+tools = ["swaa-opt", "swaa-compile", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
