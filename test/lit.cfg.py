@@ -22,18 +22,18 @@ config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
-# The numpy references in test/lib/ are part of the suite: without numpy the
-# suite fails here, loudly, instead of skipping the numerical checks.
+# The numpy references and ONNX helpers in test/lib/ are part of the suite:
+# without them the suite fails here, loudly, instead of skipping checks.
 try:
     subprocess.run(
-        [config.python_executable, "-c", "import numpy"],
+        [config.python_executable, "-c", "import numpy, onnx"],
         check=True,
         capture_output=True,
     )
 except (OSError, subprocess.CalledProcessError):
     lit_config.fatal(
-        f"{config.python_executable} cannot import numpy, which the reference "
-        "checks need: run utils/setup.sh"
+        f"{config.python_executable} cannot import numpy and onnx, which the "
+        "reference checks and model tests need: run utils/setup.sh"
     )
 
 lib_dir = os.path.join(config.test_source_root, "lib")
@@ -43,7 +43,9 @@ runner_libs = ",".join(
 )
 config.substitutions.extend(
     [
-        ("%python", config.python_executable),
+        # Not %python: lit defines that as the interpreter running lit itself,
+        # which may lack numpy and onnx.
+        ("%swaa-python", config.python_executable),
         ("%attn-ref", f"{config.python_executable} {lib_dir}/attn_reference.py"),
         (
             "%run-cpu",
