@@ -23,12 +23,38 @@ using namespace mlir;
 using namespace mlir::swaa::import;
 
 bool mlir::swaa::import::isFusableOp(const onnx::NodeProto &node) {
-  return false; // The standard and contrib attention ops come next.
+  return (node.domain().empty() || node.domain() == "ai.onnx") &&
+         node.op_type() == "Attention";
+}
+
+/// The ONNX Attention op (opset 23): Y, present_key, present_value.
+static LogicalResult inferAttentionOp(GraphImporter &imp, NodeContext &c) {
+  const TensorInfo &q = c.info(0), &k = c.info(1), &v = c.info(2);
+  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4)
+    return c.error("with 3-D (packed-head) inputs is not supported yet; "
+                   "4-D [batch, heads, seq, head_dim] inputs are");
+  if (c.getFloat("softcap", 0.0f) != 0.0f)
+    return c.error("with softcap is not supported");
+  if (c.numOutputs() > 3 && !c.node.output(3).empty() &&
+      !imp.consumers(c.node.output(3)).empty())
+    return c.error("with its qk_matmul_output used is not supported");
+  SizeSymbols &syms = imp.getSymbols();
+  TensorInfo presentK = k, presentV = v;
+  if (c.hasInput(4) != c.hasInput(5))
+    return c.error("needs past_key and past_value together");
+  if (c.hasInput(4)) {
+    presentK.shape[2] = syms.resolve(c.info(4).shape[2] + k.shape[2]);
+    presentV.shape[2] = syms.resolve(c.info(5).shape[2] + v.shape[2]);
+  }
+  c.setOutput(0, {q.elementType, {q.shape[0], q.shape[1], q.shape[2], v.shape[3]}});
+  c.setOutput(1, presentK);
+  c.setOutput(2, presentV);
+  return success();
 }
 
 LogicalResult mlir::swaa::import::inferFusableOp(GraphImporter &imp,
                                                  NodeContext &c) {
-  return c.error("is not supported yet");
+  return inferAttentionOp(imp, c);
 }
 
 LogicalResult mlir::swaa::import::emitFusableOp(GraphImporter &imp,
@@ -365,10 +391,7 @@ public:
   MaskFacts run() {
     MaskFacts facts;
     SizeSymbols &syms = imp.getSymbols();
-    const TensorInfo &q = imp.state(f.query).info;
-    std::string kv = f.value; // V is [B, H, Sk, Dv] without a permutation
-    const TensorInfo &v = imp.state(kv).info;
-    SymExpr batchE = q.shape[0], rowsE = q.shape[2], keysE = v.shape[2];
+    SymExpr batchE = f.batch, rowsE = f.queryLength, keysE = f.keyLength;
 
     // Candidate padding input: an integer [batch, key_seq] graph input. An
     // exporter may give its length a symbol of its own ("total_seq" next to
@@ -563,6 +586,50 @@ private:
 // Driver
 //===----------------------------------------------------------------------===//
 
+/// Sets the mask fields of `f` from the mask terms its scores went through:
+/// causal / window / padding when the analysis proves them, else the mask
+/// stays an operand (with a warning).
+static LogicalResult applyMasks(GraphImporter &imp, FusedAttention &f,
+                                ArrayRef<MaskTerm> masks,
+                                const onnx::NodeProto &node,
+                                std::map<std::string, MaskFacts> &cache) {
+  if (masks.empty())
+    return success();
+  SizeSymbols &syms = imp.getSymbols();
+  std::string key;
+  for (const MaskTerm &t : masks)
+    key += t.value + (t.isCondition ? (t.keepWhen ? "?1" : "?0") : "+") + ";";
+  key += syms.str(f.queryLength) + "|" + syms.str(f.keyLength);
+  auto cached = cache.find(key);
+  if (cached == cache.end())
+    cached = cache.emplace(key, MaskAnalyzer(imp, f, masks).run()).first;
+  const MaskFacts &facts = cached->second;
+  if (facts.proven) {
+    f.causal = facts.causal;
+    f.window = facts.window;
+    f.paddingInput = facts.paddingInput;
+    if (f.window && !f.causal)
+      f.window.reset();
+    return success();
+  }
+  if (masks.size() > 1)
+    return imp.error(imp.nodeLoc(node),
+                     "attention with several mask terms that are not a "
+                     "causal or padding mask (" + facts.why + ")");
+  f.mask = masks[0].value;
+  f.maskIsCondition = masks[0].isCondition;
+  f.keepWhen = masks[0].keepWhen;
+  if (imp.tracing())
+    llvm::errs() << "import-trace: mask of '" << node.name()
+                 << "' not proven: " << facts.why << "\n";
+  emitWarning(imp.nodeLoc(node))
+      << "attention mask kept as an O(n^2) operand: it is not proven "
+         "causal, sliding-window or padding ("
+      << facts.why << ")";
+  return success();
+}
+
+
 LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   const onnx::GraphProto &g = imp.getGraph();
   SizeSymbols &syms = imp.getSymbols();
@@ -640,37 +707,78 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     if (q.rank() != 4 || v.rank() != 4 || imp.state(f.key).info.rank() != 4 ||
         !q.isFloat() || f.scale <= 0)
       continue;
-    // Masks: proven causal/window/padding, or kept as an operand.
-    if (!m->masks.empty()) {
-      std::string key;
-      for (const MaskTerm &t : m->masks)
-        key += t.value + (t.isCondition ? (t.keepWhen ? "?1" : "?0") : "+") + ";";
-      key += syms.str(q.shape[2]) + "|" + syms.str(v.shape[2]);
-      auto cached = maskCache.find(key);
-      if (cached == maskCache.end())
-        cached = maskCache.emplace(key, MaskAnalyzer(imp, f, m->masks).run()).first;
-      const MaskFacts &facts = cached->second;
-      if (facts.proven) {
-        f.causal = facts.causal;
-        f.window = facts.window;
-        f.paddingInput = facts.paddingInput;
-        if (f.window && !f.causal)
-          f.window.reset();
+    f.batch = q.shape[0];
+    f.queryLength = q.shape[2];
+    f.keyLength = v.shape[2];
+    if (failed(applyMasks(imp, f, m->masks, sm, maskCache)))
+      return failure();
+    imp.fused[pv] = std::move(f);
+  }
+
+  // The ONNX Attention op.
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto &node = g.node(i);
+    if (!isFusableOp(node) || imp.failedNodes.count(i))
+      continue;
+    FusedAttention f;
+    NodeContext c(imp, node, i);
+    f.query = node.input(0);
+    f.key = node.input(1);
+    f.value = node.input(2);
+    f.output = node.output(0);
+    f.anchorNode = i;
+    f.nodeName = node.name();
+    const TensorInfo &q = imp.state(f.query).info;
+    f.scale = c.getFloat("scale", 1.0f / std::sqrt((double)q.shape[3].getConstant().value_or(1)));
+    if (!q.shape[3].getConstant() && !c.attr("scale"))
+      return c.error("needs a static head_dim or a 'scale' attribute");
+    if (c.hasInput(4)) {
+      f.pastKey = node.input(4);
+      f.pastValue = node.input(5);
+      f.extraInputs = {f.pastKey, f.pastValue};
+      if (node.output_size() > 1)
+        f.presentKey = node.output(1);
+      if (node.output_size() > 2)
+        f.presentValue = node.output(2);
+    } else {
+      // Without a cache, present K/V are the K/V inputs as given: keep them
+      // (repeated heads and all) when something reads them.
+      auto used = [&](int out) {
+        return node.output_size() > out && !node.output(out).empty() &&
+               (imp.isGraphOutput(node.output(out)) ||
+                !imp.consumers(node.output(out)).empty());
+      };
+      if (used(1) || used(2)) {
+        f.presentKey = used(1) ? node.output(1) : "";
+        f.presentValue = used(2) ? node.output(2) : "";
       } else {
-        if (m->masks.size() > 1)
-          return imp.error(imp.nodeLoc(sm),
-                           "attention with several mask terms that are not a "
-                           "causal or padding mask (" + facts.why + ")");
-        f.mask = m->masks[0].value;
-        f.maskIsCondition = m->masks[0].isCondition;
-        f.keepWhen = m->masks[0].keepWhen;
-        emitWarning(imp.nodeLoc(sm))
-            << "attention mask kept as an O(n^2) operand: it is not proven "
-               "causal, sliding-window or padding ("
-            << facts.why << ")";
+        f.key = peelRepeatKV(imp, f.key);
+        f.value = peelRepeatKV(imp, f.value);
       }
     }
-    imp.fused[pv] = std::move(f);
+    f.batch = q.shape[0];
+    f.queryLength = q.shape[2];
+    f.keyLength = imp.state(node.output_size() > 1 && !node.output(1).empty()
+                               ? node.output(1) : node.input(1)).info.shape[2];
+    if (c.hasInput(4))
+      f.keyLength = syms.resolve(imp.state(f.pastKey).info.shape[2] +
+                                 imp.state(node.input(1)).info.shape[2]);
+    bool isCausal = c.getInt("is_causal", 0);
+    if (isCausal && !c.hasInput(4) &&
+        syms.resolve(f.queryLength) != syms.resolve(f.keyLength))
+      return c.error("with is_causal and query and key lengths that may "
+                     "differ (no past_key) is not supported: its causal mask "
+                     "is aligned to the top left");
+    SmallVector<MaskTerm> masks;
+    if (c.hasInput(3)) {
+      const TensorInfo &mi = imp.state(node.input(3)).info;
+      masks.push_back({node.input(3), /*isCondition=*/!mi.isFloat(), true});
+    }
+    if (failed(applyMasks(imp, f, masks, node, maskCache)))
+      return failure();
+    if (isCausal)
+      f.causal = true;
+    imp.fused[i] = std::move(f);
   }
 
   // Layers in graph order, and the KV-cache roles of inputs and outputs.
@@ -678,6 +786,24 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   OpBuilder b(imp.getContext());
   for (auto &[anchor, f] : imp.fused) {
     f.layer = layer++;
+    // The Attention op's own past/present K/V.
+    for (auto [name, kind, role] :
+         {std::tuple(f.pastKey, "key", "past"), std::tuple(f.pastValue, "value", "past"),
+          std::tuple(f.presentKey, "key", "present"),
+          std::tuple(f.presentValue, "value", "present")}) {
+      if (name.empty())
+        continue;
+      NamedAttribute attr = b.getNamedAttr(
+          "swaa.kv_cache",
+          b.getDictionaryAttr(
+              {b.getNamedAttr("layer", b.getI64IntegerAttr(f.layer)),
+               b.getNamedAttr("kind", b.getStringAttr(kind)),
+               b.getNamedAttr("role", b.getStringAttr(role))}));
+      if (std::string(role) == "past" && imp.state(name).inputIndex)
+        imp.inputAttrs[name].push_back(attr);
+      if (std::string(role) == "present" && imp.isGraphOutput(name))
+        imp.outputAttrs[name].push_back(attr);
+    }
     for (auto [name, kind] : {std::pair(f.key, "key"), std::pair(f.value, "value")}) {
       std::string base = name;
       auto role = [&](const char *r) {
@@ -722,6 +848,37 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
   Value k = imp.materialize(f.key, loc);
   Value v = imp.materialize(f.value, loc);
   const TensorInfo &qi = imp.state(f.query).info;
+  // The Attention op's cache: present = concat(past, new) along the sequence.
+  auto withPast = [&](llvm::StringRef past, llvm::StringRef fresh, Value v,
+                      llvm::StringRef present) {
+    const TensorInfo &pi = imp.state(past).info, &ni = imp.state(fresh).info;
+    SmallVector<SymExpr> shape = ni.shape;
+    shape[2] = imp.getSymbols().resolve(pi.shape[2] + ni.shape[2]);
+    Value acc = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape),
+                                        ni.elementType);
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> zero(4, b.getIndexAttr(0));
+    acc = tensor::InsertSliceOp::create(b, loc, imp.materialize(past, loc), acc,
+                                        zero, imp.mixedShape(pi.shape), strides);
+    SmallVector<OpFoldResult> at = zero;
+    at[2] = imp.mixedShape({pi.shape[2]})[0];
+    acc = tensor::InsertSliceOp::create(b, loc, v, acc, at,
+                                        imp.mixedShape(ni.shape), strides);
+    if (!present.empty())
+      imp.state(present).value =
+          imp.conform(acc, imp.state(present).info, loc);
+    return acc;
+  };
+  if (!f.pastKey.empty()) {
+    k = withPast(f.pastKey, f.key, k, f.presentKey);
+    v = withPast(f.pastValue, f.value, v, f.presentValue);
+  } else {
+    // Without a cache, present K/V are the inputs themselves.
+    if (!f.presentKey.empty())
+      imp.state(f.presentKey).value = imp.conform(k, imp.state(f.presentKey).info, loc);
+    if (!f.presentValue.empty())
+      imp.state(f.presentValue).value = imp.conform(v, imp.state(f.presentValue).info, loc);
+  }
   if (!f.keyPerm.empty()) {
     const TensorInfo &ki = imp.state(f.key).info;
     SmallVector<OpFoldResult> sizes;

@@ -88,8 +88,13 @@ struct FusedAttention {
   SmallVector<int64_t> keyPerm;
   /// Attention layer index, in graph order.
   int64_t layer = 0;
-  /// Further values the fused node reads (contrib ops: past K/V...).
+  /// Further values the fused node reads (past K/V of an Attention op).
   std::vector<std::string> extraInputs;
+  /// Past key/value to concatenate in front of key/value (Attention op), and
+  /// the node outputs that receive the concatenation (present K/V).
+  std::string pastKey, pastValue, presentKey, presentValue;
+  /// Batch, query length and total key length, symbolically.
+  SymExpr batch, queryLength, keyLength;
 };
 
 class GraphImporter {

@@ -1958,6 +1958,102 @@ LogicalResult emitGemm(NodeContext &c) {
 }
 
 //===----------------------------------------------------------------------===//
+// RotaryEmbedding (opset 23)
+//===----------------------------------------------------------------------===//
+
+LogicalResult inferRotary(NodeContext &c) {
+  const TensorInfo &x = c.info(0);
+  if (x.rank() != 4 && x.rank() != 3)
+    return c.error("expects a 3-D or 4-D input");
+  if (x.rank() == 3 && c.getInt("num_heads", 0) <= 0)
+    return c.error("with a 3-D input needs 'num_heads'");
+  c.setOutput(0, x);
+  return success();
+}
+
+/// out = x rotated by the cached angles of each token's position: halves
+/// (x1, x2) or interleaved pairs, real = x1 cos - x2 sin, imag = x1 sin +
+/// x2 cos; dimensions past rotary_embedding_dim pass through.
+LogicalResult emitRotary(NodeContext &c) {
+  const TensorInfo &x = c.info(0);
+  bool bhsd = x.rank() == 4; // [B, H, S, D]; else [B, S, H*D]
+  int64_t heads = c.getInt("num_heads", 0);
+  std::optional<int64_t> headDim =
+      bhsd ? c.imp.getSymbols().resolve(x.shape[3]).getConstant()
+           : c.imp.getSymbols().resolve(x.shape[2]).getConstant();
+  if (!headDim)
+    return c.error("needs a static head size");
+  if (!bhsd)
+    *headDim /= heads;
+  int64_t rotary = c.getInt("rotary_embedding_dim", 0);
+  if (rotary == 0)
+    rotary = *headDim;
+  if (rotary % 2 || rotary > *headDim)
+    return c.error("has an invalid rotary_embedding_dim " + llvm::Twine(rotary));
+  bool interleaved = c.getInt("interleaved", 0);
+  bool hasPositions = c.hasInput(3);
+  Value xv = c.operand(0), cosv = c.operand(1), sinv = c.operand(2);
+  Value pos = hasPositions ? c.operand(3) : Value();
+  int64_t half = rotary / 2, hd = *headDim;
+  Type t = x.elementType;
+  c.setResult(0, emitMap(c, x.shape, t, {xv},
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        auto idx = [&](int64_t v) { return (Value)arith::ConstantIndexOp::create(b, l, v); };
+        SmallVector<Value> iv;
+        for (int64_t d = 0; d < x.rank(); ++d)
+          iv.push_back(linalg::IndexOp::create(b, l, d));
+        Value bi = iv[0], si = bhsd ? iv[2] : iv[1];
+        Value di = bhsd ? iv[3] : (Value)arith::RemUIOp::create(b, l, iv[2], idx(hd));
+        Value rotated = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, di, idx(rotary));
+        // Pair index j, partner element, and whether this is the first of the pair.
+        Value first, j, partner;
+        if (interleaved) {
+          Value odd = arith::RemUIOp::create(b, l, di, idx(2));
+          first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, odd, idx(0));
+          j = arith::DivUIOp::create(b, l, di, idx(2));
+          partner = arith::SelectOp::create(b, l, first,
+                                            arith::AddIOp::create(b, l, di, idx(1)),
+                                            arith::SubIOp::create(b, l, di, idx(1)));
+        } else {
+          first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, di, idx(half));
+          j = arith::SelectOp::create(b, l, first, di, arith::SubIOp::create(b, l, di, idx(half)));
+          partner = arith::SelectOp::create(b, l, first,
+                                            arith::AddIOp::create(b, l, di, idx(half)),
+                                            arith::SubIOp::create(b, l, di, idx(half)));
+        }
+        // Keep indices in range for lanes that pass through.
+        j = arith::SelectOp::create(b, l, rotated, j, idx(0));
+        partner = arith::SelectOp::create(b, l, rotated, partner, di);
+        SmallVector<Value> pidx = iv;
+        if (bhsd)
+          pidx[3] = partner;
+        else
+          pidx[2] = arith::AddIOp::create(
+              b, l, arith::SubIOp::create(b, l, iv[2], di), partner);
+        Value other = tensor::ExtractOp::create(b, l, xv, pidx);
+        SmallVector<Value> cidx;
+        if (hasPositions) {
+          Value p = tensor::ExtractOp::create(b, l, pos, ValueRange{bi, si});
+          cidx = {arith::IndexCastOp::create(b, l, b.getIndexType(), p), j};
+        } else {
+          cidx = {bi, si, j};
+        }
+        Value cs = castScalar(b, l, tensor::ExtractOp::create(b, l, cosv, cidx), t);
+        Value sn = castScalar(b, l, tensor::ExtractOp::create(b, l, sinv, cidx), t);
+        Value self = a[0];
+        // first: x1 cos - x2 sin (x1 = self, x2 = other)
+        // second: x1 sin + x2 cos (x1 = other, x2 = self)
+        Value r1 = arith::SubFOp::create(b, l, arith::MulFOp::create(b, l, self, cs),
+                                         arith::MulFOp::create(b, l, other, sn));
+        Value r2 = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, other, sn),
+                                         arith::MulFOp::create(b, l, self, cs));
+        Value r = arith::SelectOp::create(b, l, first, r1, r2);
+        return arith::SelectOp::create(b, l, rotated, r, self);
+      }));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // The table
 //===----------------------------------------------------------------------===//
 
@@ -2038,6 +2134,7 @@ const Entry kOps[] = {
     {"", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
     {"com.microsoft", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
     {"", "RMSNormalization", {inferNorm, emitRmsNorm}},
+    {"", "RotaryEmbedding", {inferRotary, emitRotary}},
     // Contractions.
     {"", "MatMul", {inferMatMul, emitMatMul}},
     {"", "Gemm", {inferGemm, emitGemm}},
@@ -2058,8 +2155,6 @@ std::string mlir::swaa::import::supportedOpsText() {
   std::string text;
   for (const Entry &e : kOps)
     text += std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
-  text += "ai.onnx Attention (fused into attn.attention)\n"
-          "com.microsoft GroupQueryAttention (fused into attn.attention)\n"
-          "com.microsoft MultiHeadAttention (fused into attn.attention)\n";
+  text += "ai.onnx Attention (opset 23, 4-D inputs; becomes attn.attention)\n";
   return text;
 }

@@ -9,7 +9,8 @@ K/V heads, window) and the emitted MLIR, and checks that:
     expanded to the query heads);
   - no [batch, heads, query, key] scores tensor is left outside them, i.e.
     no attention was left unfused;
-  - every Softmax of the ONNX graph was an attention (so none is missed).
+  - every Softmax (or Attention op) of the ONNX graph was an attention, so
+    none is missed.
 Prints one line; exits 1 with the reason when a check fails.
 """
 
@@ -50,9 +51,10 @@ def main():
         if scores in text:
             problems.append(f"a scores tensor {scores}...> is left outside attn.attention")
     graph = onnx.load(model_path, load_external_data=False).graph
-    softmaxes = sum(1 for n in graph.node if n.op_type == "Softmax")
-    if softmaxes != layers:
-        problems.append(f"the ONNX graph has {softmaxes} Softmax nodes for {layers} layers")
+    attentions = sum(1 for n in graph.node if n.op_type in ("Softmax", "Attention"))
+    if attentions != layers:
+        problems.append(f"the ONNX graph has {attentions} Softmax/Attention nodes "
+                        f"for {layers} layers")
     name = model_path.split("/")[-1]
     if problems:
         print(f"FAIL {name}: " + "; ".join(problems))

@@ -3,8 +3,9 @@
 
 Tiny random configs (2-3 layers, hidden 64, vocab 128) of real architectures,
 exported by torch.onnx with the TorchScript-based exporter (dynamo=False) and
-the dynamo exporter, with use_cache=False and with past-key-value inputs and
-outputs. Needs torch and transformers (not needed by the tests, which use the
+the dynamo exporter (at opset 18, and at opset 23 where it writes the ONNX
+Attention, RMSNormalization and RotaryEmbedding ops), with use_cache=False
+and with past-key-value inputs and outputs. Needs torch and transformers (not needed by the tests, which use the
 committed .onnx files). Prints one line per fixture: written or why not.
 
   python3 test/models/export_hf.py [--only NAME_SUBSTRING]
@@ -119,6 +120,7 @@ def export(name, exporter, cache, attn_impl):
     path = os.path.join(OUT, f"{name}{impl}-{exporter}{suffix}.onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        opset = 23 if exporter == "dynamo23" else 18
         if exporter == "torchscript":
             torch.onnx.export(module, tuple(inputs), path, input_names=names,
                               output_names=outputs, dynamic_axes=axes,
@@ -139,7 +141,8 @@ def export(name, exporter, cache, attn_impl):
                 shapes.append({0: batch_dim, 1: seq_dim})
             program = torch.onnx.export(module, tuple(inputs), input_names=names,
                                         output_names=outputs, dynamic_shapes=shapes,
-                                        opset_version=18, dynamo=True, verbose=False)
+                                        opset_version=opset, dynamo=True,
+                                        verbose=False)
             program.save(path, external_data=False)
     model_proto = onnx.load(path)
     onnx.checker.check_model(model_proto)
@@ -158,8 +161,10 @@ def main():
     parser.add_argument("--only", default="")
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    jobs = [(n, e, c, "sdpa") for n in MODELS for e in ("torchscript", "dynamo")
-            for c in (False, True)]
+    # dynamo23: the dynamo exporter at opset 23, which writes the ONNX
+    # Attention, RMSNormalization and RotaryEmbedding ops.
+    jobs = [(n, e, c, "sdpa") for n in MODELS
+            for e in ("torchscript", "dynamo", "dynamo23") for c in (False, True)]
     jobs.append(("llama", "torchscript", False, "eager"))
     for job in jobs:
         label = f"{job[0]} {job[1]} cache={job[2]} attn={job[3]}"
