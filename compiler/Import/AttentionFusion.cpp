@@ -22,10 +22,83 @@
 using namespace mlir;
 using namespace mlir::swaa::import;
 
-bool mlir::swaa::import::isFusableOp(const onnx::NodeProto &node) {
-  return (node.domain().empty() || node.domain() == "ai.onnx") &&
-         node.op_type() == "Attention";
+static bool isGroupQueryAttention(const onnx::NodeProto &node) {
+  return node.domain() == "com.microsoft" &&
+         node.op_type() == "GroupQueryAttention";
 }
+
+bool mlir::swaa::import::isFusableOp(const onnx::NodeProto &node) {
+  return ((node.domain().empty() || node.domain() == "ai.onnx") &&
+          node.op_type() == "Attention") ||
+         isGroupQueryAttention(node);
+}
+
+namespace {
+/// Head counts and head size of a GroupQueryAttention node.
+struct GqaShape {
+  int64_t heads, kvHeads, headDim;
+  bool packed;
+};
+
+FailureOr<GqaShape> gqaShape(NodeContext &c) {
+  GqaShape g;
+  g.heads = c.getInt("num_heads", 0);
+  g.kvHeads = c.getInt("kv_num_heads", 0);
+  g.packed = !c.hasInput(1);
+  if (g.heads <= 0 || g.kvHeads <= 0 || g.heads % g.kvHeads)
+    return c.error("needs num_heads divisible by kv_num_heads");
+  const TensorInfo &q = c.info(0);
+  std::optional<int64_t> width =
+      q.rank() == 3 ? c.imp.getSymbols().resolve(q.shape[2]).getConstant()
+                    : std::nullopt;
+  if (!width)
+    return c.error("needs a [batch, seq, hidden] query with a static hidden size");
+  int64_t parts = g.packed ? g.heads + 2 * g.kvHeads : g.heads;
+  if (*width % parts)
+    return c.error("has a hidden size that does not split into heads");
+  g.headDim = *width / parts;
+  return g;
+}
+
+/// com.microsoft GroupQueryAttention: output [B, S, H*D], present K/V
+/// [B, Hkv, past + S, D].
+LogicalResult inferGroupQueryAttention(GraphImporter &imp, NodeContext &c) {
+  if (c.getFloat("softcap", 0.0f) != 0.0f)
+    return c.error("with softcap is not supported");
+  if (c.getInt("smooth_softmax", 0) || c.hasInput(11))
+    return c.error("with smooth_softmax / head_sink (learned sink logits, not "
+                   "sink tokens) is not supported");
+  if (c.hasInput(10))
+    return c.error("with attention_bias is not supported");
+  if (!c.hasInput(3) || !c.hasInput(5))
+    return c.error("needs past_key/past_value and seqlens_k");
+  FailureOr<GqaShape> g = gqaShape(c);
+  if (failed(g))
+    return failure();
+  const TensorInfo &q = c.info(0), &past = c.info(3);
+  if (past.rank() != 4)
+    return c.error("expects past_key as [batch, kv_heads, past_seq, head_dim]");
+  // The builder names the cache's head size (kv_cache_dim): it is the op's.
+  SizeSymbols &syms = imp.getSymbols();
+  for (unsigned in : {3u, 4u}) {
+    const TensorInfo &p = c.info(in);
+    if (!syms.unify(p.shape[1], SymExpr(g->kvHeads)) ||
+        !syms.unify(p.shape[3], SymExpr(g->headDim)) ||
+        !syms.unify(p.shape[0], q.shape[0]))
+      return c.error("has a past_key/past_value shape that does not match its "
+                     "heads");
+  }
+  SymExpr seq = q.shape[1];
+  c.setOutput(0, {q.elementType, {q.shape[0], seq, SymExpr(g->heads * g->headDim)}});
+  TensorInfo present{q.elementType,
+                     {q.shape[0], SymExpr(g->kvHeads),
+                      imp.getSymbols().resolve(past.shape[2] + seq),
+                      SymExpr(g->headDim)}};
+  c.setOutput(1, present);
+  c.setOutput(2, present);
+  return success();
+}
+} // namespace
 
 /// The ONNX Attention op (opset 23): Y, present_key, present_value.
 static LogicalResult inferAttentionOp(GraphImporter &imp, NodeContext &c) {
@@ -54,6 +127,8 @@ static LogicalResult inferAttentionOp(GraphImporter &imp, NodeContext &c) {
 
 LogicalResult mlir::swaa::import::inferFusableOp(GraphImporter &imp,
                                                  NodeContext &c) {
+  if (isGroupQueryAttention(c.node))
+    return inferGroupQueryAttention(imp, c);
   return inferAttentionOp(imp, c);
 }
 
@@ -722,6 +797,37 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       continue;
     FusedAttention f;
     NodeContext c(imp, node, i);
+    if (isGroupQueryAttention(node)) {
+      // Always causal; local_window_size counts W keys including the query
+      // (onnxruntime since PR #25927), like attn.attention's window.
+      FailureOr<GqaShape> gs = gqaShape(c);
+      if (failed(gs))
+        return failure();
+      f.contrib = &node;
+      f.query = node.input(0);
+      f.output = node.output(0);
+      f.anchorNode = i;
+      f.nodeName = node.name();
+      f.pastKey = node.input(3);
+      f.pastValue = node.input(4);
+      f.presentKey = node.output_size() > 1 ? node.output(1) : "";
+      f.presentValue = node.output_size() > 2 ? node.output(2) : "";
+      for (int in = 1; in < node.input_size(); ++in)
+        if (!node.input(in).empty())
+          f.extraInputs.push_back(node.input(in));
+      f.scale = c.getFloat("scale", 0.0f);
+      if (f.scale == 0.0)
+        f.scale = 1.0 / std::sqrt((double)gs->headDim);
+      f.causal = true;
+      if (int64_t w = c.getInt("local_window_size", -1); w > 0)
+        f.window = w;
+      const TensorInfo &q = imp.state(f.query).info;
+      f.batch = q.shape[0];
+      f.queryLength = q.shape[1];
+      f.keyLength = imp.state(node.output(1)).info.shape[2];
+      imp.fused[i] = std::move(f);
+      continue;
+    }
     f.query = node.input(0);
     f.key = node.input(1);
     f.value = node.input(2);
@@ -838,12 +944,182 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   return success();
 }
 
+
+/// [B, S, H*D] (a slice of the last axis starting at `offset`) -> [B, H, S, D].
+static Value splitHeads(GraphImporter &imp, Location loc, Value x,
+                        const TensorInfo &xi, int64_t offset, int64_t heads,
+                        int64_t headDim) {
+  OpBuilder &b = imp.builder();
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                       b.getIndexAttr(offset)};
+  SmallVector<SymExpr> sliceShape = {xi.shape[0], xi.shape[1],
+                                     SymExpr(heads * headDim)};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  Value part = tensor::ExtractSliceOp::create(
+      b, loc, x, offsets, imp.mixedShape(sliceShape), strides);
+  SmallVector<SymExpr> bshd = {xi.shape[0], xi.shape[1], SymExpr(heads),
+                               SymExpr(headDim)};
+  SmallVector<Value> dims;
+  for (const SymExpr &d : bshd)
+    dims.push_back(imp.indexValue(d));
+  Value shape = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({4}, b.getIndexType()), dims);
+  Value r = tensor::ReshapeOp::create(
+      b, loc, imp.tensorType({xi.elementType, bshd}), part, shape);
+  SmallVector<SymExpr> bhsd = {xi.shape[0], SymExpr(heads), xi.shape[1],
+                               SymExpr(headDim)};
+  Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(bhsd),
+                                       xi.elementType);
+  return linalg::TransposeOp::create(b, loc, r, init,
+                                     ArrayRef<int64_t>{0, 2, 1, 3})
+      ->getResult(0);
+}
+
+/// com.microsoft GroupQueryAttention: split the (packed) projections into
+/// heads, apply RoPE at each token's position (seqlens_k[b] + 1 - S + s),
+/// append the new K/V to the past (present outputs), attend causally with
+/// the op's local window, with keys past seqlens_k[b] masked as padding, and
+/// merge the heads back to [B, S, H*D].
+LogicalResult emitGroupQueryAttention(GraphImporter &imp, NodeContext &c,
+                                      const FusedAttention &f) {
+  OpBuilder &b = imp.builder();
+  Location loc = c.loc;
+  MLIRContext *ctx = imp.getContext();
+  const onnx::NodeProto &node = *f.contrib;
+  GqaShape g = *gqaShape(c);
+  const TensorInfo &qi = c.info(0);
+  Type elem = qi.elementType;
+  Value x = c.operand(0);
+  Value q = splitHeads(imp, loc, x, qi, 0, g.heads, g.headDim);
+  Value k, v;
+  if (g.packed) {
+    k = splitHeads(imp, loc, x, qi, g.heads * g.headDim, g.kvHeads, g.headDim);
+    v = splitHeads(imp, loc, x, qi, (g.heads + g.kvHeads) * g.headDim,
+                   g.kvHeads, g.headDim);
+  } else {
+    k = splitHeads(imp, loc, c.operand(1), c.info(1), 0, g.kvHeads, g.headDim);
+    v = splitHeads(imp, loc, c.operand(2), c.info(2), 0, g.kvHeads, g.headDim);
+  }
+  SymExpr batch = qi.shape[0], seq = qi.shape[1];
+  Value seqlens = c.operand(5);
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  if (c.getInt("do_rotary", 0)) {
+    // Positions [B, S]: position_ids if given, else from seqlens_k.
+    Value positions;
+    if (c.hasInput(9)) {
+      positions = c.operand(9);
+    } else {
+      Value seqV = imp.indexValue(seq);
+      Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape({batch, seq}),
+                                           b.getI64Type());
+      positions =
+          linalg::GenericOp::create(
+              b, loc, init.getType(), ValueRange{}, ValueRange{init},
+              ArrayRef<AffineMap>{id2},
+              SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+              [&](OpBuilder &nb, Location l, ValueRange) {
+                Value bi = linalg::IndexOp::create(nb, l, 0);
+                Value si = linalg::IndexOp::create(nb, l, 1);
+                Value len = tensor::ExtractOp::create(nb, l, seqlens, ValueRange{bi});
+                Value lenI = arith::IndexCastOp::create(nb, l, nb.getIndexType(), len);
+                Value one = arith::ConstantIndexOp::create(nb, l, 1);
+                Value p = arith::AddIOp::create(
+                    nb, l,
+                    arith::SubIOp::create(nb, l,
+                                          arith::AddIOp::create(nb, l, lenI, one),
+                                          seqV),
+                    si);
+                linalg::YieldOp::create(
+                    nb, l, arith::IndexCastOp::create(nb, l, nb.getI64Type(), p).getResult());
+              })
+              .getResult(0);
+    }
+    const TensorInfo &cosInfo = c.info(7);
+    std::optional<int64_t> half =
+        imp.getSymbols().resolve(cosInfo.shape.back()).getConstant();
+    if (!half)
+      return c.error("needs a static cos_cache width");
+    bool interleaved = c.getInt("rotary_interleaved", 0);
+    TensorInfo qInfo{elem, {batch, SymExpr(g.heads), seq, SymExpr(g.headDim)}};
+    TensorInfo kInfo{elem, {batch, SymExpr(g.kvHeads), seq, SymExpr(g.headDim)}};
+    q = emitRope(c, q, qInfo, true, g.headDim, 2 * *half, interleaved,
+                 c.operand(7), c.operand(8), positions);
+    k = emitRope(c, k, kInfo, true, g.headDim, 2 * *half, interleaved,
+                 c.operand(7), c.operand(8), positions);
+  }
+  // present = concat(past, new) along the sequence.
+  auto append = [&](unsigned pastInput, Value fresh, llvm::StringRef present) {
+    const TensorInfo &pi = c.info(pastInput);
+    SmallVector<SymExpr> shape = pi.shape;
+    shape[2] = imp.getSymbols().resolve(pi.shape[2] + seq);
+    Value acc = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape), elem);
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> zero(4, b.getIndexAttr(0));
+    acc = tensor::InsertSliceOp::create(b, loc, c.operand(pastInput), acc, zero,
+                                        imp.mixedShape(pi.shape), strides);
+    SmallVector<OpFoldResult> at = zero;
+    at[2] = imp.mixedShape({pi.shape[2]})[0];
+    SmallVector<SymExpr> freshShape = {batch, SymExpr(g.kvHeads), seq,
+                                       SymExpr(g.headDim)};
+    acc = tensor::InsertSliceOp::create(b, loc, fresh, acc, at,
+                                        imp.mixedShape(freshShape), strides);
+    if (!present.empty())
+      imp.state(present).value = imp.conform(acc, imp.state(present).info, loc);
+    return acc;
+  };
+  Value keys = append(3, k, f.presentKey);
+  Value values = append(4, v, f.presentValue);
+  // Padding: key j of batch b is valid when j <= seqlens_k[b].
+  SymExpr total = imp.state(node.output(1)).info.shape[2];
+  SmallVector<SymExpr> maskShape = {batch, SymExpr(1), SymExpr(1), total};
+  Value maskInit = tensor::EmptyOp::create(b, loc, imp.mixedShape(maskShape), elem);
+  AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
+  Value mask =
+      linalg::GenericOp::create(
+          b, loc, maskInit.getType(), ValueRange{}, ValueRange{maskInit},
+          ArrayRef<AffineMap>{id4},
+          SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            Value bi = linalg::IndexOp::create(nb, l, 0);
+            Value j = linalg::IndexOp::create(nb, l, 3);
+            Value len = tensor::ExtractOp::create(nb, l, seqlens, ValueRange{bi});
+            Value lenI = arith::IndexCastOp::create(nb, l, nb.getIndexType(), len);
+            Value valid = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sle, j, lenI);
+            Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
+            Value ninf = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, -INFINITY));
+            linalg::YieldOp::create(nb, l, arith::SelectOp::create(nb, l, valid, zero, ninf).getResult());
+          })
+          .getResult(0);
+  SmallVector<SymExpr> outShape = {batch, SymExpr(g.heads), seq, SymExpr(g.headDim)};
+  auto op = swaa::attn::AttentionOp::create(
+      b, loc, imp.tensorType({elem, outShape}), q, keys, values, mask,
+      b.getI64IntegerAttr(f.layer), b.getF32FloatAttr(f.scale), b.getUnitAttr(),
+      f.window ? b.getI64IntegerAttr(*f.window) : nullptr, b.getI64IntegerAttr(0));
+  // [B, H, S, D] -> [B, S, H, D] -> [B, S, H*D]
+  SmallVector<SymExpr> bshd = {batch, seq, SymExpr(g.heads), SymExpr(g.headDim)};
+  Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(bshd), elem);
+  Value t = linalg::TransposeOp::create(b, loc, op.getResult(), init,
+                                        ArrayRef<int64_t>{0, 2, 1, 3})
+                ->getResult(0);
+  SmallVector<SymExpr> merged = {batch, seq, SymExpr(g.heads * g.headDim)};
+  SmallVector<Value> dims;
+  for (const SymExpr &d : merged)
+    dims.push_back(imp.indexValue(d));
+  Value shape = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({3}, b.getIndexType()), dims);
+  Value out = tensor::ReshapeOp::create(b, loc, imp.tensorType({elem, merged}), t, shape);
+  imp.state(f.output).value = imp.conform(out, imp.state(f.output).info, loc);
+  return success();
+}
+
 LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
                                                      NodeContext &c,
                                                      const FusedAttention &f) {
   OpBuilder &b = imp.builder();
   Location loc = NameLoc::get(StringAttr::get(imp.getContext(), f.nodeName),
                               imp.modelLoc());
+  if (f.contrib)
+    return emitGroupQueryAttention(imp, c, f);
   Value q = imp.materialize(f.query, loc);
   Value k = imp.materialize(f.key, loc);
   Value v = imp.materialize(f.value, loc);

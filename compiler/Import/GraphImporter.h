@@ -93,6 +93,10 @@ struct FusedAttention {
   /// Past key/value to concatenate in front of key/value (Attention op), and
   /// the node outputs that receive the concatenation (present K/V).
   std::string pastKey, pastValue, presentKey, presentValue;
+  /// The contrib op (com.microsoft GroupQueryAttention) this came from, if
+  /// any: its inputs are packed and need splitting, RoPE, and a padding mask
+  /// from seqlens_k.
+  const onnx::NodeProto *contrib = nullptr;
   /// Batch, query length and total key length, symbolically.
   SymExpr batch, queryLength, keyLength;
 };

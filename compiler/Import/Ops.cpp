@@ -1744,20 +1744,16 @@ LogicalResult inferSameShape(NodeContext &c) {
 
 /// Normalizes over the last axis: LayerNormalization (mean and variance) or
 /// RMS norm (SimplifiedLayerNormalization, RMSNormalization).
-LogicalResult emitNorm(NodeContext &c, bool rms) {
+/// Normalizes `x` (shape of input 0) over its last axis and applies `scale`
+/// (and `bias`, if any).
+Value emitNormValues(NodeContext &c, Value x, Value scaleV, Value biasV,
+                     bool rms) {
   const TensorInfo &in = c.info(0);
-  int64_t axis = normAxis(c.getInt("axis", -1), in.rank());
-  if (axis != in.rank() - 1)
-    return c.error("normalizes over axis " + llvm::Twine(axis) +
-                   "; only the last axis is supported");
-  for (unsigned i = 1; i < c.numOutputs(); ++i)
-    if (!c.node.output(i).empty() && !c.imp.consumers(c.node.output(i)).empty())
-      return c.error("uses its mean/inv_std_dev outputs, which are not supported");
+  int64_t axis = in.rank() - 1;
   Type t = in.elementType;
   // Statistics in at least f32.
   Type acc = t.getIntOrFloatBitWidth() < 32 ? c.b().getF32Type() : t;
   float eps = c.getFloat("epsilon", 1e-5f);
-  Value x = c.operand(0);
   SmallVector<int64_t> last = {axis};
   Shape rowShape(in.shape.begin(), in.shape.end() - 1);
   Value n = castScalar(c.b(), c.loc,
@@ -1794,18 +1790,71 @@ LogicalResult emitNorm(NodeContext &c, bool rms) {
                              [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                                return arith::MulFOp::create(b, l, castScalar(b, l, a[0], acc), a[1]);
                              });
-  SmallVector<Value> ins = {normed, c.operand(1)};
-  bool hasBias = c.hasInput(2);
+  SmallVector<Value> ins = {normed, scaleV};
+  bool hasBias = (bool)biasV;
   if (hasBias)
-    ins.push_back(c.operand(2));
-  c.setResult(0, emitMap(c, in.shape, t, ins, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    ins.push_back(biasV);
+  return emitMap(c, in.shape, t, ins, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
     Value y = arith::MulFOp::create(b, l, a[0], castScalar(b, l, a[1], acc));
     if (hasBias)
       y = arith::AddFOp::create(b, l, y, castScalar(b, l, a[2], acc));
     return castScalar(b, l, y, t);
-  }));
+  });
+}
+
+LogicalResult checkNormOutputs(NodeContext &c, unsigned firstStat,
+                               unsigned lastStat) {
+  const TensorInfo &in = c.info(0);
+  int64_t axis = normAxis(c.getInt("axis", -1), in.rank());
+  if (axis != in.rank() - 1)
+    return c.error("normalizes over axis " + llvm::Twine(axis) +
+                   "; only the last axis is supported");
+  for (unsigned i = firstStat; i <= lastStat && i < c.numOutputs(); ++i)
+    if (!c.node.output(i).empty() &&
+        (!c.imp.consumers(c.node.output(i)).empty() ||
+         c.imp.isGraphOutput(c.node.output(i))))
+      return c.error("uses its mean/inv_std_dev outputs, which are not supported");
   return success();
 }
+
+LogicalResult emitNorm(NodeContext &c, bool rms) {
+  if (failed(checkNormOutputs(c, 1, 2)))
+    return failure();
+  c.setResult(0, emitNormValues(c, c.operand(0), c.operand(1),
+                                c.hasInput(2) ? c.operand(2) : Value(), rms));
+  return success();
+}
+
+/// com.microsoft Skip(Simplified)LayerNormalization: s = input + skip
+/// (+ bias); output 0 = norm(s) * gamma (+ beta); output 3 = s.
+LogicalResult emitSkipNorm(NodeContext &c, bool rms) {
+  if (failed(checkNormOutputs(c, 1, 2)))
+    return failure();
+  const TensorInfo &in = c.info(0);
+  SmallVector<Value> ins = {c.operand(0), c.operand(1)};
+  unsigned biasInput = rms ? 3 : 4, betaInput = 3;
+  if (c.hasInput(biasInput))
+    ins.push_back(c.operand(biasInput));
+  Value sum = emitMap(c, in.shape, in.elementType, ins,
+                      [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        Value r = arith::AddFOp::create(b, l, a[0], a[1]);
+                        if (a.size() > 2)
+                          r = arith::AddFOp::create(b, l, r, a[2]);
+                        return r;
+                      });
+  Value beta = !rms && c.hasInput(betaInput) ? c.operand(betaInput) : Value();
+  c.setResult(0, emitNormValues(c, sum, c.operand(2), beta, rms));
+  c.setResult(3, sum);
+  return success();
+}
+
+LogicalResult inferSkipNorm(NodeContext &c) {
+  c.setOutput(0, c.info(0));
+  c.setOutput(3, c.info(0));
+  return success();
+}
+LogicalResult emitSkipLayerNorm(NodeContext &c) { return emitSkipNorm(c, false); }
+LogicalResult emitSkipRmsNorm(NodeContext &c) { return emitSkipNorm(c, true); }
 
 LogicalResult inferNorm(NodeContext &c) {
   c.setOutput(0, c.info(0));
@@ -1960,6 +2009,8 @@ LogicalResult emitGemm(NodeContext &c) {
 //===----------------------------------------------------------------------===//
 // RotaryEmbedding (opset 23)
 //===----------------------------------------------------------------------===//
+} // namespace
+namespace {
 
 LogicalResult inferRotary(NodeContext &c) {
   const TensorInfo &x = c.info(0);
@@ -1971,32 +2022,22 @@ LogicalResult inferRotary(NodeContext &c) {
   return success();
 }
 
+} // namespace
+
 /// out = x rotated by the cached angles of each token's position: halves
 /// (x1, x2) or interleaved pairs, real = x1 cos - x2 sin, imag = x1 sin +
-/// x2 cos; dimensions past rotary_embedding_dim pass through.
-LogicalResult emitRotary(NodeContext &c) {
-  const TensorInfo &x = c.info(0);
-  bool bhsd = x.rank() == 4; // [B, H, S, D]; else [B, S, H*D]
-  int64_t heads = c.getInt("num_heads", 0);
-  std::optional<int64_t> headDim =
-      bhsd ? c.imp.getSymbols().resolve(x.shape[3]).getConstant()
-           : c.imp.getSymbols().resolve(x.shape[2]).getConstant();
-  if (!headDim)
-    return c.error("needs a static head size");
-  if (!bhsd)
-    *headDim /= heads;
-  int64_t rotary = c.getInt("rotary_embedding_dim", 0);
-  if (rotary == 0)
-    rotary = *headDim;
-  if (rotary % 2 || rotary > *headDim)
-    return c.error("has an invalid rotary_embedding_dim " + llvm::Twine(rotary));
-  bool interleaved = c.getInt("interleaved", 0);
-  bool hasPositions = c.hasInput(3);
-  Value xv = c.operand(0), cosv = c.operand(1), sinv = c.operand(2);
-  Value pos = hasPositions ? c.operand(3) : Value();
-  int64_t half = rotary / 2, hd = *headDim;
+/// x2 cos; dimensions past `rotaryDim` pass through. `x` is [B, H, S, D]
+/// (bhsd) or [B, S, H*D]; cos/sin are [maxPos, rotaryDim/2] read at
+/// `positions` [B, S], or [B, S, rotaryDim/2] when `positions` is null.
+Value mlir::swaa::import::emitRope(NodeContext &c, Value xv,
+                                   const TensorInfo &x, bool bhsd,
+                                   int64_t headDim, int64_t rotary,
+                                   bool interleaved, Value cosv, Value sinv,
+                                   Value pos) {
+  int64_t half = rotary / 2, hd = headDim;
   Type t = x.elementType;
-  c.setResult(0, emitMap(c, x.shape, t, {xv},
+  bool hasPositions = (bool)pos;
+  return emitMap(c, x.shape, t, {xv},
       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
         auto idx = [&](int64_t v) { return (Value)arith::ConstantIndexOp::create(b, l, v); };
         SmallVector<Value> iv;
@@ -2049,7 +2090,30 @@ LogicalResult emitRotary(NodeContext &c) {
                                          arith::MulFOp::create(b, l, self, cs));
         Value r = arith::SelectOp::create(b, l, first, r1, r2);
         return arith::SelectOp::create(b, l, rotated, r, self);
-      }));
+      });
+}
+
+namespace {
+LogicalResult emitRotary(NodeContext &c) {
+  const TensorInfo &x = c.info(0);
+  bool bhsd = x.rank() == 4; // [B, H, S, D]; else [B, S, H*D]
+  int64_t heads = c.getInt("num_heads", 0);
+  std::optional<int64_t> headDim =
+      bhsd ? c.imp.getSymbols().resolve(x.shape[3]).getConstant()
+           : c.imp.getSymbols().resolve(x.shape[2]).getConstant();
+  if (!headDim)
+    return c.error("needs a static head size");
+  if (!bhsd)
+    *headDim /= heads;
+  int64_t rotary = c.getInt("rotary_embedding_dim", 0);
+  if (rotary == 0)
+    rotary = *headDim;
+  if (rotary % 2 || rotary > *headDim)
+    return c.error("has an invalid rotary_embedding_dim " + llvm::Twine(rotary));
+  Value pos = c.hasInput(3) ? c.operand(3) : Value();
+  c.setResult(0, emitRope(c, c.operand(0), x, bhsd, *headDim, rotary,
+                          c.getInt("interleaved", 0), c.operand(1),
+                          c.operand(2), pos));
   return success();
 }
 
@@ -2135,6 +2199,8 @@ const Entry kOps[] = {
     {"com.microsoft", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
     {"", "RMSNormalization", {inferNorm, emitRmsNorm}},
     {"", "RotaryEmbedding", {inferRotary, emitRotary}},
+    {"com.microsoft", "SkipSimplifiedLayerNormalization", {inferSkipNorm, emitSkipRmsNorm}},
+    {"com.microsoft", "SkipLayerNormalization", {inferSkipNorm, emitSkipLayerNorm}},
     // Contractions.
     {"", "MatMul", {inferMatMul, emitMatMul}},
     {"", "Gemm", {inferGemm, emitGemm}},
@@ -2155,6 +2221,7 @@ std::string mlir::swaa::import::supportedOpsText() {
   std::string text;
   for (const Entry &e : kOps)
     text += std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
-  text += "ai.onnx Attention (opset 23, 4-D inputs; becomes attn.attention)\n";
+  text += "ai.onnx Attention (opset 23, 4-D inputs; becomes attn.attention)\n"
+          "com.microsoft GroupQueryAttention (becomes attn.attention)\n";
   return text;
 }

@@ -67,6 +67,13 @@ struct OpHandler {
   LogicalResult (*emit)(NodeContext &);
 };
 
+/// Rotary position embedding of `x` ([B, H, S, D] when `bhsd`, else
+/// [B, S, H*D]); see RotaryEmbedding (opset 23). Shared with the contrib
+/// GroupQueryAttention's do_rotary.
+Value emitRope(NodeContext &c, Value x, const TensorInfo &info, bool bhsd,
+               int64_t headDim, int64_t rotaryDim, bool interleaved,
+               Value cosCache, Value sinCache, Value positions);
+
 /// The handler of `opType` in `domain` ("" or "ai.onnx" for the default
 /// domain), or nullptr when the op is not supported.
 const OpHandler *lookupOp(llvm::StringRef domain, llvm::StringRef opType);

@@ -51,11 +51,12 @@ def main():
         if scores in text:
             problems.append(f"a scores tensor {scores}...> is left outside attn.attention")
     graph = onnx.load(model_path, load_external_data=False).graph
-    attentions = sum(1 for n in graph.node if n.op_type in ("Softmax", "Attention"))
+    attentions = sum(1 for n in graph.node if n.op_type in
+                     ("Softmax", "Attention", "GroupQueryAttention", "MultiHeadAttention"))
     if attentions != layers:
         problems.append(f"the ONNX graph has {attentions} Softmax/Attention nodes "
                         f"for {layers} layers")
-    name = model_path.split("/")[-1]
+    name = "/".join(model_path.split("/")[-2:]) if model_path.endswith("/model.onnx") else model_path.split("/")[-1]
     if problems:
         print(f"FAIL {name}: " + "; ".join(problems))
         return 1
