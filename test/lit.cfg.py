@@ -62,5 +62,5 @@ config.substitutions.extend(
 )
 
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
-tools = ["swaa-opt", "swaa-compile", "mlir-runner", "mlir-opt"]
+tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -139,9 +139,13 @@ LogicalResult mlir::swaa::import::emitFusableOp(GraphImporter &imp,
 
 namespace {
 
+/// The node producing `name`, if its inference succeeded (so its inputs
+/// and outputs are there and have shapes).
 const onnx::NodeProto *producerNode(GraphImporter &imp, llvm::StringRef name) {
   int p = imp.producer(name);
-  return p < 0 ? nullptr : &imp.getGraph().node(p);
+  if (p < 0 || imp.failedNodes.count(p))
+    return nullptr;
+  return &imp.getGraph().node(p);
 }
 
 bool isOp(const onnx::NodeProto *n, llvm::StringRef type) {
@@ -739,6 +743,8 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     int pv = -1;
     for (int hops = 0; hops < 4; ++hops) {
       ArrayRef<int> users = imp.consumers(probs);
+      if (llvm::any_of(users, [&](int u) { return imp.failedNodes.count(u); }))
+        break;
       // torch's SDPA export guards rows without visible keys:
       // Where(IsNaN(p), 0, p). attn.attention gives those rows zeros too.
       if (users.size() == 2) {

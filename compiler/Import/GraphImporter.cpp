@@ -19,6 +19,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -122,9 +123,12 @@ FailureOr<TensorInfo> GraphImporter::tensorProtoInfo(
   if (!info.elementType)
     return error(loc, "tensor '" + tensor.name() + "' has unsupported data type " +
                           llvm::Twine(tensor.data_type()));
+  int64_t n = 1;
   for (int64_t d : tensor.dims()) {
     if (d < 0)
       return error(loc, "tensor '" + tensor.name() + "' has a negative dimension");
+    if (llvm::MulOverflow(n, d, n))
+      return error(loc, "tensor '" + tensor.name() + "' is too large");
     info.shape.push_back(SymExpr(d));
   }
   return info;
@@ -440,6 +444,9 @@ LogicalResult GraphImporter::declareInputs() {
     for (int axis = 0; axis < tt.shape().dim_size(); ++axis) {
       const onnx::TensorShapeProto::Dimension &d = tt.shape().dim(axis);
       if (d.has_dim_value()) {
+        if (d.dim_value() < 0)
+          return error(loc, "graph input '" + in.name() +
+                                "' has a negative dimension");
         info.shape.push_back(SymExpr(d.dim_value()));
         continue;
       }
@@ -490,6 +497,16 @@ LogicalResult GraphImporter::inferAll() {
     const OpHandler *handler = lookupOp(node.domain(), node.op_type());
     if (!handler && !isFusableOp(node)) {
       failedNodes[i] = unsupportedMessage(node);
+      continue;
+    }
+    unsigned present = 0;
+    for (int k = 0; k < node.input_size() && k < (int)minInputs(node.op_type()); ++k)
+      present += !node.input(k).empty();
+    if (present < minInputs(node.op_type()) || node.output_size() < 1 ||
+        node.output(0).empty()) {
+      failedNodes[i] = node.op_type() + " node: expected at least " +
+                       std::to_string(minInputs(node.op_type())) +
+                       " inputs and one output";
       continue;
     }
     // Capture the diagnostic of a failing inference: it only matters if the

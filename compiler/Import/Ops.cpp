@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 #include <limits>
@@ -93,6 +94,19 @@ int64_t normAxis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+/// A node's axis normalized for `rank`; fails, naming it, when out of range.
+/// Inference checks every axis this way, so emission may use normAxis.
+FailureOr<int64_t> checkedAxis(NodeContext &c, int64_t axis, int64_t rank,
+                               int64_t limit = -1) {
+  int64_t a = normAxis(axis, rank);
+  if (limit < 0)
+    limit = rank;
+  if (a < 0 || a >= limit)
+    return c.error("axis " + llvm::Twine(axis) + " is out of range for rank " +
+                   llvm::Twine(rank));
+  return a;
+}
+
 /// Constant sizes of a shape, or nullopt when one is symbolic.
 std::optional<SmallVector<int64_t>> staticShape(const Shape &shape) {
   SmallVector<int64_t> dims;
@@ -109,9 +123,11 @@ std::optional<int64_t> numElements(const Shape &shape) {
   auto dims = staticShape(shape);
   if (!dims)
     return std::nullopt;
+  // Saturating: a hostile model may declare sizes whose product overflows.
   int64_t n = 1;
   for (int64_t d : *dims)
-    n *= d;
+    if (llvm::MulOverflow(n, d, n))
+      return std::numeric_limits<int64_t>::max();
   return n;
 }
 
@@ -894,6 +910,9 @@ LogicalResult inferConstantOfShape(NodeContext &c) {
   if (!shapeK)
     return c.error("needs a shape known at import time");
   Shape shape(shapeK->ints.begin(), shapeK->ints.end());
+  for (const SymExpr &d : shape)
+    if (d.getConstant().value_or(0) < 0)
+      return c.error("has a negative size in its shape");
   Known value;
   value.isFloat = true;
   value.floats.push_back(0.0);
@@ -1054,6 +1073,8 @@ LogicalResult inferReshape(NodeContext &c) {
       inferred = i;
       out.push_back(SymExpr(1));
     } else {
+      if (cd && *cd < 0)
+        return c.error("has a negative size " + llvm::Twine(*cd));
       out.push_back(d);
     }
   }
@@ -1087,8 +1108,12 @@ LogicalResult inferUnsqueeze(NodeContext &c) {
     return c.error("needs axes known at import time");
   int64_t r = in.rank() + axes->size();
   SmallVector<int64_t> norm;
-  for (int64_t a : *axes)
-    norm.push_back(normAxis(a, r));
+  for (int64_t a : *axes) {
+    FailureOr<int64_t> n = checkedAxis(c, a, r);
+    if (failed(n))
+      return failure();
+    norm.push_back(*n);
+  }
   llvm::sort(norm);
   Shape out;
   size_t next = 0;
@@ -1107,6 +1132,10 @@ LogicalResult inferUnsqueeze(NodeContext &c) {
 LogicalResult inferSqueeze(NodeContext &c) {
   const TensorInfo &in = c.info(0);
   std::optional<SmallVector<int64_t>> axes = axesOf(c, 13);
+  if (axes)
+    for (int64_t a : *axes)
+      if (failed(checkedAxis(c, a, in.rank())))
+        return failure();
   Shape out;
   for (int64_t i = 0; i < in.rank(); ++i) {
     bool drop = axes ? llvm::any_of(*axes, [&](int64_t a) {
@@ -1126,7 +1155,11 @@ LogicalResult inferSqueeze(NodeContext &c) {
 
 LogicalResult inferFlatten(NodeContext &c) {
   const TensorInfo &in = c.info(0);
-  int64_t axis = normAxis(c.getInt("axis", 1), in.rank());
+  FailureOr<int64_t> checked = checkedAxis(c, c.getInt("axis", 1), in.rank(),
+                                          in.rank() + 1);
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   SymExpr a(1), b(1);
   for (int64_t i = 0; i < in.rank(); ++i)
     (i < axis ? a : b) = (i < axis ? a : b) * in.shape[i];
@@ -1145,6 +1178,11 @@ LogicalResult inferTranspose(NodeContext &c) {
       perm.push_back(i);
   if ((int64_t)perm.size() != in.rank())
     return c.error("has a perm of the wrong length");
+  SmallVector<int64_t> sorted = perm;
+  llvm::sort(sorted);
+  for (int64_t i = 0; i < in.rank(); ++i)
+    if (sorted[i] != i)
+      return c.error("has a perm that is not a permutation");
   Shape out;
   for (int64_t p : perm)
     out.push_back(in.shape[p]);
@@ -1197,6 +1235,9 @@ LogicalResult inferExpand(NodeContext &c) {
   if (!shapeK)
     return c.error("needs a target shape known at import time");
   Shape target(shapeK->ints.begin(), shapeK->ints.end());
+  for (const SymExpr &d : target)
+    if (d.getConstant().value_or(0) < 0)
+      return c.error("has a negative size in its shape");
   FailureOr<Shape> out = broadcastShapes(c, {c.info(0).shape, target});
   if (failed(out))
     return failure();
@@ -1221,7 +1262,10 @@ LogicalResult emitExpand(NodeContext &c) {
 
 LogicalResult inferConcat(NodeContext &c) {
   const TensorInfo &first = c.info(0);
-  int64_t axis = normAxis(c.getInt("axis", 0), first.rank());
+  FailureOr<int64_t> checked = checkedAxis(c, c.getInt("axis", 0), first.rank());
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   Shape out = first.shape;
   SymExpr total(0);
   bool allKnown = true;
@@ -1356,8 +1400,14 @@ LogicalResult inferSlice(NodeContext &c) {
   SmallVector<SliceAxis> sliced(in.rank());
   for (int64_t d = 0; d < in.rank(); ++d)
     sliced[d] = {SymExpr(0), in.shape[d], 1};
+  if (starts->size() != axes.size() || ends->size() != axes.size() ||
+      steps.size() != axes.size())
+    return c.error("has starts, ends, axes and steps of different lengths");
   for (size_t i = 0; i < axes.size(); ++i) {
-    int64_t axis = normAxis(axes[i], in.rank());
+    FailureOr<int64_t> checked = checkedAxis(c, axes[i], in.rank());
+    if (failed(checked))
+      return failure();
+    int64_t axis = *checked;
     if (steps[i] == 0)
       return c.error("has a zero step");
     std::optional<SliceAxis> s = sliceAxis(c.imp.getSymbols(), in.shape[axis],
@@ -1429,7 +1479,10 @@ LogicalResult emitSlice(NodeContext &c) {
 
 LogicalResult inferSplit(NodeContext &c) {
   const TensorInfo &in = c.info(0);
-  int64_t axis = normAxis(c.getInt("axis", 0), in.rank());
+  FailureOr<int64_t> checked = checkedAxis(c, c.getInt("axis", 0), in.rank());
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   SmallVector<int64_t> sizes;
   if (c.hasInput(1)) {
     auto s = constInts(c, 1);
@@ -1447,6 +1500,9 @@ LogicalResult inferSplit(NodeContext &c) {
       return c.error("cannot split axis " + llvm::Twine(axis) + " evenly");
     sizes.assign(n, *dim / n);
   }
+  if (sizes.size() != c.numOutputs() ||
+      llvm::any_of(sizes, [](int64_t v) { return v < 0; }))
+    return c.error("has split sizes that do not match its outputs");
   for (unsigned i = 0; i < c.numOutputs(); ++i) {
     Shape s = base;
     s[axis] = SymExpr(sizes[i]);
@@ -1475,7 +1531,10 @@ LogicalResult emitSplit(NodeContext &c) {
 
 LogicalResult inferGather(NodeContext &c) {
   const TensorInfo &data = c.info(0), &idx = c.info(1);
-  int64_t axis = normAxis(c.getInt("axis", 0), data.rank());
+  FailureOr<int64_t> checked = checkedAxis(c, c.getInt("axis", 0), data.rank());
+  if (failed(checked))
+    return failure();
+  int64_t axis = *checked;
   Shape out(data.shape.begin(), data.shape.begin() + axis);
   out.append(idx.shape.begin(), idx.shape.end());
   out.append(data.shape.begin() + axis + 1, data.shape.end());
@@ -1546,9 +1605,11 @@ LogicalResult emitGather(NodeContext &c) {
 LogicalResult inferGatherND(NodeContext &c) {
   const TensorInfo &data = c.info(0), &idx = c.info(1);
   int64_t batchDims = c.getInt("batch_dims", 0);
+  if (idx.rank() < 1 || batchDims != 0)
+    return c.error("with batch_dims or scalar indices is not supported");
   auto last = idx.shape.back().getConstant();
-  if (!last)
-    return c.error("needs a static last index dimension");
+  if (!last || *last < 1 || *last > data.rank())
+    return c.error("needs a static last index dimension within the data rank");
   Shape out(idx.shape.begin(), idx.shape.end() - 1);
   out.append(data.shape.begin() + batchDims + *last, data.shape.end());
   std::optional<Known> known;
@@ -1591,6 +1652,8 @@ LogicalResult emitUnsupportedAtRunTime(NodeContext &c) {
 
 LogicalResult inferTrilu(NodeContext &c) {
   const TensorInfo &in = c.info(0);
+  if (in.rank() < 2)
+    return c.error("expects a rank >= 2 input");
   std::optional<Known> known;
   auto dims = staticShape(in.shape);
   std::optional<double> kk = c.hasInput(1) ? constScalar(c, 1) : 0.0;
@@ -1658,8 +1721,12 @@ LogicalResult inferReduce(NodeContext &c) {
     for (int64_t i = 0; i < in.rank(); ++i)
       norm.push_back(i);
   } else {
-    for (int64_t a : *axes)
-      norm.push_back(normAxis(a, in.rank()));
+    for (int64_t a : *axes) {
+      FailureOr<int64_t> n = checkedAxis(c, a, in.rank());
+      if (failed(n))
+        return failure();
+      norm.push_back(*n);
+    }
   }
   Shape out;
   for (int64_t i = 0; i < in.rank(); ++i) {
@@ -1737,7 +1804,11 @@ LogicalResult emitReduce(NodeContext &c) {
   return success();
 }
 
-LogicalResult inferSameShape(NodeContext &c) {
+LogicalResult inferSoftmax(NodeContext &c) {
+  int64_t dflt = c.opset >= 13 ? -1 : 1;
+  if (c.info(0).rank() < 1 ||
+      failed(checkedAxis(c, c.getInt("axis", dflt), c.info(0).rank())))
+    return failure();
   c.setOutput(0, c.info(0));
   return success();
 }
@@ -1857,6 +1928,9 @@ LogicalResult emitSkipLayerNorm(NodeContext &c) { return emitSkipNorm(c, false);
 LogicalResult emitSkipRmsNorm(NodeContext &c) { return emitSkipNorm(c, true); }
 
 LogicalResult inferNorm(NodeContext &c) {
+  if (c.info(0).rank() < 1 ||
+      failed(checkedAxis(c, c.getInt("axis", -1), c.info(0).rank())))
+    return failure();
   c.setOutput(0, c.info(0));
   return success();
 }
@@ -2127,6 +2201,21 @@ struct Entry {
   OpHandler handler;
 };
 
+/// Inputs an op needs at least (handlers read them unchecked); default 1.
+unsigned requiredInputs(llvm::StringRef op) {
+  return llvm::StringSwitch<unsigned>(op)
+      .Cases({"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less"}, 2)
+      .Cases({"LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"}, 2)
+      .Cases({"Reshape", "Expand", "Gather", "GatherND", "MatMul", "Gemm"}, 2)
+      .Cases({"LayerNormalization", "SimplifiedLayerNormalization"}, 2)
+      .Cases({"RMSNormalization"}, 2)
+      .Cases({"Where", "Range", "Slice", "RotaryEmbedding"}, 3)
+      .Cases({"SkipSimplifiedLayerNormalization", "SkipLayerNormalization"}, 3)
+      .Case("Attention", 3)
+      .Case("Constant", 0)
+      .Default(1);
+}
+
 const Entry kOps[] = {
     // Elementwise.
     {"", "Add", {inferBinary, emitBinary}},
@@ -2193,7 +2282,7 @@ const Entry kOps[] = {
     {"", "ReduceSumSquare", {inferReduce, emitReduce}},
     {"", "ReduceMax", {inferReduce, emitReduce}},
     {"", "ReduceMin", {inferReduce, emitReduce}},
-    {"", "Softmax", {inferSameShape, emitSoftmax}},
+    {"", "Softmax", {inferSoftmax, emitSoftmax}},
     {"", "LayerNormalization", {inferNorm, emitLayerNorm}},
     {"", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
     {"com.microsoft", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
@@ -2215,6 +2304,10 @@ const OpHandler *mlir::swaa::import::lookupOp(llvm::StringRef domain,
     if (domain == e.domain && opType == e.opType)
       return &e.handler;
   return nullptr;
+}
+
+unsigned mlir::swaa::import::minInputs(llvm::StringRef opType) {
+  return requiredInputs(opType);
 }
 
 std::string mlir::swaa::import::supportedOpsText() {

@@ -77,6 +77,9 @@ Value emitRope(NodeContext &c, Value x, const TensorInfo &info, bool bhsd,
 /// The handler of `opType` in `domain` ("" or "ai.onnx" for the default
 /// domain), or nullptr when the op is not supported.
 const OpHandler *lookupOp(llvm::StringRef domain, llvm::StringRef opType);
+/// The number of inputs `opType` needs at least (checked before inference,
+/// so that handlers and matchers may read them).
+unsigned minInputs(llvm::StringRef opType);
 /// One line per supported op: "domain op_type".
 std::string supportedOpsText();
 
