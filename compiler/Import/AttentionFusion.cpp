@@ -27,11 +27,42 @@ static bool isGroupQueryAttention(const onnx::NodeProto &node) {
          node.op_type() == "GroupQueryAttention";
 }
 
+static bool isMultiHeadAttention(const onnx::NodeProto &node) {
+  return node.domain() == "com.microsoft" &&
+         node.op_type() == "MultiHeadAttention";
+}
+
 bool mlir::swaa::import::isFusableOp(const onnx::NodeProto &node) {
   return ((node.domain().empty() || node.domain() == "ai.onnx") &&
           node.op_type() == "Attention") ||
-         isGroupQueryAttention(node);
+         isGroupQueryAttention(node) || isMultiHeadAttention(node);
 }
+
+namespace {
+/// com.microsoft MultiHeadAttention: query [B, S, H*D]; key/value
+/// [B, Skv, H*D] or [B, H, Skv, D]; optional additive attention_bias.
+LogicalResult inferMultiHeadAttention(GraphImporter &imp, NodeContext &c) {
+  for (unsigned in : {3u, 4u, 6u, 7u, 8u})
+    if (c.hasInput(in))
+      return c.error("with bias, key_padding_mask or past/present inputs is "
+                     "not supported yet");
+  if (c.numOutputs() > 1 &&
+      llvm::any_of(llvm::drop_begin(c.node.output()),
+                   [](const std::string &o) { return !o.empty(); }))
+    return c.error("with present outputs is not supported yet");
+  int64_t heads = c.getInt("num_heads", 0);
+  const TensorInfo &q = c.info(0), &k = c.info(1), &v = c.info(2);
+  std::optional<int64_t> width = imp.getSymbols().resolve(q.shape.back()).getConstant();
+  if (q.rank() != 3 || heads <= 0 || !width || *width % heads)
+    return c.error("needs a [batch, seq, heads * head_dim] query and num_heads");
+  if (k.rank() != v.rank() || (k.rank() != 3 && k.rank() != 4))
+    return c.error("needs 3-D or 4-D key and value");
+  SymExpr vWidth = v.rank() == 3 ? v.shape[2] : v.shape[1] * v.shape[3];
+  c.setOutput(0, {q.elementType, {q.shape[0], q.shape[1],
+                                  imp.getSymbols().resolve(vWidth)}});
+  return success();
+}
+} // namespace
 
 namespace {
 /// Head counts and head size of a GroupQueryAttention node.
@@ -129,6 +160,8 @@ LogicalResult mlir::swaa::import::inferFusableOp(GraphImporter &imp,
                                                  NodeContext &c) {
   if (isGroupQueryAttention(c.node))
     return inferGroupQueryAttention(imp, c);
+  if (isMultiHeadAttention(c.node))
+    return inferMultiHeadAttention(imp, c);
   return inferAttentionOp(imp, c);
 }
 
@@ -834,6 +867,33 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       imp.fused[i] = std::move(f);
       continue;
     }
+    if (isMultiHeadAttention(node)) {
+      f.contrib = &node;
+      f.query = node.input(0);
+      f.key = node.input(1);
+      f.value = node.input(2);
+      f.output = node.output(0);
+      f.anchorNode = i;
+      f.nodeName = node.name();
+      const TensorInfo &q = imp.state(f.query).info, &k = imp.state(f.key).info;
+      int64_t heads = c.getInt("num_heads", 1);
+      int64_t headDim = *syms.resolve(q.shape[2]).getConstant() / heads;
+      f.scale = c.getFloat("scale", 0.0f);
+      if (f.scale == 0.0)
+        f.scale = 1.0 / std::sqrt((double)headDim);
+      f.batch = q.shape[0];
+      f.queryLength = q.shape[1];
+      f.keyLength = k.rank() == 3 ? k.shape[1] : k.shape[2];
+      SmallVector<MaskTerm> masks;
+      if (c.hasInput(5))
+        masks.push_back({node.input(5), false, true});
+      if (failed(applyMasks(imp, f, masks, node, maskCache)))
+        return failure();
+      if (c.getInt("unidirectional", 0))
+        f.causal = true;
+      imp.fused[i] = std::move(f);
+      continue;
+    }
     f.query = node.input(0);
     f.key = node.input(1);
     f.value = node.input(2);
@@ -1118,14 +1178,79 @@ LogicalResult emitGroupQueryAttention(GraphImporter &imp, NodeContext &c,
   return success();
 }
 
+
+/// [B, H, S, D] -> [B, S, H*D].
+static Value mergeHeads(GraphImporter &imp, Location loc, Value x,
+                        const SmallVector<SymExpr> &bhsd, Type elem) {
+  OpBuilder &b = imp.builder();
+  SmallVector<SymExpr> bshd = {bhsd[0], bhsd[2], bhsd[1], bhsd[3]};
+  Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(bshd), elem);
+  Value t = linalg::TransposeOp::create(b, loc, x, init,
+                                        ArrayRef<int64_t>{0, 2, 1, 3})
+                ->getResult(0);
+  SmallVector<SymExpr> merged = {bhsd[0], bhsd[2],
+                                 imp.getSymbols().resolve(bhsd[1] * bhsd[3])};
+  SmallVector<Value> dims;
+  for (const SymExpr &d : merged)
+    dims.push_back(imp.indexValue(d));
+  Value shape = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({3}, b.getIndexType()), dims);
+  return tensor::ReshapeOp::create(b, loc, imp.tensorType({elem, merged}), t,
+                                   shape);
+}
+
+/// com.microsoft MultiHeadAttention: split the heads of the 3-D operands,
+/// attend with the proven (or kept) mask, merge the heads.
+LogicalResult emitMultiHeadAttention(GraphImporter &imp, NodeContext &c,
+                                     const FusedAttention &f) {
+  OpBuilder &b = imp.builder();
+  Location loc = c.loc;
+  const TensorInfo &qi = c.info(0), &ki = c.info(1), &vi = c.info(2);
+  Type elem = qi.elementType;
+  int64_t heads = c.getInt("num_heads", 1);
+  int64_t headDim = *imp.getSymbols().resolve(qi.shape[2]).getConstant() / heads;
+  Value q = splitHeads(imp, loc, c.operand(0), qi, 0, heads, headDim);
+  auto kv = [&](unsigned in, const TensorInfo &info) -> Value {
+    if (info.rank() == 4)
+      return c.operand(in);
+    int64_t d = *imp.getSymbols().resolve(info.shape[2]).getConstant() / heads;
+    return splitHeads(imp, loc, c.operand(in), info, 0, heads, d);
+  };
+  Value k = kv(1, ki), v = kv(2, vi);
+  Value mask;
+  if (!f.mask.empty()) {
+    if (imp.state(f.mask).info.rank() != 4)
+      return c.error("needs a 4-D attention_bias");
+    mask = imp.materialize(f.mask, loc);
+  } else if (!f.paddingInput.empty()) {
+    return c.error("with a padding mask proven from its attention_bias is not "
+                   "supported yet");
+  }
+  int64_t vDim = vi.rank() == 4
+                     ? *imp.getSymbols().resolve(vi.shape[3]).getConstant()
+                     : *imp.getSymbols().resolve(vi.shape[2]).getConstant() / heads;
+  SmallVector<SymExpr> outShape = {qi.shape[0], SymExpr(heads), qi.shape[1],
+                                   SymExpr(vDim)};
+  auto op = swaa::attn::AttentionOp::create(
+      b, loc, imp.tensorType({elem, outShape}), q, k, v, mask,
+      b.getI64IntegerAttr(f.layer), b.getF32FloatAttr(f.scale),
+      f.causal ? b.getUnitAttr() : nullptr,
+      f.window ? b.getI64IntegerAttr(*f.window) : nullptr, b.getI64IntegerAttr(0));
+  Value out = mergeHeads(imp, loc, op.getResult(), outShape, elem);
+  imp.state(f.output).value = imp.conform(out, imp.state(f.output).info, loc);
+  return success();
+}
+
 LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
                                                      NodeContext &c,
                                                      const FusedAttention &f) {
   OpBuilder &b = imp.builder();
   Location loc = NameLoc::get(StringAttr::get(imp.getContext(), f.nodeName),
                               imp.modelLoc());
-  if (f.contrib)
+  if (f.contrib && isGroupQueryAttention(*f.contrib))
     return emitGroupQueryAttention(imp, c, f);
+  if (f.contrib)
+    return emitMultiHeadAttention(imp, c, f);
   Value q = imp.materialize(f.query, loc);
   Value k = imp.materialize(f.key, loc);
   Value v = imp.materialize(f.value, loc);

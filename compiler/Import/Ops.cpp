@@ -2168,6 +2168,42 @@ Value mlir::swaa::import::emitRope(NodeContext &c, Value xv,
 }
 
 namespace {
+/// com.microsoft RotaryEmbedding: (input, position_ids, cos_cache, sin_cache)
+/// on a [batch, seq, hidden] input; the head size is num_heads-derived or,
+/// with num_heads = 0, twice the cache width.
+LogicalResult inferContribRotary(NodeContext &c) {
+  if (!c.hasInput(3))
+    return c.error("needs input, position_ids, cos_cache and sin_cache");
+  if (c.info(0).rank() != 3)
+    return c.error("is only supported on a 3-D [batch, seq, hidden] input");
+  if (c.getFloat("scale", 1.0f) != 1.0f)
+    return c.error("with a scale other than 1 is not supported");
+  if (c.info(2).rank() != 2)
+    return c.error("expects a [max_position, rotary_dim / 2] cos_cache");
+  c.setOutput(0, c.info(0));
+  return success();
+}
+
+LogicalResult emitContribRotary(NodeContext &c) {
+  const TensorInfo &x = c.info(0);
+  SizeSymbols &syms = c.imp.getSymbols();
+  std::optional<int64_t> hidden = syms.resolve(x.shape[2]).getConstant();
+  std::optional<int64_t> half = syms.resolve(c.info(2).shape[1]).getConstant();
+  if (!hidden || !half)
+    return c.error("needs static hidden and cache sizes");
+  int64_t heads = c.getInt("num_heads", 0);
+  int64_t rotary = c.getInt("rotary_embedding_dim", 0);
+  int64_t headDim = heads > 0 ? *hidden / heads : (rotary ? rotary : 2 * *half);
+  if (rotary == 0)
+    rotary = 2 * *half;
+  if (headDim <= 0 || *hidden % headDim || rotary > headDim)
+    return c.error("has a head size that does not divide the hidden size");
+  c.setResult(0, emitRope(c, c.operand(0), x, /*bhsd=*/false, headDim, rotary,
+                          c.getInt("interleaved", 0), c.operand(2),
+                          c.operand(3), c.operand(1)));
+  return success();
+}
+
 LogicalResult emitRotary(NodeContext &c) {
   const TensorInfo &x = c.info(0);
   bool bhsd = x.rank() == 4; // [B, H, S, D]; else [B, S, H*D]
@@ -2210,6 +2246,7 @@ unsigned requiredInputs(llvm::StringRef op) {
       .Cases({"LayerNormalization", "SimplifiedLayerNormalization"}, 2)
       .Cases({"RMSNormalization"}, 2)
       .Cases({"Where", "Range", "Slice", "RotaryEmbedding"}, 3)
+      .Case("MultiHeadAttention", 3)
       .Cases({"SkipSimplifiedLayerNormalization", "SkipLayerNormalization"}, 3)
       .Case("Attention", 3)
       .Case("Constant", 0)
@@ -2288,6 +2325,7 @@ const Entry kOps[] = {
     {"com.microsoft", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
     {"", "RMSNormalization", {inferNorm, emitRmsNorm}},
     {"", "RotaryEmbedding", {inferRotary, emitRotary}},
+    {"com.microsoft", "RotaryEmbedding", {inferContribRotary, emitContribRotary}},
     {"com.microsoft", "SkipSimplifiedLayerNormalization", {inferSkipNorm, emitSkipRmsNorm}},
     {"com.microsoft", "SkipLayerNormalization", {inferSkipNorm, emitSkipLayerNorm}},
     // Contractions.
@@ -2315,6 +2353,8 @@ std::string mlir::swaa::import::supportedOpsText() {
   for (const Entry &e : kOps)
     text += std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
   text += "ai.onnx Attention (opset 23, 4-D inputs; becomes attn.attention)\n"
-          "com.microsoft GroupQueryAttention (becomes attn.attention)\n";
+          "com.microsoft GroupQueryAttention (becomes attn.attention)\n"
+          "com.microsoft MultiHeadAttention (3-D query, 3-D or 4-D key/value; "
+          "becomes attn.attention)\n";
   return text;
 }
