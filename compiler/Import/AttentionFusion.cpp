@@ -52,14 +52,16 @@ LogicalResult inferMultiHeadAttention(GraphImporter &imp, NodeContext &c) {
     return c.error("with present outputs is not supported yet");
   int64_t heads = c.getInt("num_heads", 0);
   const TensorInfo &q = c.info(0), &k = c.info(1), &v = c.info(2);
-  std::optional<int64_t> width = imp.getSymbols().resolve(q.shape.back()).getConstant();
+  std::optional<int64_t> width =
+      imp.getSymbols().resolve(q.shape.back()).getConstant();
   if (q.rank() != 3 || heads <= 0 || !width || *width % heads)
-    return c.error("needs a [batch, seq, heads * head_dim] query and num_heads");
+    return c.error(
+        "needs a [batch, seq, heads * head_dim] query and num_heads");
   if (k.rank() != v.rank() || (k.rank() != 3 && k.rank() != 4))
     return c.error("needs 3-D or 4-D key and value");
   SymExpr vWidth = v.rank() == 3 ? v.shape[2] : v.shape[1] * v.shape[3];
-  c.setOutput(0, {q.elementType, {q.shape[0], q.shape[1],
-                                  imp.getSymbols().resolve(vWidth)}});
+  c.setOutput(0, {q.elementType,
+                  {q.shape[0], q.shape[1], imp.getSymbols().resolve(vWidth)}});
   return success();
 }
 } // namespace
@@ -83,7 +85,8 @@ FailureOr<GqaShape> gqaShape(NodeContext &c) {
       q.rank() == 3 ? c.imp.getSymbols().resolve(q.shape[2]).getConstant()
                     : std::nullopt;
   if (!width)
-    return c.error("needs a [batch, seq, hidden] query with a static hidden size");
+    return c.error(
+        "needs a [batch, seq, hidden] query with a static hidden size");
   int64_t parts = g.packed ? g.heads + 2 * g.kvHeads : g.heads;
   if (*width % parts)
     return c.error("has a hidden size that does not split into heads");
@@ -120,7 +123,8 @@ LogicalResult inferGroupQueryAttention(GraphImporter &imp, NodeContext &c) {
                      "heads");
   }
   SymExpr seq = q.shape[1];
-  c.setOutput(0, {q.elementType, {q.shape[0], seq, SymExpr(g->heads * g->headDim)}});
+  c.setOutput(
+      0, {q.elementType, {q.shape[0], seq, SymExpr(g->heads * g->headDim)}});
   TensorInfo present{q.elementType,
                      {q.shape[0], SymExpr(g->kvHeads),
                       imp.getSymbols().resolve(past.shape[2] + seq),
@@ -150,7 +154,8 @@ static LogicalResult inferAttentionOp(GraphImporter &imp, NodeContext &c) {
     presentK.shape[2] = syms.resolve(c.info(4).shape[2] + k.shape[2]);
     presentV.shape[2] = syms.resolve(c.info(5).shape[2] + v.shape[2]);
   }
-  c.setOutput(0, {q.elementType, {q.shape[0], q.shape[1], q.shape[2], v.shape[3]}});
+  c.setOutput(
+      0, {q.elementType, {q.shape[0], q.shape[1], q.shape[2], v.shape[3]}});
   c.setOutput(1, presentK);
   c.setOutput(2, presentV);
   return success();
@@ -182,7 +187,8 @@ const onnx::NodeProto *producerNode(GraphImporter &imp, llvm::StringRef name) {
 }
 
 bool isOp(const onnx::NodeProto *n, llvm::StringRef type) {
-  return n && n->op_type() == type && (n->domain().empty() || n->domain() == "ai.onnx");
+  return n && n->op_type() == type &&
+         (n->domain().empty() || n->domain() == "ai.onnx");
 }
 
 /// The value of a known one-element tensor.
@@ -430,14 +436,14 @@ struct Grid {
   }
 };
 
-std::optional<Grid> evaluateGrid(GraphImporter &imp,
-                                 ArrayRef<MaskTerm> masks,
+std::optional<Grid> evaluateGrid(GraphImporter &imp, ArrayRef<MaskTerm> masks,
                                  const GraphImporter::Scenario &scenario,
                                  int64_t batch, int64_t rows, int64_t keys,
                                  std::string &why) {
   Grid g{batch, rows, keys, std::vector<int8_t>(batch * rows * keys, 1)};
   for (const MaskTerm &m : masks) {
-    auto e = imp.evaluate(m.value, scenario, std::max<int64_t>(1 << 16, 4 * batch * rows * keys));
+    auto e = imp.evaluate(m.value, scenario,
+                          std::max<int64_t>(1 << 16, 4 * batch * rows * keys));
     if (!e) {
       why = "its subgraph does not evaluate at import time";
       return std::nullopt;
@@ -460,21 +466,25 @@ std::optional<Grid> evaluateGrid(GraphImporter &imp,
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t j = 0; j < keys; ++j) {
             int64_t idx = (((shape[0] == 1 ? 0 : b) * shape[1] + h) * shape[2] +
-                           (shape[2] == 1 ? 0 : r)) * shape[3] +
+                           (shape[2] == 1 ? 0 : r)) *
+                              shape[3] +
                           (shape[3] == 1 ? 0 : j);
             int8_t v;
             if (m.isCondition) {
               std::optional<int64_t> c =
-                  e->known.isFloat ? std::optional<int64_t>(e->known.floats[idx] != 0)
-                                   : e->known.ints[idx].getConstant();
+                  e->known.isFloat
+                      ? std::optional<int64_t>(e->known.floats[idx] != 0)
+                      : e->known.ints[idx].getConstant();
               if (!c) {
                 why = "its condition is not constant";
                 return std::nullopt;
               }
               v = ((*c != 0) == m.keepWhen) ? 1 : 0;
             } else {
-              double x = e->known.isFloat ? e->known.floats[idx]
-                                          : (double)e->known.ints[idx].getConstant().value_or(1);
+              double x =
+                  e->known.isFloat
+                      ? e->known.floats[idx]
+                      : (double)e->known.ints[idx].getConstant().value_or(1);
               v = x == 0.0 ? 1 : (x <= -1e4 ? 0 : -1);
             }
             int8_t &cell = g.vis[(b * rows + r) * keys + j];
@@ -556,7 +566,8 @@ public:
       auto value = [&](const SymExpr &e) -> std::optional<int64_t> {
         return syms.resolve(e).substitute(toExprs(sc.symbols)).getConstant();
       };
-      std::optional<int64_t> B = value(batchE), R = value(rowsE), K = value(keysE);
+      std::optional<int64_t> B = value(batchE), R = value(rowsE),
+                             K = value(keysE);
       if (!B || !R || !K || *R > *K) {
         facts.why = "its sizes cannot be fixed for evaluation";
         return false;
@@ -570,7 +581,8 @@ public:
       std::vector<int64_t> ones(*B * *K, 1);
       if (!padding.empty())
         sc.inputs[padding] = ones;
-      std::optional<Grid> g = evaluateGrid(imp, masks, sc, *B, *R, *K, facts.why);
+      std::optional<Grid> g =
+          evaluateGrid(imp, masks, sc, *B, *R, *K, facts.why);
       if (!g)
         return false;
       // Infer causality and the window from this grid.
@@ -612,11 +624,13 @@ public:
             for (int64_t j = 0; j < *K; ++j)
               rowHasKey |= g->at(b, r, j) && padded[b * *K + j];
             if (!rowHasKey)
-              continue; // fully padded rows: exporters differ, nobody reads them
+              continue; // fully padded rows: exporters differ, nobody reads
+                        // them
             for (int64_t j = 0; j < *K; ++j) {
               bool want = g->at(b, r, j) && padded[b * *K + j];
               if ((bool)gp->at(b, r, j) != want) {
-                if (padded[b * *K + j] == 0 && gp->at(b, r, j) == g->at(b, r, j))
+                if (padded[b * *K + j] == 0 &&
+                    gp->at(b, r, j) == g->at(b, r, j))
                   continue; // this mask ignores padding
                 facts.why = "it reacts to the padding input in a way that is "
                             "not a padding mask";
@@ -727,7 +741,8 @@ static LogicalResult applyMasks(GraphImporter &imp, FusedAttention &f,
   if (masks.size() > 1)
     return imp.error(imp.nodeLoc(node),
                      "attention with several mask terms that are not a "
-                     "causal or padding mask (" + facts.why + ")");
+                     "causal or padding mask (" +
+                         facts.why + ")");
   f.mask = masks[0].value;
   f.maskIsCondition = masks[0].isCondition;
   f.keepWhen = masks[0].keepWhen;
@@ -741,7 +756,6 @@ static LogicalResult applyMasks(GraphImporter &imp, FusedAttention &f,
   return success();
 }
 
-
 LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   const onnx::GraphProto &g = imp.getGraph();
   SizeSymbols &syms = imp.getSymbols();
@@ -749,8 +763,9 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   if (imp.tracing())
     for (auto &[n, msg] : imp.failedNodes)
       if (!imp.failedInputsOnly.count(n))
-        llvm::errs() << "import-trace: node " << n << " (" << g.node(n).op_type()
-                     << " '" << g.node(n).name() << "') failed: " << msg << "\n";
+        llvm::errs() << "import-trace: node " << n << " ("
+                     << g.node(n).op_type() << " '" << g.node(n).name()
+                     << "') failed: " << msg << "\n";
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto &sm = g.node(i);
     if (!isOp(&sm, "Softmax") || imp.failedNodes.count(i))
@@ -781,7 +796,8 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       // torch's SDPA export guards rows without visible keys:
       // Where(IsNaN(p), 0, p). attn.attention gives those rows zeros too.
       if (users.size() == 2) {
-        const onnx::NodeProto *isNan = &g.node(users[0]), *where = &g.node(users[1]);
+        const onnx::NodeProto *isNan = &g.node(users[0]),
+                              *where = &g.node(users[1]);
         if (isOp(where, "IsNaN"))
           std::swap(isNan, where);
         if (isOp(isNan, "IsNaN") && isOp(where, "Where") &&
@@ -798,7 +814,8 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
         pv = users[0];
         break;
       }
-      bool floatCast = isOp(&u, "Cast") && imp.state(u.output(0)).info.isFloat();
+      bool floatCast =
+          isOp(&u, "Cast") && imp.state(u.output(0)).info.isFloat();
       if (!(isOp(&u, "Identity") || isOp(&u, "Dropout") || floatCast))
         break;
       probs = u.output(0);
@@ -901,7 +918,9 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     f.anchorNode = i;
     f.nodeName = node.name();
     const TensorInfo &q = imp.state(f.query).info;
-    f.scale = c.getFloat("scale", 1.0f / std::sqrt((double)q.shape[3].getConstant().value_or(1)));
+    f.scale = c.getFloat(
+        "scale",
+        1.0f / std::sqrt((double)q.shape[3].getConstant().value_or(1)));
     if (!q.shape[3].getConstant() && !c.attr("scale"))
       return c.error("needs a static head_dim or a 'scale' attribute");
     if (c.hasInput(4)) {
@@ -931,7 +950,9 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     f.batch = q.shape[0];
     f.queryLength = q.shape[2];
     f.keyLength = imp.state(node.output_size() > 1 && !node.output(1).empty()
-                               ? node.output(1) : node.input(1)).info.shape[2];
+                                ? node.output(1)
+                                : node.input(1))
+                      .info.shape[2];
     if (c.hasInput(4))
       f.keyLength = syms.resolve(imp.state(f.pastKey).info.shape[2] +
                                  imp.state(node.input(1)).info.shape[2]);
@@ -960,7 +981,8 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     f.layer = layer++;
     // The Attention op's own past/present K/V.
     for (auto [name, kind, role] :
-         {std::tuple(f.pastKey, "key", "past"), std::tuple(f.pastValue, "value", "past"),
+         {std::tuple(f.pastKey, "key", "past"),
+          std::tuple(f.pastValue, "value", "past"),
           std::tuple(f.presentKey, "key", "present"),
           std::tuple(f.presentValue, "value", "present")}) {
       if (name.empty())
@@ -976,7 +998,8 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       if (std::string(role) == "present" && imp.isGraphOutput(name))
         imp.outputAttrs[name].push_back(attr);
     }
-    for (auto [name, kind] : {std::pair(f.key, "key"), std::pair(f.value, "value")}) {
+    for (auto [name, kind] :
+         {std::pair(f.key, "key"), std::pair(f.value, "value")}) {
       std::string base = name;
       auto role = [&](const char *r) {
         return b.getDictionaryAttr(
@@ -1010,6 +1033,49 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   return success();
 }
 
+/// present = concat(past, fresh) along the sequence axis of [B, H, S, D]
+/// tensors; also becomes the value of the `present` graph value, if named.
+static Value appendToCache(GraphImporter &imp, Location loc, Value past,
+                           const TensorInfo &pastInfo, Value fresh,
+                           ArrayRef<SymExpr> freshShape,
+                           llvm::StringRef present) {
+  OpBuilder &b = imp.builder();
+  SmallVector<SymExpr> shape(freshShape.begin(), freshShape.end());
+  shape[2] = imp.getSymbols().resolve(pastInfo.shape[2] + freshShape[2]);
+  Value acc = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape),
+                                      pastInfo.elementType);
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> zero(4, b.getIndexAttr(0));
+  acc = tensor::InsertSliceOp::create(b, loc, past, acc, zero,
+                                      imp.mixedShape(pastInfo.shape), strides);
+  SmallVector<OpFoldResult> at = zero;
+  at[2] = imp.mixedShape({pastInfo.shape[2]})[0];
+  acc = tensor::InsertSliceOp::create(b, loc, fresh, acc, at,
+                                      imp.mixedShape(freshShape), strides);
+  if (!present.empty())
+    imp.state(present).value = imp.conform(acc, imp.state(present).info, loc);
+  return acc;
+}
+
+/// [B, H, S, D] -> [B, S, H*D].
+static Value mergeHeads(GraphImporter &imp, Location loc, Value x,
+                        const SmallVector<SymExpr> &bhsd, Type elem) {
+  OpBuilder &b = imp.builder();
+  SmallVector<SymExpr> bshd = {bhsd[0], bhsd[2], bhsd[1], bhsd[3]};
+  Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(bshd), elem);
+  Value t = linalg::TransposeOp::create(b, loc, x, init,
+                                        ArrayRef<int64_t>{0, 2, 1, 3})
+                ->getResult(0);
+  SmallVector<SymExpr> merged = {bhsd[0], bhsd[2],
+                                 imp.getSymbols().resolve(bhsd[1] * bhsd[3])};
+  SmallVector<Value> dims;
+  for (const SymExpr &d : merged)
+    dims.push_back(imp.indexValue(d));
+  Value shape = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({3}, b.getIndexType()), dims);
+  return tensor::ReshapeOp::create(b, loc, imp.tensorType({elem, merged}), t,
+                                   shape);
+}
 
 /// [B, S, H*D] (a slice of the last axis starting at `offset`) -> [B, H, S, D].
 static Value splitHeads(GraphImporter &imp, Location loc, Value x,
@@ -1034,8 +1100,8 @@ static Value splitHeads(GraphImporter &imp, Location loc, Value x,
       b, loc, imp.tensorType({xi.elementType, bshd}), part, shape);
   SmallVector<SymExpr> bhsd = {xi.shape[0], SymExpr(heads), xi.shape[1],
                                SymExpr(headDim)};
-  Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(bhsd),
-                                       xi.elementType);
+  Value init =
+      tensor::EmptyOp::create(b, loc, imp.mixedShape(bhsd), xi.elementType);
   return linalg::TransposeOp::create(b, loc, r, init,
                                      ArrayRef<int64_t>{0, 2, 1, 3})
       ->getResult(0);
@@ -1082,21 +1148,25 @@ LogicalResult emitGroupQueryAttention(GraphImporter &imp, NodeContext &c,
           linalg::GenericOp::create(
               b, loc, init.getType(), ValueRange{}, ValueRange{init},
               ArrayRef<AffineMap>{id2},
-              SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+              SmallVector<utils::IteratorType>(2,
+                                               utils::IteratorType::parallel),
               [&](OpBuilder &nb, Location l, ValueRange) {
                 Value bi = linalg::IndexOp::create(nb, l, 0);
                 Value si = linalg::IndexOp::create(nb, l, 1);
-                Value len = tensor::ExtractOp::create(nb, l, seqlens, ValueRange{bi});
-                Value lenI = arith::IndexCastOp::create(nb, l, nb.getIndexType(), len);
+                Value len =
+                    tensor::ExtractOp::create(nb, l, seqlens, ValueRange{bi});
+                Value lenI =
+                    arith::IndexCastOp::create(nb, l, nb.getIndexType(), len);
                 Value one = arith::ConstantIndexOp::create(nb, l, 1);
                 Value p = arith::AddIOp::create(
                     nb, l,
-                    arith::SubIOp::create(nb, l,
-                                          arith::AddIOp::create(nb, l, lenI, one),
-                                          seqV),
+                    arith::SubIOp::create(
+                        nb, l, arith::AddIOp::create(nb, l, lenI, one), seqV),
                     si);
                 linalg::YieldOp::create(
-                    nb, l, arith::IndexCastOp::create(nb, l, nb.getI64Type(), p).getResult());
+                    nb, l,
+                    arith::IndexCastOp::create(nb, l, nb.getI64Type(), p)
+                        .getResult());
               })
               .getResult(0);
     }
@@ -1107,38 +1177,24 @@ LogicalResult emitGroupQueryAttention(GraphImporter &imp, NodeContext &c,
       return c.error("needs a static cos_cache width");
     bool interleaved = c.getInt("rotary_interleaved", 0);
     TensorInfo qInfo{elem, {batch, SymExpr(g.heads), seq, SymExpr(g.headDim)}};
-    TensorInfo kInfo{elem, {batch, SymExpr(g.kvHeads), seq, SymExpr(g.headDim)}};
+    TensorInfo kInfo{elem,
+                     {batch, SymExpr(g.kvHeads), seq, SymExpr(g.headDim)}};
     q = emitRope(c, q, qInfo, true, g.headDim, 2 * *half, interleaved,
                  c.operand(7), c.operand(8), positions);
     k = emitRope(c, k, kInfo, true, g.headDim, 2 * *half, interleaved,
                  c.operand(7), c.operand(8), positions);
   }
-  // present = concat(past, new) along the sequence.
-  auto append = [&](unsigned pastInput, Value fresh, llvm::StringRef present) {
-    const TensorInfo &pi = c.info(pastInput);
-    SmallVector<SymExpr> shape = pi.shape;
-    shape[2] = imp.getSymbols().resolve(pi.shape[2] + seq);
-    Value acc = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape), elem);
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    SmallVector<OpFoldResult> zero(4, b.getIndexAttr(0));
-    acc = tensor::InsertSliceOp::create(b, loc, c.operand(pastInput), acc, zero,
-                                        imp.mixedShape(pi.shape), strides);
-    SmallVector<OpFoldResult> at = zero;
-    at[2] = imp.mixedShape({pi.shape[2]})[0];
-    SmallVector<SymExpr> freshShape = {batch, SymExpr(g.kvHeads), seq,
-                                       SymExpr(g.headDim)};
-    acc = tensor::InsertSliceOp::create(b, loc, fresh, acc, at,
-                                        imp.mixedShape(freshShape), strides);
-    if (!present.empty())
-      imp.state(present).value = imp.conform(acc, imp.state(present).info, loc);
-    return acc;
-  };
-  Value keys = append(3, k, f.presentKey);
-  Value values = append(4, v, f.presentValue);
+  SmallVector<SymExpr> freshShape = {batch, SymExpr(g.kvHeads), seq,
+                                     SymExpr(g.headDim)};
+  Value keys = appendToCache(imp, loc, c.operand(3), c.info(3), k, freshShape,
+                             f.presentKey);
+  Value values = appendToCache(imp, loc, c.operand(4), c.info(4), v, freshShape,
+                               f.presentValue);
   // Padding: key j of batch b is valid when j <= seqlens_k[b].
   SymExpr total = imp.state(node.output(1)).info.shape[2];
   SmallVector<SymExpr> maskShape = {batch, SymExpr(1), SymExpr(1), total};
-  Value maskInit = tensor::EmptyOp::create(b, loc, imp.mixedShape(maskShape), elem);
+  Value maskInit =
+      tensor::EmptyOp::create(b, loc, imp.mixedShape(maskShape), elem);
   AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, ctx);
   Value mask =
       linalg::GenericOp::create(
@@ -1148,55 +1204,31 @@ LogicalResult emitGroupQueryAttention(GraphImporter &imp, NodeContext &c,
           [&](OpBuilder &nb, Location l, ValueRange) {
             Value bi = linalg::IndexOp::create(nb, l, 0);
             Value j = linalg::IndexOp::create(nb, l, 3);
-            Value len = tensor::ExtractOp::create(nb, l, seqlens, ValueRange{bi});
-            Value lenI = arith::IndexCastOp::create(nb, l, nb.getIndexType(), len);
-            Value valid = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sle, j, lenI);
-            Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
-            Value ninf = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, -INFINITY));
-            linalg::YieldOp::create(nb, l, arith::SelectOp::create(nb, l, valid, zero, ninf).getResult());
+            Value len =
+                tensor::ExtractOp::create(nb, l, seqlens, ValueRange{bi});
+            Value lenI =
+                arith::IndexCastOp::create(nb, l, nb.getIndexType(), len);
+            Value valid = arith::CmpIOp::create(
+                nb, l, arith::CmpIPredicate::sle, j, lenI);
+            Value zero =
+                arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
+            Value ninf = arith::ConstantOp::create(
+                nb, l, nb.getFloatAttr(elem, -INFINITY));
+            linalg::YieldOp::create(
+                nb, l,
+                arith::SelectOp::create(nb, l, valid, zero, ninf).getResult());
           })
           .getResult(0);
-  SmallVector<SymExpr> outShape = {batch, SymExpr(g.heads), seq, SymExpr(g.headDim)};
+  SmallVector<SymExpr> outShape = {batch, SymExpr(g.heads), seq,
+                                   SymExpr(g.headDim)};
   auto op = swaa::attn::AttentionOp::create(
       b, loc, imp.tensorType({elem, outShape}), q, keys, values, mask,
       b.getI64IntegerAttr(f.layer), b.getF32FloatAttr(f.scale), b.getUnitAttr(),
-      f.window ? b.getI64IntegerAttr(*f.window) : nullptr, b.getI64IntegerAttr(0));
-  // [B, H, S, D] -> [B, S, H, D] -> [B, S, H*D]
-  SmallVector<SymExpr> bshd = {batch, seq, SymExpr(g.heads), SymExpr(g.headDim)};
-  Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(bshd), elem);
-  Value t = linalg::TransposeOp::create(b, loc, op.getResult(), init,
-                                        ArrayRef<int64_t>{0, 2, 1, 3})
-                ->getResult(0);
-  SmallVector<SymExpr> merged = {batch, seq, SymExpr(g.heads * g.headDim)};
-  SmallVector<Value> dims;
-  for (const SymExpr &d : merged)
-    dims.push_back(imp.indexValue(d));
-  Value shape = tensor::FromElementsOp::create(
-      b, loc, RankedTensorType::get({3}, b.getIndexType()), dims);
-  Value out = tensor::ReshapeOp::create(b, loc, imp.tensorType({elem, merged}), t, shape);
+      f.window ? b.getI64IntegerAttr(*f.window) : nullptr,
+      b.getI64IntegerAttr(0));
+  Value out = mergeHeads(imp, loc, op.getResult(), outShape, elem);
   imp.state(f.output).value = imp.conform(out, imp.state(f.output).info, loc);
   return success();
-}
-
-
-/// [B, H, S, D] -> [B, S, H*D].
-static Value mergeHeads(GraphImporter &imp, Location loc, Value x,
-                        const SmallVector<SymExpr> &bhsd, Type elem) {
-  OpBuilder &b = imp.builder();
-  SmallVector<SymExpr> bshd = {bhsd[0], bhsd[2], bhsd[1], bhsd[3]};
-  Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(bshd), elem);
-  Value t = linalg::TransposeOp::create(b, loc, x, init,
-                                        ArrayRef<int64_t>{0, 2, 1, 3})
-                ->getResult(0);
-  SmallVector<SymExpr> merged = {bhsd[0], bhsd[2],
-                                 imp.getSymbols().resolve(bhsd[1] * bhsd[3])};
-  SmallVector<Value> dims;
-  for (const SymExpr &d : merged)
-    dims.push_back(imp.indexValue(d));
-  Value shape = tensor::FromElementsOp::create(
-      b, loc, RankedTensorType::get({3}, b.getIndexType()), dims);
-  return tensor::ReshapeOp::create(b, loc, imp.tensorType({elem, merged}), t,
-                                   shape);
 }
 
 /// com.microsoft MultiHeadAttention: split the heads of the 3-D operands,
@@ -1208,7 +1240,8 @@ LogicalResult emitMultiHeadAttention(GraphImporter &imp, NodeContext &c,
   const TensorInfo &qi = c.info(0), &ki = c.info(1), &vi = c.info(2);
   Type elem = qi.elementType;
   int64_t heads = c.getInt("num_heads", 1);
-  int64_t headDim = *imp.getSymbols().resolve(qi.shape[2]).getConstant() / heads;
+  int64_t headDim =
+      *imp.getSymbols().resolve(qi.shape[2]).getConstant() / heads;
   Value q = splitHeads(imp, loc, c.operand(0), qi, 0, heads, headDim);
   auto kv = [&](unsigned in, const TensorInfo &info) -> Value {
     if (info.rank() == 4)
@@ -1226,16 +1259,18 @@ LogicalResult emitMultiHeadAttention(GraphImporter &imp, NodeContext &c,
     return c.error("with a padding mask proven from its attention_bias is not "
                    "supported yet");
   }
-  int64_t vDim = vi.rank() == 4
-                     ? *imp.getSymbols().resolve(vi.shape[3]).getConstant()
-                     : *imp.getSymbols().resolve(vi.shape[2]).getConstant() / heads;
+  int64_t vDim =
+      vi.rank() == 4
+          ? *imp.getSymbols().resolve(vi.shape[3]).getConstant()
+          : *imp.getSymbols().resolve(vi.shape[2]).getConstant() / heads;
   SmallVector<SymExpr> outShape = {qi.shape[0], SymExpr(heads), qi.shape[1],
                                    SymExpr(vDim)};
   auto op = swaa::attn::AttentionOp::create(
       b, loc, imp.tensorType({elem, outShape}), q, k, v, mask,
       b.getI64IntegerAttr(f.layer), b.getF32FloatAttr(f.scale),
       f.causal ? b.getUnitAttr() : nullptr,
-      f.window ? b.getI64IntegerAttr(*f.window) : nullptr, b.getI64IntegerAttr(0));
+      f.window ? b.getI64IntegerAttr(*f.window) : nullptr,
+      b.getI64IntegerAttr(0));
   Value out = mergeHeads(imp, loc, op.getResult(), outShape, elem);
   imp.state(f.output).value = imp.conform(out, imp.state(f.output).info, loc);
   return success();
@@ -1255,36 +1290,22 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
   Value k = imp.materialize(f.key, loc);
   Value v = imp.materialize(f.value, loc);
   const TensorInfo &qi = imp.state(f.query).info;
-  // The Attention op's cache: present = concat(past, new) along the sequence.
-  auto withPast = [&](llvm::StringRef past, llvm::StringRef fresh, Value v,
-                      llvm::StringRef present) {
-    const TensorInfo &pi = imp.state(past).info, &ni = imp.state(fresh).info;
-    SmallVector<SymExpr> shape = ni.shape;
-    shape[2] = imp.getSymbols().resolve(pi.shape[2] + ni.shape[2]);
-    Value acc = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape),
-                                        ni.elementType);
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    SmallVector<OpFoldResult> zero(4, b.getIndexAttr(0));
-    acc = tensor::InsertSliceOp::create(b, loc, imp.materialize(past, loc), acc,
-                                        zero, imp.mixedShape(pi.shape), strides);
-    SmallVector<OpFoldResult> at = zero;
-    at[2] = imp.mixedShape({pi.shape[2]})[0];
-    acc = tensor::InsertSliceOp::create(b, loc, v, acc, at,
-                                        imp.mixedShape(ni.shape), strides);
-    if (!present.empty())
-      imp.state(present).value =
-          imp.conform(acc, imp.state(present).info, loc);
-    return acc;
-  };
   if (!f.pastKey.empty()) {
-    k = withPast(f.pastKey, f.key, k, f.presentKey);
-    v = withPast(f.pastValue, f.value, v, f.presentValue);
+    // The Attention op's cache: present = concat(past, new).
+    k = appendToCache(imp, loc, imp.materialize(f.pastKey, loc),
+                      imp.state(f.pastKey).info, k, imp.state(f.key).info.shape,
+                      f.presentKey);
+    v = appendToCache(imp, loc, imp.materialize(f.pastValue, loc),
+                      imp.state(f.pastValue).info, v,
+                      imp.state(f.value).info.shape, f.presentValue);
   } else {
     // Without a cache, present K/V are the inputs themselves.
     if (!f.presentKey.empty())
-      imp.state(f.presentKey).value = imp.conform(k, imp.state(f.presentKey).info, loc);
+      imp.state(f.presentKey).value =
+          imp.conform(k, imp.state(f.presentKey).info, loc);
     if (!f.presentValue.empty())
-      imp.state(f.presentValue).value = imp.conform(v, imp.state(f.presentValue).info, loc);
+      imp.state(f.presentValue).value =
+          imp.conform(v, imp.state(f.presentValue).info, loc);
   }
   if (!f.keyPerm.empty()) {
     const TensorInfo &ki = imp.state(f.key).info;
@@ -1292,8 +1313,8 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
     SmallVector<SymExpr> shape;
     for (int64_t p : f.keyPerm)
       shape.push_back(ki.shape[p]);
-    Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape),
-                                         ki.elementType);
+    Value init =
+        tensor::EmptyOp::create(b, loc, imp.mixedShape(shape), ki.elementType);
     k = linalg::TransposeOp::create(b, loc, k, init, f.keyPerm)->getResult(0);
   }
   Type elem = qi.elementType;
@@ -1308,9 +1329,7 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
       m = tensor::ReshapeOp::create(
           b, loc, imp.tensorType({mi.elementType, shape}), m,
           tensor::FromElementsOp::create(
-              b, loc,
-              RankedTensorType::get({4}, b.getIndexType()),
-              [&] {
+              b, loc, RankedTensorType::get({4}, b.getIndexType()), [&] {
                 SmallVector<Value> d;
                 for (const SymExpr &e : shape)
                   d.push_back(imp.indexValue(e));
@@ -1325,18 +1344,21 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
       m = linalg::GenericOp::create(
               b, loc, init.getType(), ValueRange{m}, ValueRange{init},
               ArrayRef<AffineMap>{id, id},
-              SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+              SmallVector<utils::IteratorType>(4,
+                                               utils::IteratorType::parallel),
               [&](OpBuilder &nb, Location l, ValueRange a) {
                 Value x = a[0];
                 Value r;
                 if (cond) {
-                  Value t = x.getType().isInteger(1)
-                                ? x
-                                : (Value)arith::CmpFOp::create(
-                                      nb, l, arith::CmpFPredicate::UNE, x,
-                                      arith::ConstantOp::create(
-                                          nb, l, nb.getFloatAttr(x.getType(), 0)));
-                  Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
+                  Value t =
+                      x.getType().isInteger(1)
+                          ? x
+                          : (Value)arith::CmpFOp::create(
+                                nb, l, arith::CmpFPredicate::UNE, x,
+                                arith::ConstantOp::create(
+                                    nb, l, nb.getFloatAttr(x.getType(), 0)));
+                  Value zero = arith::ConstantOp::create(
+                      nb, l, nb.getFloatAttr(elem, 0));
                   Value ninf = arith::ConstantOp::create(
                       nb, l, nb.getFloatAttr(elem, -INFINITY));
                   r = keep ? arith::SelectOp::create(nb, l, t, zero, ninf)
@@ -1353,23 +1375,33 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
     // [B, Sk] 0/1 -> [B, 1, 1, Sk] of 0 / -inf.
     const TensorInfo &pi = imp.state(f.paddingInput).info;
     Value p = imp.materialize(f.paddingInput, loc);
-    SmallVector<SymExpr> shape = {pi.shape[0], SymExpr(1), SymExpr(1), pi.shape[1]};
+    SmallVector<SymExpr> shape = {pi.shape[0], SymExpr(1), SymExpr(1),
+                                  pi.shape[1]};
     Value init = tensor::EmptyOp::create(b, loc, imp.mixedShape(shape), elem);
     MLIRContext *ctx = imp.getContext();
-    AffineMap in = AffineMap::get(4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(3, ctx)}, ctx);
-    mask = linalg::GenericOp::create(
-               b, loc, init.getType(), ValueRange{p}, ValueRange{init},
-               ArrayRef<AffineMap>{in, AffineMap::getMultiDimIdentityMap(4, ctx)},
-               SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-               [&](OpBuilder &nb, Location l, ValueRange a) {
-                 Value x = a[0];
-                 Value zeroI = arith::ConstantOp::create(nb, l, nb.getIntegerAttr(x.getType(), 0));
-                 Value present = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ne, x, zeroI);
-                 Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
-                 Value ninf = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, -INFINITY));
-                 linalg::YieldOp::create(nb, l, arith::SelectOp::create(nb, l, present, zero, ninf).getResult());
-               })
-               .getResult(0);
+    AffineMap in = AffineMap::get(
+        4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(3, ctx)}, ctx);
+    mask =
+        linalg::GenericOp::create(
+            b, loc, init.getType(), ValueRange{p}, ValueRange{init},
+            ArrayRef<AffineMap>{in, AffineMap::getMultiDimIdentityMap(4, ctx)},
+            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location l, ValueRange a) {
+              Value x = a[0];
+              Value zeroI = arith::ConstantOp::create(
+                  nb, l, nb.getIntegerAttr(x.getType(), 0));
+              Value present = arith::CmpIOp::create(
+                  nb, l, arith::CmpIPredicate::ne, x, zeroI);
+              Value zero =
+                  arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0));
+              Value ninf = arith::ConstantOp::create(
+                  nb, l, nb.getFloatAttr(elem, -INFINITY));
+              linalg::YieldOp::create(
+                  nb, l,
+                  arith::SelectOp::create(nb, l, present, zero, ninf)
+                      .getResult());
+            })
+            .getResult(0);
   }
   const TensorInfo &out = imp.state(f.output).info;
   RankedTensorType resultType = imp.tensorType(out);

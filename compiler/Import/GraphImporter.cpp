@@ -40,8 +40,7 @@ static constexpr int64_t kMaxOpset = 25;
 
 GraphImporter::GraphImporter(MLIRContext *context,
                              const onnx::ModelProto &model,
-                             llvm::StringRef modelName,
-                             llvm::StringRef baseDir,
+                             llvm::StringRef modelName, llvm::StringRef baseDir,
                              const ImportOptions &options)
     : context(context), model(model), modelName(modelName.str()),
       baseDir(baseDir.str()), options(options), b(context) {
@@ -99,34 +98,46 @@ LogicalResult GraphImporter::error(Location loc, const llvm::Twine &message) {
 
 Type GraphImporter::elementType(int32_t t) {
   switch (t) {
-  case onnx::TensorProto::FLOAT: return Float32Type::get(context);
-  case onnx::TensorProto::FLOAT16: return Float16Type::get(context);
-  case onnx::TensorProto::BFLOAT16: return BFloat16Type::get(context);
-  case onnx::TensorProto::DOUBLE: return Float64Type::get(context);
+  case onnx::TensorProto::FLOAT:
+    return Float32Type::get(context);
+  case onnx::TensorProto::FLOAT16:
+    return Float16Type::get(context);
+  case onnx::TensorProto::BFLOAT16:
+    return BFloat16Type::get(context);
+  case onnx::TensorProto::DOUBLE:
+    return Float64Type::get(context);
   case onnx::TensorProto::INT64:
-  case onnx::TensorProto::UINT64: return IntegerType::get(context, 64);
+  case onnx::TensorProto::UINT64:
+    return IntegerType::get(context, 64);
   case onnx::TensorProto::INT32:
-  case onnx::TensorProto::UINT32: return IntegerType::get(context, 32);
+  case onnx::TensorProto::UINT32:
+    return IntegerType::get(context, 32);
   case onnx::TensorProto::INT16:
-  case onnx::TensorProto::UINT16: return IntegerType::get(context, 16);
+  case onnx::TensorProto::UINT16:
+    return IntegerType::get(context, 16);
   case onnx::TensorProto::INT8:
-  case onnx::TensorProto::UINT8: return IntegerType::get(context, 8);
-  case onnx::TensorProto::BOOL: return IntegerType::get(context, 1);
-  default: return {};
+  case onnx::TensorProto::UINT8:
+    return IntegerType::get(context, 8);
+  case onnx::TensorProto::BOOL:
+    return IntegerType::get(context, 1);
+  default:
+    return {};
   }
 }
 
-FailureOr<TensorInfo> GraphImporter::tensorProtoInfo(
-    const onnx::TensorProto &tensor, Location loc) {
+FailureOr<TensorInfo>
+GraphImporter::tensorProtoInfo(const onnx::TensorProto &tensor, Location loc) {
   TensorInfo info;
   info.elementType = elementType(tensor.data_type());
   if (!info.elementType)
-    return error(loc, "tensor '" + tensor.name() + "' has unsupported data type " +
+    return error(loc, "tensor '" + tensor.name() +
+                          "' has unsupported data type " +
                           llvm::Twine(tensor.data_type()));
   int64_t n = 1;
   for (int64_t d : tensor.dims()) {
     if (d < 0)
-      return error(loc, "tensor '" + tensor.name() + "' has a negative dimension");
+      return error(loc,
+                   "tensor '" + tensor.name() + "' has a negative dimension");
     if (llvm::MulOverflow(n, d, n))
       return error(loc, "tensor '" + tensor.name() + "' is too large");
     info.shape.push_back(SymExpr(d));
@@ -190,8 +201,8 @@ LogicalResult GraphImporter::checkExternalData(const onnx::TensorProto &t,
                           "' for initializer '" + t.name() + "'");
   uint64_t length = ref.length.value_or(size - std::min(size, ref.offset));
   if (ref.offset > size || length > size - ref.offset)
-    return error(loc, "external data of initializer '" + t.name() + "' (offset " +
-                          llvm::Twine(ref.offset) + ", length " +
+    return error(loc, "external data of initializer '" + t.name() +
+                          "' (offset " + llvm::Twine(ref.offset) + ", length " +
                           llvm::Twine(length) + ") lies beyond the end of '" +
                           path.str() + "' (" + llvm::Twine(size) + " bytes)");
   return success();
@@ -215,7 +226,8 @@ FailureOr<Known> GraphImporter::readTensor(const onnx::TensorProto &t,
     ExternalRef ref = externalRef(t);
     llvm::SmallString<256> path(baseDir);
     llvm::sys::path::append(path, ref.location);
-    unsigned width = std::max(1u, info->elementType.getIntOrFloatBitWidth() / 8);
+    unsigned width =
+        std::max(1u, info->elementType.getIntOrFloatBitWidth() / 8);
     if (!readFileRange(path.str().str(), ref.offset, n * width, external))
       return error(loc, "cannot read external data of '" + t.name() + "'");
     raw = &external;
@@ -230,64 +242,123 @@ FailureOr<Known> GraphImporter::readTensor(const onnx::TensorProto &t,
   auto pushF = [&](double v) { k.floats.push_back(v); };
   auto pushI = [&](int64_t v) { k.ints.push_back(SymExpr(v)); };
   if (raw) {
-    unsigned width = dt == onnx::TensorProto::BOOL ? 1
-                     : std::max(1u, info->elementType.getIntOrFloatBitWidth() / 8);
+    unsigned width =
+        dt == onnx::TensorProto::BOOL
+            ? 1
+            : std::max(1u, info->elementType.getIntOrFloatBitWidth() / 8);
     if ((int64_t)raw->size() != n * (int64_t)width)
       return bad();
     const char *p = raw->data();
     for (int64_t i = 0; i < n; ++i, p += width) {
       switch (dt) {
-      case onnx::TensorProto::FLOAT: { float v; std::memcpy(&v, p, 4); pushF(v); break; }
-      case onnx::TensorProto::DOUBLE: { double v; std::memcpy(&v, p, 8); pushF(v); break; }
+      case onnx::TensorProto::FLOAT: {
+        float v;
+        std::memcpy(&v, p, 4);
+        pushF(v);
+        break;
+      }
+      case onnx::TensorProto::DOUBLE: {
+        double v;
+        std::memcpy(&v, p, 8);
+        pushF(v);
+        break;
+      }
       case onnx::TensorProto::FLOAT16: {
-        uint16_t h; std::memcpy(&h, p, 2);
-        pushF(APFloat(APFloat::IEEEhalf(), APInt(16, h)).convertToFloat()); break;
+        uint16_t h;
+        std::memcpy(&h, p, 2);
+        pushF(APFloat(APFloat::IEEEhalf(), APInt(16, h)).convertToFloat());
+        break;
       }
       case onnx::TensorProto::BFLOAT16: {
-        uint16_t h; std::memcpy(&h, p, 2);
-        pushF(APFloat(APFloat::BFloat(), APInt(16, h)).convertToFloat()); break;
+        uint16_t h;
+        std::memcpy(&h, p, 2);
+        pushF(APFloat(APFloat::BFloat(), APInt(16, h)).convertToFloat());
+        break;
       }
-      case onnx::TensorProto::INT64: case onnx::TensorProto::UINT64: {
-        int64_t v; std::memcpy(&v, p, 8); pushI(v); break;
+      case onnx::TensorProto::INT64:
+      case onnx::TensorProto::UINT64: {
+        int64_t v;
+        std::memcpy(&v, p, 8);
+        pushI(v);
+        break;
       }
-      case onnx::TensorProto::INT32: { int32_t v; std::memcpy(&v, p, 4); pushI(v); break; }
-      case onnx::TensorProto::UINT32: { uint32_t v; std::memcpy(&v, p, 4); pushI(v); break; }
-      case onnx::TensorProto::INT16: { int16_t v; std::memcpy(&v, p, 2); pushI(v); break; }
-      case onnx::TensorProto::UINT16: { uint16_t v; std::memcpy(&v, p, 2); pushI(v); break; }
-      case onnx::TensorProto::INT8: pushI((int8_t)*p); break;
-      case onnx::TensorProto::UINT8: case onnx::TensorProto::BOOL: pushI((uint8_t)*p); break;
-      default: return error(loc, "unsupported data type");
+      case onnx::TensorProto::INT32: {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        pushI(v);
+        break;
+      }
+      case onnx::TensorProto::UINT32: {
+        uint32_t v;
+        std::memcpy(&v, p, 4);
+        pushI(v);
+        break;
+      }
+      case onnx::TensorProto::INT16: {
+        int16_t v;
+        std::memcpy(&v, p, 2);
+        pushI(v);
+        break;
+      }
+      case onnx::TensorProto::UINT16: {
+        uint16_t v;
+        std::memcpy(&v, p, 2);
+        pushI(v);
+        break;
+      }
+      case onnx::TensorProto::INT8:
+        pushI((int8_t)*p);
+        break;
+      case onnx::TensorProto::UINT8:
+      case onnx::TensorProto::BOOL:
+        pushI((uint8_t)*p);
+        break;
+      default:
+        return error(loc, "unsupported data type");
       }
     }
     return k;
   }
   switch (dt) {
   case onnx::TensorProto::FLOAT:
-    if (t.float_data_size() != n) return bad();
-    for (float v : t.float_data()) pushF(v);
+    if (t.float_data_size() != n)
+      return bad();
+    for (float v : t.float_data())
+      pushF(v);
     break;
   case onnx::TensorProto::DOUBLE:
-    if (t.double_data_size() != n) return bad();
-    for (double v : t.double_data()) pushF(v);
+    if (t.double_data_size() != n)
+      return bad();
+    for (double v : t.double_data())
+      pushF(v);
     break;
   case onnx::TensorProto::INT64:
-    if (t.int64_data_size() != n) return bad();
-    for (int64_t v : t.int64_data()) pushI(v);
+    if (t.int64_data_size() != n)
+      return bad();
+    for (int64_t v : t.int64_data())
+      pushI(v);
     break;
   case onnx::TensorProto::UINT64:
-    if (t.uint64_data_size() != n) return bad();
-    for (uint64_t v : t.uint64_data()) pushI((int64_t)v);
+    if (t.uint64_data_size() != n)
+      return bad();
+    for (uint64_t v : t.uint64_data())
+      pushI((int64_t)v);
     break;
-  case onnx::TensorProto::FLOAT16: case onnx::TensorProto::BFLOAT16:
-    if (t.int32_data_size() != n) return bad();
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+    if (t.int32_data_size() != n)
+      return bad();
     for (int32_t v : t.int32_data())
       pushF(APFloat(dt == onnx::TensorProto::FLOAT16 ? APFloat::IEEEhalf()
                                                      : APFloat::BFloat(),
-                    APInt(16, (uint16_t)v)).convertToFloat());
+                    APInt(16, (uint16_t)v))
+                .convertToFloat());
     break;
   default:
-    if (t.int32_data_size() != n) return bad();
-    for (int32_t v : t.int32_data()) pushI(v);
+    if (t.int32_data_size() != n)
+      return bad();
+    for (int32_t v : t.int32_data())
+      pushI(v);
   }
   return k;
 }
@@ -353,7 +424,8 @@ Value GraphImporter::materialize(llvm::StringRef name, Location loc) {
     SmallVector<Attribute> attrs;
     for (double v : k.floats)
       attrs.push_back(b.getFloatAttr(s.info.elementType, v));
-    s.value = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, attrs));
+    s.value =
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, attrs));
     return s.value;
   }
   bool allConstant = llvm::all_of(k.ints, [&](const SymExpr &e) {
@@ -363,15 +435,17 @@ Value GraphImporter::materialize(llvm::StringRef name, Location loc) {
     SmallVector<APInt> ints;
     unsigned width = s.info.elementType.getIntOrFloatBitWidth();
     for (const SymExpr &e : k.ints)
-      ints.push_back(APInt(width, *symbols.resolve(e).getConstant(), /*isSigned=*/true,
+      ints.push_back(APInt(width, *symbols.resolve(e).getConstant(),
+                           /*isSigned=*/true,
                            /*implicitTrunc=*/true));
-    s.value = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ints));
+    s.value =
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ints));
     return s.value;
   }
   SmallVector<Value> elems;
   for (const SymExpr &e : k.ints)
-    elems.push_back(arith::IndexCastOp::create(b, loc, s.info.elementType,
-                                               indexValue(e)));
+    elems.push_back(
+        arith::IndexCastOp::create(b, loc, s.info.elementType, indexValue(e)));
   s.value = tensor::FromElementsOp::create(b, loc, type, elems);
   return s.value;
 }
@@ -388,15 +462,15 @@ LogicalResult GraphImporter::checkModel() {
     return error(modelLoc(), "the model declares no opset");
   int64_t opset = getOpset("");
   if (opset > kMaxOpset)
-    return error(modelLoc(), "the model uses default-domain opset " +
-                                 llvm::Twine(opset) + "; swaa knows opsets up to " +
-                                 llvm::Twine(kMaxOpset));
+    return error(modelLoc(),
+                 "the model uses default-domain opset " + llvm::Twine(opset) +
+                     "; swaa knows opsets up to " + llvm::Twine(kMaxOpset));
   for (const auto &[domain, version] : opsets)
     if (!domain.empty() && domain != "com.microsoft" &&
         domain != "ai.onnx.ml" && domain != "ai.onnx.preview.training")
       return error(modelLoc(), "the model imports unknown opset domain '" +
-                                   domain + "' (version " + llvm::Twine(version) +
-                                   ")");
+                                   domain + "' (version " +
+                                   llvm::Twine(version) + ")");
   return success();
 }
 
@@ -429,7 +503,8 @@ LogicalResult GraphImporter::declareInputs() {
   for (const onnx::ValueInfoProto &in : g.input()) {
     if (values.count(in.name()) && values[in.name()].initializer)
       continue; // an initializer listed as an input (IR < 4)
-    Location loc = NameLoc::get(StringAttr::get(context, in.name()), modelLoc());
+    Location loc =
+        NameLoc::get(StringAttr::get(context, in.name()), modelLoc());
     if (!in.type().has_tensor_type())
       return error(loc, "graph input '" + in.name() + "' is not a tensor");
     const onnx::TypeProto::Tensor &tt = in.type().tensor_type();
@@ -481,7 +556,8 @@ LogicalResult GraphImporter::inferAll() {
         // Unknown because an earlier node failed (or the value is missing):
         // fail later, only if this node turns out to be needed.
         if (it == values.end() && producer(in) < 0 && !isGraphOutput(in)) {
-          failedNodes[i] = "input '" + in + "' is not produced by any node, "
+          failedNodes[i] = "input '" + in +
+                           "' is not produced by any node, "
                            "initializer or graph input";
         } else {
           failedNodes[i] = failedNodes.count(producer(in))
@@ -500,7 +576,8 @@ LogicalResult GraphImporter::inferAll() {
       continue;
     }
     unsigned present = 0;
-    for (int k = 0; k < node.input_size() && k < (int)minInputs(node.op_type()); ++k)
+    for (int k = 0; k < node.input_size() && k < (int)minInputs(node.op_type());
+         ++k)
       present += !node.input(k).empty();
     if (present < minInputs(node.op_type()) || node.output_size() < 1 ||
         node.output(0).empty()) {
@@ -569,9 +646,8 @@ SmallVector<std::string> GraphImporter::inputsOf(llvm::StringRef target) {
 }
 
 std::optional<GraphImporter::Evaluated>
-GraphImporter::evaluate(llvm::StringRef target,
-                                             const Scenario &scenario,
-                                             int64_t maxElements) {
+GraphImporter::evaluate(llvm::StringRef target, const Scenario &scenario,
+                        int64_t maxElements) {
   SmallVector<int> slice = sliceOf(target);
   llvm::StringMap<ValueState> savedValues = values;
   SizeSymbols savedSymbols = symbols;
@@ -610,10 +686,10 @@ GraphImporter::evaluate(llvm::StringRef target,
       if (k.isFloat)
         k.floats.push_back(0.0);
       else
-        k.ints.push_back(SymExpr(
-            it != scenario.inputs.end() && e < (int64_t)it->second.size()
-                ? it->second[e]
-                : 0));
+        k.ints.push_back(SymExpr(it != scenario.inputs.end() &&
+                                         e < (int64_t)it->second.size()
+                                     ? it->second[e]
+                                     : 0));
     }
     s.known = std::move(k);
   }
@@ -623,7 +699,8 @@ GraphImporter::evaluate(llvm::StringRef target,
     const OpHandler *handler = lookupOp(node.domain(), node.op_type());
     if (!handler) {
       if (options.trace)
-        llvm::errs() << "import-trace: evaluate: no handler for " << node.op_type() << "\n";
+        llvm::errs() << "import-trace: evaluate: no handler for "
+                     << node.op_type() << "\n";
       ok = false;
       break;
     }
@@ -635,7 +712,9 @@ GraphImporter::evaluate(llvm::StringRef target,
     NodeContext c(*this, node, i, maxElements);
     if (failed(handler->infer(c))) {
       if (options.trace)
-        llvm::errs() << "import-trace: evaluate: node " << i << " " << node.op_type() << " " << node.name() << ": " << message << "\n";
+        llvm::errs() << "import-trace: evaluate: node " << i << " "
+                     << node.op_type() << " " << node.name() << ": " << message
+                     << "\n";
       ok = false;
       break;
     }
@@ -647,8 +726,8 @@ GraphImporter::evaluate(llvm::StringRef target,
         return in.empty() || values[in].known;
       });
       if (insKnown && node.output_size() && !values[node.output(0)].known) {
-        llvm::errs() << "import-trace: evaluate: " << node.op_type() << " " << node.name()
-                     << " does not fold\n";
+        llvm::errs() << "import-trace: evaluate: " << node.op_type() << " "
+                     << node.name() << " does not fold\n";
         break;
       }
     }
@@ -679,8 +758,8 @@ LogicalResult GraphImporter::emitAll() {
     auto it = fused.find(i);
     if (it != fused.end()) {
       const FusedAttention &f = it->second;
-      for (const std::string *s : {&f.query, &f.key, &f.value, &f.mask,
-                                   &f.paddingInput})
+      for (const std::string *s :
+           {&f.query, &f.key, &f.value, &f.mask, &f.paddingInput})
         if (!s->empty())
           ins.push_back(*s);
       for (const std::string &s : f.extraInputs)
@@ -704,15 +783,8 @@ LogicalResult GraphImporter::emitAll() {
     if (!seen.insert(name).second)
       continue;
     int p = producer(name);
-    auto alias = fusedProducers.find(name);
-    if (alias != fusedProducers.end())
-      p = alias->second;
     if (p < 0 || needed[p])
       continue;
-    if (fusedAway.count(p) && !fused.count(p))
-      return error(nodeLoc(g.node(p)),
-                   "value '" + name + "' is needed but belongs to an "
-                   "attention subgraph that was fused");
     needed[p] = 1;
     for (const std::string &in : nodeInputs(p))
       work.push_back(in);
@@ -771,7 +843,8 @@ LogicalResult GraphImporter::emitAll() {
   SmallVector<Attribute> resultAttrs;
   for (const onnx::ValueInfoProto &o : g.output()) {
     if (!values.count(o.name()) || !values[o.name()].inferred)
-      return error(modelLoc(), "graph output '" + o.name() + "' is not computed");
+      return error(modelLoc(),
+                   "graph output '" + o.name() + "' is not computed");
     resultTypes.push_back(tensorType(values[o.name()].info));
     SmallVector<NamedAttribute> attrs = {
         b.getNamedAttr("swaa.output", b.getStringAttr(o.name()))};
@@ -790,9 +863,8 @@ LogicalResult GraphImporter::emitAll() {
     values[argNames[i]].value = entry->getArgument(i);
   // Symbol values: sizes of the inputs that introduced them.
   for (const auto &[sym, origin] : symbolOrigins)
-    symbolValues[sym] = tensor::DimOp::create(b, modelLoc(),
-                                              entry->getArgument(origin.first),
-                                              origin.second);
+    symbolValues[sym] = tensor::DimOp::create(
+        b, modelLoc(), entry->getArgument(origin.first), origin.second);
 
   for (int i = 0; i < n; ++i) {
     if (!needed[i])
@@ -830,7 +902,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       failed(runAttentionFusion(*this)) || failed(emitAll()))
     return nullptr;
   if (failed(verify(*moduleOp))) {
-    emitError(modelLoc()) << "internal error: the imported module does not verify";
+    emitError(modelLoc())
+        << "internal error: the imported module does not verify";
     return nullptr;
   }
   return std::move(moduleOp);
@@ -885,11 +958,10 @@ OwningOpRef<ModuleOp> mlir::swaa::importOnnxFile(MLIRContext *context,
   return importParsed(context, model, path, dir, options);
 }
 
-OwningOpRef<ModuleOp> mlir::swaa::importOnnxBuffer(MLIRContext *context,
-                                                   llvm::StringRef bytes,
-                                                   llvm::StringRef name,
-                                                   llvm::StringRef baseDir,
-                                                   const ImportOptions &options) {
+OwningOpRef<ModuleOp>
+mlir::swaa::importOnnxBuffer(MLIRContext *context, llvm::StringRef bytes,
+                             llvm::StringRef name, llvm::StringRef baseDir,
+                             const ImportOptions &options) {
   onnx::ModelProto model;
   google::protobuf::io::ArrayInputStream stream(bytes.data(), bytes.size());
   if (!parseModel(stream, model)) {

@@ -155,10 +155,6 @@ public:
 
   /// Fused attentions, by anchor node.
   std::map<int, FusedAttention> fused;
-  /// Nodes replaced by fusion (they are never emitted).
-  llvm::DenseSet<int> fusedAway;
-  /// Values that a fused node produces besides its anchor's outputs.
-  llvm::StringMap<int> fusedProducers;
   /// Extra attributes of function arguments / results (the KV cache roles).
   llvm::StringMap<SmallVector<NamedAttribute>> inputAttrs, outputAttrs;
   /// Nodes whose inference failed, with the message to report if needed.

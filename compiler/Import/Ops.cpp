@@ -131,7 +131,9 @@ std::optional<int64_t> numElements(const Shape &shape) {
   return n;
 }
 
-bool isOne(const SymExpr &d) { return d.getConstant() == std::optional<int64_t>(1); }
+bool isOne(const SymExpr &d) {
+  return d.getConstant() == std::optional<int64_t>(1);
+}
 
 /// Numpy-style broadcast of several shapes; different symbolic sizes are
 /// unified (the graph says they are equal at run time).
@@ -179,7 +181,8 @@ struct Scalar {
 };
 
 Scalar knownAt(const Known &k, int64_t idx) {
-  return k.isFloat ? Scalar::ofFloat(k.floats[idx]) : Scalar::ofInt(k.ints[idx]);
+  return k.isFloat ? Scalar::ofFloat(k.floats[idx])
+                   : Scalar::ofInt(k.ints[idx]);
 }
 
 SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
@@ -287,8 +290,7 @@ Type i1(NodeContext &c) { return IntegerType::get(c.imp.getContext(), 1); }
 // Emission helpers
 //===----------------------------------------------------------------------===//
 
-using BodyFn =
-    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+using BodyFn = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// True when some dimension of `shape` is the constant 0.
 bool isEmptyShape(NodeContext &c, const Shape &shape) {
@@ -328,8 +330,7 @@ Value emitMap(NodeContext &c, const Shape &outShape, Type outType,
   return linalg::GenericOp::create(
              c.b(), c.loc, init.getType(), inputs, ValueRange{init}, maps, its,
              [&](OpBuilder &nb, Location l, ValueRange args) {
-               linalg::YieldOp::create(nb, l,
-                                       body(nb, l, args.drop_back()));
+               linalg::YieldOp::create(nb, l, body(nb, l, args.drop_back()));
              })
       .getResult(0);
 }
@@ -395,10 +396,10 @@ Value emitReshape(NodeContext &c, Value v, const Shape &shape) {
 
 /// Reduces `x` over `axes` (sorted, unique) with `combine`, starting from
 /// `initValue`; the result drops the reduced axes.
-Value emitReduce(NodeContext &c, Value x, const Shape &xShape,
-                 ArrayRef<int64_t> axes, double initValue, Type accType,
-                 llvm::function_ref<Value(OpBuilder &, Location, Value, Value)>
-                     combine) {
+Value emitReduce(
+    NodeContext &c, Value x, const Shape &xShape, ArrayRef<int64_t> axes,
+    double initValue, Type accType,
+    llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   MLIRContext *ctx = c.imp.getContext();
   unsigned rank = xShape.size();
   // Loop order: kept dims first (parallel), then reduced dims.
@@ -448,8 +449,8 @@ Value emitWithRow(NodeContext &c, Value x, const Shape &shape, Value row,
   Value init = emptyTensor(c, shape, outType);
   SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
   return linalg::GenericOp::create(
-             c.b(), c.loc, init.getType(), ValueRange{x, row},
-             ValueRange{init}, ArrayRef<AffineMap>{id, rowMap, id}, its,
+             c.b(), c.loc, init.getType(), ValueRange{x, row}, ValueRange{init},
+             ArrayRef<AffineMap>{id, rowMap, id}, its,
              [&](OpBuilder &nb, Location l, ValueRange args) {
                linalg::YieldOp::create(nb, l, body(nb, l, args.drop_back()));
              })
@@ -460,17 +461,43 @@ Value emitWithRow(NodeContext &c, Value x, const Shape &shape, Value row,
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-enum class Bin { Add, Sub, Mul, Div, Pow, Max, Min, Mod, Eq, Lt, Le, Gt, Ge,
-                 And, Or, Xor };
+enum class Bin {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Max,
+  Min,
+  Mod,
+  Eq,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  And,
+  Or,
+  Xor
+};
 
 Bin binKind(llvm::StringRef op) {
   return llvm::StringSwitch<Bin>(op)
-      .Case("Add", Bin::Add).Case("Sub", Bin::Sub).Case("Mul", Bin::Mul)
-      .Case("Div", Bin::Div).Case("Pow", Bin::Pow).Case("Max", Bin::Max)
-      .Case("Min", Bin::Min).Case("Mod", Bin::Mod).Case("Equal", Bin::Eq)
-      .Case("Less", Bin::Lt).Case("LessOrEqual", Bin::Le)
-      .Case("Greater", Bin::Gt).Case("GreaterOrEqual", Bin::Ge)
-      .Case("And", Bin::And).Case("Or", Bin::Or).Default(Bin::Xor);
+      .Case("Add", Bin::Add)
+      .Case("Sub", Bin::Sub)
+      .Case("Mul", Bin::Mul)
+      .Case("Div", Bin::Div)
+      .Case("Pow", Bin::Pow)
+      .Case("Max", Bin::Max)
+      .Case("Min", Bin::Min)
+      .Case("Mod", Bin::Mod)
+      .Case("Equal", Bin::Eq)
+      .Case("Less", Bin::Lt)
+      .Case("LessOrEqual", Bin::Le)
+      .Case("Greater", Bin::Gt)
+      .Case("GreaterOrEqual", Bin::Ge)
+      .Case("And", Bin::And)
+      .Case("Or", Bin::Or)
+      .Default(Bin::Xor);
 }
 
 bool isComparison(Bin k) {
@@ -485,28 +512,45 @@ std::optional<Scalar> foldBinary(Bin k, const Scalar &x, const Scalar &y) {
       return std::nullopt;
     auto boolean = [](bool v) { return Scalar::ofInt(SymExpr(v ? 1 : 0)); };
     switch (k) {
-    case Bin::Add: return Scalar::ofFloat(*a + *b);
-    case Bin::Sub: return Scalar::ofFloat(*a - *b);
-    case Bin::Mul: return Scalar::ofFloat(*a * *b);
-    case Bin::Div: return Scalar::ofFloat(*a / *b);
-    case Bin::Pow: return Scalar::ofFloat(std::pow(*a, *b));
-    case Bin::Max: return Scalar::ofFloat(std::max(*a, *b));
-    case Bin::Min: return Scalar::ofFloat(std::min(*a, *b));
-    case Bin::Mod: return Scalar::ofFloat(std::fmod(*a, *b));
-    case Bin::Eq: return boolean(*a == *b);
-    case Bin::Lt: return boolean(*a < *b);
-    case Bin::Le: return boolean(*a <= *b);
-    case Bin::Gt: return boolean(*a > *b);
-    case Bin::Ge: return boolean(*a >= *b);
-    default: return std::nullopt;
+    case Bin::Add:
+      return Scalar::ofFloat(*a + *b);
+    case Bin::Sub:
+      return Scalar::ofFloat(*a - *b);
+    case Bin::Mul:
+      return Scalar::ofFloat(*a * *b);
+    case Bin::Div:
+      return Scalar::ofFloat(*a / *b);
+    case Bin::Pow:
+      return Scalar::ofFloat(std::pow(*a, *b));
+    case Bin::Max:
+      return Scalar::ofFloat(std::max(*a, *b));
+    case Bin::Min:
+      return Scalar::ofFloat(std::min(*a, *b));
+    case Bin::Mod:
+      return Scalar::ofFloat(std::fmod(*a, *b));
+    case Bin::Eq:
+      return boolean(*a == *b);
+    case Bin::Lt:
+      return boolean(*a < *b);
+    case Bin::Le:
+      return boolean(*a <= *b);
+    case Bin::Gt:
+      return boolean(*a > *b);
+    case Bin::Ge:
+      return boolean(*a >= *b);
+    default:
+      return std::nullopt;
     }
   }
   const SymExpr &a = x.i, &b = y.i;
   std::optional<int64_t> ca = a.getConstant(), cb = b.getConstant();
   switch (k) {
-  case Bin::Add: return Scalar::ofInt(a + b);
-  case Bin::Sub: return Scalar::ofInt(a - b);
-  case Bin::Mul: return Scalar::ofInt(a * b);
+  case Bin::Add:
+    return Scalar::ofInt(a + b);
+  case Bin::Sub:
+    return Scalar::ofInt(a - b);
+  case Bin::Mul:
+    return Scalar::ofInt(a * b);
   case Bin::Div:
     // ONNX integer Div truncates toward zero.
     if (ca && cb && *cb != 0)
@@ -514,7 +558,8 @@ std::optional<Scalar> foldBinary(Bin k, const Scalar &x, const Scalar &y) {
     if (auto q = a.divideExactly(b))
       return Scalar::ofInt(*q);
     return std::nullopt;
-  default: break;
+  default:
+    break;
   }
   if (!ca || !cb) {
     // Equal of identical symbolic sizes is true.
@@ -523,7 +568,8 @@ std::optional<Scalar> foldBinary(Bin k, const Scalar &x, const Scalar &y) {
     // Sizes are never negative: a size compared with a negative constant
     // (torch's "-1 means keep" shape logic) folds.
     auto nonNegative = [](const SymExpr &e) {
-      return llvm::all_of(e.terms(), [](const auto &t) { return t.second >= 0; });
+      return llvm::all_of(e.terms(),
+                          [](const auto &t) { return t.second >= 0; });
     };
     bool aSize = !ca && nonNegative(a) && cb && *cb < 0;
     bool bSize = !cb && nonNegative(b) && ca && *ca < 0;
@@ -531,31 +577,52 @@ std::optional<Scalar> foldBinary(Bin k, const Scalar &x, const Scalar &y) {
       // With x >= 0 > c: x == c false, x > c true (and mirrored).
       bool greater = aSize; // a > b holds
       switch (k) {
-      case Bin::Eq: return Scalar::ofInt(SymExpr(0));
-      case Bin::Lt: case Bin::Le: return Scalar::ofInt(SymExpr(greater ? 0 : 1));
-      case Bin::Gt: case Bin::Ge: return Scalar::ofInt(SymExpr(greater ? 1 : 0));
-      case Bin::Max: return Scalar::ofInt(greater ? a : b);
-      case Bin::Min: return Scalar::ofInt(greater ? b : a);
-      default: break;
+      case Bin::Eq:
+        return Scalar::ofInt(SymExpr(0));
+      case Bin::Lt:
+      case Bin::Le:
+        return Scalar::ofInt(SymExpr(greater ? 0 : 1));
+      case Bin::Gt:
+      case Bin::Ge:
+        return Scalar::ofInt(SymExpr(greater ? 1 : 0));
+      case Bin::Max:
+        return Scalar::ofInt(greater ? a : b);
+      case Bin::Min:
+        return Scalar::ofInt(greater ? b : a);
+      default:
+        break;
       }
     }
     return std::nullopt;
   }
   int64_t p = *ca, q = *cb;
   switch (k) {
-  case Bin::Max: return Scalar::ofInt(SymExpr(std::max(p, q)));
-  case Bin::Min: return Scalar::ofInt(SymExpr(std::min(p, q)));
-  case Bin::Mod: return q ? std::optional(Scalar::ofInt(SymExpr(p % q))) : std::nullopt;
-  case Bin::Pow: return Scalar::ofInt(SymExpr((int64_t)std::pow(p, q)));
-  case Bin::Eq: return Scalar::ofInt(SymExpr(p == q));
-  case Bin::Lt: return Scalar::ofInt(SymExpr(p < q));
-  case Bin::Le: return Scalar::ofInt(SymExpr(p <= q));
-  case Bin::Gt: return Scalar::ofInt(SymExpr(p > q));
-  case Bin::Ge: return Scalar::ofInt(SymExpr(p >= q));
-  case Bin::And: return Scalar::ofInt(SymExpr(p && q));
-  case Bin::Or: return Scalar::ofInt(SymExpr(p || q));
-  case Bin::Xor: return Scalar::ofInt(SymExpr((p != 0) != (q != 0)));
-  default: return std::nullopt;
+  case Bin::Max:
+    return Scalar::ofInt(SymExpr(std::max(p, q)));
+  case Bin::Min:
+    return Scalar::ofInt(SymExpr(std::min(p, q)));
+  case Bin::Mod:
+    return q ? std::optional(Scalar::ofInt(SymExpr(p % q))) : std::nullopt;
+  case Bin::Pow:
+    return Scalar::ofInt(SymExpr((int64_t)std::pow(p, q)));
+  case Bin::Eq:
+    return Scalar::ofInt(SymExpr(p == q));
+  case Bin::Lt:
+    return Scalar::ofInt(SymExpr(p < q));
+  case Bin::Le:
+    return Scalar::ofInt(SymExpr(p <= q));
+  case Bin::Gt:
+    return Scalar::ofInt(SymExpr(p > q));
+  case Bin::Ge:
+    return Scalar::ofInt(SymExpr(p >= q));
+  case Bin::And:
+    return Scalar::ofInt(SymExpr(p && q));
+  case Bin::Or:
+    return Scalar::ofInt(SymExpr(p || q));
+  case Bin::Xor:
+    return Scalar::ofInt(SymExpr((p != 0) != (q != 0)));
+  default:
+    return std::nullopt;
   }
 }
 
@@ -569,14 +636,14 @@ LogicalResult inferBinary(NodeContext &c) {
     return failure();
   Type inType = c.info(0).elementType;
   Type outType = isComparison(k) ? i1(c) : inType;
-  std::optional<Known> known = foldElementwise(
-      c, *out, isa<FloatType>(outType),
-      [&](ArrayRef<Scalar> args) -> std::optional<Scalar> {
-        std::optional<Scalar> acc = args[0];
-        for (size_t i = 1; i < args.size() && acc; ++i)
-          acc = foldBinary(k, *acc, args[i]);
-        return acc;
-      });
+  std::optional<Known> known =
+      foldElementwise(c, *out, isa<FloatType>(outType),
+                      [&](ArrayRef<Scalar> args) -> std::optional<Scalar> {
+                        std::optional<Scalar> acc = args[0];
+                        for (size_t i = 1; i < args.size() && acc; ++i)
+                          acc = foldBinary(k, *acc, args[i]);
+                        return acc;
+                      });
   c.setOutput(0, {outType, *out}, std::move(known));
   return success();
 }
@@ -591,22 +658,45 @@ Value binaryScalar(OpBuilder &b, Location l, Bin k, Value x, Value y) {
     return arith::CmpIOp::create(b, l, ip, x, y);
   };
   switch (k) {
-  case Bin::Add: return f ? (Value)arith::AddFOp::create(b, l, x, y) : arith::AddIOp::create(b, l, x, y);
-  case Bin::Sub: return f ? (Value)arith::SubFOp::create(b, l, x, y) : arith::SubIOp::create(b, l, x, y);
-  case Bin::Mul: return f ? (Value)arith::MulFOp::create(b, l, x, y) : arith::MulIOp::create(b, l, x, y);
-  case Bin::Div: return f ? (Value)arith::DivFOp::create(b, l, x, y) : arith::DivSIOp::create(b, l, x, y);
-  case Bin::Pow: return math::PowFOp::create(b, l, x, y);
-  case Bin::Max: return f ? (Value)arith::MaximumFOp::create(b, l, x, y) : arith::MaxSIOp::create(b, l, x, y);
-  case Bin::Min: return f ? (Value)arith::MinimumFOp::create(b, l, x, y) : arith::MinSIOp::create(b, l, x, y);
-  case Bin::Mod: return f ? (Value)arith::RemFOp::create(b, l, x, y) : arith::RemSIOp::create(b, l, x, y);
-  case Bin::Eq: return cmp(FP::OEQ, IP::eq);
-  case Bin::Lt: return cmp(FP::OLT, IP::slt);
-  case Bin::Le: return cmp(FP::OLE, IP::sle);
-  case Bin::Gt: return cmp(FP::OGT, IP::sgt);
-  case Bin::Ge: return cmp(FP::OGE, IP::sge);
-  case Bin::And: return arith::AndIOp::create(b, l, x, y);
-  case Bin::Or: return arith::OrIOp::create(b, l, x, y);
-  case Bin::Xor: return arith::XOrIOp::create(b, l, x, y);
+  case Bin::Add:
+    return f ? (Value)arith::AddFOp::create(b, l, x, y)
+             : arith::AddIOp::create(b, l, x, y);
+  case Bin::Sub:
+    return f ? (Value)arith::SubFOp::create(b, l, x, y)
+             : arith::SubIOp::create(b, l, x, y);
+  case Bin::Mul:
+    return f ? (Value)arith::MulFOp::create(b, l, x, y)
+             : arith::MulIOp::create(b, l, x, y);
+  case Bin::Div:
+    return f ? (Value)arith::DivFOp::create(b, l, x, y)
+             : arith::DivSIOp::create(b, l, x, y);
+  case Bin::Pow:
+    return math::PowFOp::create(b, l, x, y);
+  case Bin::Max:
+    return f ? (Value)arith::MaximumFOp::create(b, l, x, y)
+             : arith::MaxSIOp::create(b, l, x, y);
+  case Bin::Min:
+    return f ? (Value)arith::MinimumFOp::create(b, l, x, y)
+             : arith::MinSIOp::create(b, l, x, y);
+  case Bin::Mod:
+    return f ? (Value)arith::RemFOp::create(b, l, x, y)
+             : arith::RemSIOp::create(b, l, x, y);
+  case Bin::Eq:
+    return cmp(FP::OEQ, IP::eq);
+  case Bin::Lt:
+    return cmp(FP::OLT, IP::slt);
+  case Bin::Le:
+    return cmp(FP::OLE, IP::sle);
+  case Bin::Gt:
+    return cmp(FP::OGT, IP::sgt);
+  case Bin::Ge:
+    return cmp(FP::OGE, IP::sge);
+  case Bin::And:
+    return arith::AndIOp::create(b, l, x, y);
+  case Bin::Or:
+    return arith::OrIOp::create(b, l, x, y);
+  case Bin::Xor:
+    return arith::XOrIOp::create(b, l, x, y);
   }
   return {};
 }
@@ -619,14 +709,15 @@ LogicalResult emitBinary(NodeContext &c) {
     std::optional<double> e = constScalar(c, 1);
     if (e && (*e == 2.0 || *e == 0.5 || *e == 1.0)) {
       double ex = *e;
-      c.setResult(0, emitMap(c, out.shape, out.elementType, {c.operand(0)},
-                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                               if (ex == 2.0)
-                                 return arith::MulFOp::create(b, l, a[0], a[0]);
-                               if (ex == 0.5)
-                                 return math::SqrtOp::create(b, l, a[0]);
-                               return a[0];
-                             }));
+      c.setResult(0,
+                  emitMap(c, out.shape, out.elementType, {c.operand(0)},
+                          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                            if (ex == 2.0)
+                              return arith::MulFOp::create(b, l, a[0], a[0]);
+                            if (ex == 0.5)
+                              return math::SqrtOp::create(b, l, a[0]);
+                            return a[0];
+                          }));
       return success();
     }
   }
@@ -649,32 +740,41 @@ LogicalResult inferUnary(NodeContext &c) {
   llvm::StringRef op = c.node.op_type();
   const TensorInfo &in = c.info(0);
   Type outType = (op == "IsNaN" || op == "IsInf") ? i1(c) : in.elementType;
-  std::optional<Known> known = foldElementwise(
-      c, in.shape, isa<FloatType>(outType),
-      [&](ArrayRef<Scalar> a) -> std::optional<Scalar> {
-        if (!a[0].isFloat) {
-          if (op == "Neg")
-            return Scalar::ofInt(-a[0].i);
-          if (op == "Not")
-            if (auto v = a[0].i.getConstant())
-              return Scalar::ofInt(SymExpr(*v == 0));
-          if (op == "Abs")
-            if (auto v = a[0].i.getConstant())
-              return Scalar::ofInt(SymExpr(*v < 0 ? -*v : *v));
-          return std::nullopt;
-        }
-        double x = a[0].f;
-        if (op == "Neg") return Scalar::ofFloat(-x);
-        if (op == "Sqrt") return Scalar::ofFloat(std::sqrt(x));
-        if (op == "Reciprocal") return Scalar::ofFloat(1.0 / x);
-        if (op == "Exp") return Scalar::ofFloat(std::exp(x));
-        if (op == "Log") return Scalar::ofFloat(std::log(x));
-        if (op == "Abs") return Scalar::ofFloat(std::fabs(x));
-        if (op == "Floor") return Scalar::ofFloat(std::floor(x));
-        if (op == "Ceil") return Scalar::ofFloat(std::ceil(x));
-        if (op == "IsNaN") return Scalar::ofInt(SymExpr(std::isnan(x) ? 1 : 0));
-        return std::nullopt;
-      });
+  std::optional<Known> known =
+      foldElementwise(c, in.shape, isa<FloatType>(outType),
+                      [&](ArrayRef<Scalar> a) -> std::optional<Scalar> {
+                        if (!a[0].isFloat) {
+                          if (op == "Neg")
+                            return Scalar::ofInt(-a[0].i);
+                          if (op == "Not")
+                            if (auto v = a[0].i.getConstant())
+                              return Scalar::ofInt(SymExpr(*v == 0));
+                          if (op == "Abs")
+                            if (auto v = a[0].i.getConstant())
+                              return Scalar::ofInt(SymExpr(*v < 0 ? -*v : *v));
+                          return std::nullopt;
+                        }
+                        double x = a[0].f;
+                        if (op == "Neg")
+                          return Scalar::ofFloat(-x);
+                        if (op == "Sqrt")
+                          return Scalar::ofFloat(std::sqrt(x));
+                        if (op == "Reciprocal")
+                          return Scalar::ofFloat(1.0 / x);
+                        if (op == "Exp")
+                          return Scalar::ofFloat(std::exp(x));
+                        if (op == "Log")
+                          return Scalar::ofFloat(std::log(x));
+                        if (op == "Abs")
+                          return Scalar::ofFloat(std::fabs(x));
+                        if (op == "Floor")
+                          return Scalar::ofFloat(std::floor(x));
+                        if (op == "Ceil")
+                          return Scalar::ofFloat(std::ceil(x));
+                        if (op == "IsNaN")
+                          return Scalar::ofInt(SymExpr(std::isnan(x) ? 1 : 0));
+                        return std::nullopt;
+                      });
   c.setOutput(0, {outType, in.shape}, std::move(known));
   return success();
 }
@@ -684,66 +784,90 @@ LogicalResult emitUnary(NodeContext &c) {
   const TensorInfo &out = c.out(0).info;
   std::string approximate = c.getString("approximate", "none");
   float alpha = c.getFloat("alpha", 0.01f);
-  c.setResult(0, emitMap(c, out.shape, out.elementType, {c.operand(0)},
-                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-    Value x = a[0];
-    Type t = x.getType();
-    bool f = isa<FloatType>(t);
-    auto cst = [&](double v) { return typedConst(b, l, t, v); };
-    if (op == "Neg")
-      return f ? (Value)arith::NegFOp::create(b, l, x)
-               : arith::SubIOp::create(b, l, cst(0), x);
-    if (op == "Sqrt") return math::SqrtOp::create(b, l, x);
-    if (op == "Reciprocal") return arith::DivFOp::create(b, l, cst(1), x);
-    if (op == "Exp") return math::ExpOp::create(b, l, x);
-    if (op == "Log") return math::LogOp::create(b, l, x);
-    if (op == "Cos") return math::CosOp::create(b, l, x);
-    if (op == "Sin") return math::SinOp::create(b, l, x);
-    if (op == "Tanh") return math::TanhOp::create(b, l, x);
-    if (op == "Erf") return math::ErfOp::create(b, l, x);
-    if (op == "Floor") return math::FloorOp::create(b, l, x);
-    if (op == "Ceil") return math::CeilOp::create(b, l, x);
-    if (op == "Abs")
-      return f ? (Value)math::AbsFOp::create(b, l, x) : math::AbsIOp::create(b, l, x);
-    if (op == "Not") return arith::XOrIOp::create(b, l, x, typedConst(b, l, t, 1));
-    if (op == "IsNaN")
-      return arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, x, x);
-    if (op == "Relu") return arith::MaximumFOp::create(b, l, x, cst(0));
-    if (op == "LeakyRelu") {
-      Value neg = arith::MulFOp::create(b, l, x, cst(alpha));
-      Value pos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, cst(0));
-      return arith::SelectOp::create(b, l, pos, x, neg);
-    }
-    if (op == "Sigmoid") {
-      Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
-      return arith::DivFOp::create(b, l, cst(1),
-                                   arith::AddFOp::create(b, l, cst(1), e));
-    }
-    if (op == "Softplus")
-      return math::Log1pOp::create(b, l, math::ExpOp::create(b, l, x));
-    // Gelu (opset 20, and the contrib op): exact erf form, or tanh form.
-    if (approximate == "tanh") {
-      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-      Value x3 = arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, x), x);
-      Value inner = arith::AddFOp::create(
-          b, l, x, arith::MulFOp::create(b, l, x3, cst(0.044715)));
-      Value th = math::TanhOp::create(
-          b, l, arith::MulFOp::create(b, l, inner, cst(std::sqrt(2.0 / M_PI))));
-      return arith::MulFOp::create(
-          b, l, arith::MulFOp::create(b, l, x, cst(0.5)),
-          arith::AddFOp::create(b, l, cst(1), th));
-    }
-    Value erf = math::ErfOp::create(
-        b, l, arith::MulFOp::create(b, l, x, cst(M_SQRT1_2)));
-    return arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, cst(0.5)),
-                                 arith::AddFOp::create(b, l, cst(1), erf));
-  }));
+  c.setResult(
+      0,
+      emitMap(c, out.shape, out.elementType, {c.operand(0)},
+              [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                Value x = a[0];
+                Type t = x.getType();
+                bool f = isa<FloatType>(t);
+                auto cst = [&](double v) { return typedConst(b, l, t, v); };
+                if (op == "Neg")
+                  return f ? (Value)arith::NegFOp::create(b, l, x)
+                           : arith::SubIOp::create(b, l, cst(0), x);
+                if (op == "Sqrt")
+                  return math::SqrtOp::create(b, l, x);
+                if (op == "Reciprocal")
+                  return arith::DivFOp::create(b, l, cst(1), x);
+                if (op == "Exp")
+                  return math::ExpOp::create(b, l, x);
+                if (op == "Log")
+                  return math::LogOp::create(b, l, x);
+                if (op == "Cos")
+                  return math::CosOp::create(b, l, x);
+                if (op == "Sin")
+                  return math::SinOp::create(b, l, x);
+                if (op == "Tanh")
+                  return math::TanhOp::create(b, l, x);
+                if (op == "Erf")
+                  return math::ErfOp::create(b, l, x);
+                if (op == "Floor")
+                  return math::FloorOp::create(b, l, x);
+                if (op == "Ceil")
+                  return math::CeilOp::create(b, l, x);
+                if (op == "Abs")
+                  return f ? (Value)math::AbsFOp::create(b, l, x)
+                           : math::AbsIOp::create(b, l, x);
+                if (op == "Not")
+                  return arith::XOrIOp::create(b, l, x, typedConst(b, l, t, 1));
+                if (op == "IsNaN")
+                  return arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO,
+                                               x, x);
+                if (op == "Relu")
+                  return arith::MaximumFOp::create(b, l, x, cst(0));
+                if (op == "LeakyRelu") {
+                  Value neg = arith::MulFOp::create(b, l, x, cst(alpha));
+                  Value pos = arith::CmpFOp::create(
+                      b, l, arith::CmpFPredicate::OGT, x, cst(0));
+                  return arith::SelectOp::create(b, l, pos, x, neg);
+                }
+                if (op == "Sigmoid") {
+                  Value e =
+                      math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+                  return arith::DivFOp::create(
+                      b, l, cst(1), arith::AddFOp::create(b, l, cst(1), e));
+                }
+                if (op == "Softplus")
+                  return math::Log1pOp::create(b, l,
+                                               math::ExpOp::create(b, l, x));
+                // Gelu (opset 20, and the contrib op): exact erf form, or tanh
+                // form.
+                if (approximate == "tanh") {
+                  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+                  Value x3 = arith::MulFOp::create(
+                      b, l, arith::MulFOp::create(b, l, x, x), x);
+                  Value inner = arith::AddFOp::create(
+                      b, l, x, arith::MulFOp::create(b, l, x3, cst(0.044715)));
+                  Value th = math::TanhOp::create(
+                      b, l,
+                      arith::MulFOp::create(b, l, inner,
+                                            cst(std::sqrt(2.0 / M_PI))));
+                  return arith::MulFOp::create(
+                      b, l, arith::MulFOp::create(b, l, x, cst(0.5)),
+                      arith::AddFOp::create(b, l, cst(1), th));
+                }
+                Value erf = math::ErfOp::create(
+                    b, l, arith::MulFOp::create(b, l, x, cst(M_SQRT1_2)));
+                return arith::MulFOp::create(
+                    b, l, arith::MulFOp::create(b, l, x, cst(0.5)),
+                    arith::AddFOp::create(b, l, cst(1), erf));
+              }));
   return success();
 }
 
 LogicalResult inferWhere(NodeContext &c) {
-  FailureOr<Shape> out = broadcastShapes(
-      c, {c.info(0).shape, c.info(1).shape, c.info(2).shape});
+  FailureOr<Shape> out =
+      broadcastShapes(c, {c.info(0).shape, c.info(1).shape, c.info(2).shape});
   if (failed(out))
     return failure();
   Type t = c.info(1).elementType;
@@ -764,7 +888,8 @@ LogicalResult emitWhere(NodeContext &c) {
   c.setResult(0, emitMap(c, out.shape, out.elementType,
                          {c.operand(0), c.operand(1), c.operand(2)},
                          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                           return arith::SelectOp::create(b, l, a[0], a[1], a[2]);
+                           return arith::SelectOp::create(b, l, a[0], a[1],
+                                                          a[2]);
                          }));
   return success();
 }
@@ -815,7 +940,8 @@ LogicalResult emitCast(NodeContext &c) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult inferConstant(NodeContext &c) {
-  const onnx::AttributeProto *a = c.node.attribute_size() ? &c.node.attribute(0) : nullptr;
+  const onnx::AttributeProto *a =
+      c.node.attribute_size() ? &c.node.attribute(0) : nullptr;
   if (!a)
     return c.error("has no value attribute");
   MLIRContext *ctx = c.imp.getContext();
@@ -890,8 +1016,9 @@ LogicalResult inferShape(NodeContext &c) {
   Known k;
   for (int64_t i = start; i < end; ++i)
     k.ints.push_back(c.imp.getSymbols().resolve(s[i]));
-  c.setOutput(0, {IntegerType::get(c.imp.getContext(), 64), {SymExpr(end - start)}},
-              std::move(k));
+  c.setOutput(
+      0, {IntegerType::get(c.imp.getContext(), 64), {SymExpr(end - start)}},
+      std::move(k));
   return success();
 }
 
@@ -1022,18 +1149,25 @@ LogicalResult emitRange(NodeContext &c) {
   Value step = typedConst(c.b(), c.loc, t, *d.asDouble());
   Value init = emptyTensor(c, out.shape, t);
   MLIRContext *ctx = c.imp.getContext();
-  c.setResult(0, linalg::GenericOp::create(
-      c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
-      ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx)},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
-      [&](OpBuilder &b, Location l, ValueRange) {
-        Value i = linalg::IndexOp::create(b, l, 0);
-        Value iv = castScalar(b, l, arith::IndexCastOp::create(b, l, b.getI64Type(), i), t);
-        Value r = isa<FloatType>(t)
-                      ? (Value)arith::AddFOp::create(b, l, start, arith::MulFOp::create(b, l, iv, step))
-                      : arith::AddIOp::create(b, l, start, arith::MulIOp::create(b, l, iv, step));
-        linalg::YieldOp::create(b, l, r);
-      }).getResult(0));
+  c.setResult(
+      0,
+      linalg::GenericOp::create(
+          c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx)},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+          [&](OpBuilder &b, Location l, ValueRange) {
+            Value i = linalg::IndexOp::create(b, l, 0);
+            Value iv = castScalar(
+                b, l, arith::IndexCastOp::create(b, l, b.getI64Type(), i), t);
+            Value r =
+                isa<FloatType>(t)
+                    ? (Value)arith::AddFOp::create(
+                          b, l, start, arith::MulFOp::create(b, l, iv, step))
+                    : arith::AddIOp::create(
+                          b, l, start, arith::MulIOp::create(b, l, iv, step));
+            linalg::YieldOp::create(b, l, r);
+          })
+          .getResult(0));
   return success();
 }
 
@@ -1138,9 +1272,10 @@ LogicalResult inferSqueeze(NodeContext &c) {
         return failure();
   Shape out;
   for (int64_t i = 0; i < in.rank(); ++i) {
-    bool drop = axes ? llvm::any_of(*axes, [&](int64_t a) {
-                         return normAxis(a, in.rank()) == i;
-                       })
+    bool drop = axes ? llvm::any_of(*axes,
+                                    [&](int64_t a) {
+                                      return normAxis(a, in.rank()) == i;
+                                    })
                      : isOne(in.shape[i]);
     if (drop && !isOne(c.imp.getSymbols().resolve(in.shape[i])) &&
         in.shape[i].isConstant())
@@ -1155,8 +1290,8 @@ LogicalResult inferSqueeze(NodeContext &c) {
 
 LogicalResult inferFlatten(NodeContext &c) {
   const TensorInfo &in = c.info(0);
-  FailureOr<int64_t> checked = checkedAxis(c, c.getInt("axis", 1), in.rank(),
-                                          in.rank() + 1);
+  FailureOr<int64_t> checked =
+      checkedAxis(c, c.getInt("axis", 1), in.rank(), in.rank() + 1);
   if (failed(checked))
     return failure();
   int64_t axis = *checked;
@@ -1255,14 +1390,16 @@ LogicalResult inferExpand(NodeContext &c) {
 
 LogicalResult emitExpand(NodeContext &c) {
   const TensorInfo &out = c.out(0).info;
-  c.setResult(0, emitMap(c, out.shape, out.elementType, {c.operand(0)},
-                         [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+  c.setResult(
+      0, emitMap(c, out.shape, out.elementType, {c.operand(0)},
+                 [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
   return success();
 }
 
 LogicalResult inferConcat(NodeContext &c) {
   const TensorInfo &first = c.info(0);
-  FailureOr<int64_t> checked = checkedAxis(c, c.getInt("axis", 0), first.rank());
+  FailureOr<int64_t> checked =
+      checkedAxis(c, c.getInt("axis", 0), first.rank());
   if (failed(checked))
     return failure();
   int64_t axis = *checked;
@@ -1319,8 +1456,9 @@ LogicalResult emitConcat(NodeContext &c) {
     SmallVector<OpFoldResult> offsets(out.rank(), c.b().getIndexAttr(0));
     offsets[axis] = c.imp.mixedShape({offset})[0];
     SmallVector<OpFoldResult> strides(out.rank(), c.b().getIndexAttr(1));
-    acc = tensor::InsertSliceOp::create(c.b(), c.loc, c.operand(i), acc, offsets,
-                                        c.imp.mixedShape(in.shape), strides);
+    acc =
+        tensor::InsertSliceOp::create(c.b(), c.loc, c.operand(i), acc, offsets,
+                                      c.imp.mixedShape(in.shape), strides);
     offset = offset + in.shape[axis];
   }
   c.setResult(0, acc);
@@ -1358,7 +1496,8 @@ std::optional<SliceAxis> sliceAxis(SizeSymbols &syms, SymExpr dim,
     }
     return v; // symbolic: assumed in range
   };
-  std::optional<SymExpr> s = clampIndex(start, false), e = clampIndex(end, true);
+  std::optional<SymExpr> s = clampIndex(start, false),
+                         e = clampIndex(end, true);
   if (!s || !e)
     return std::nullopt;
   SymExpr span = step > 0 ? *e - *s : *s - *e;
@@ -1410,9 +1549,9 @@ LogicalResult inferSlice(NodeContext &c) {
     int64_t axis = *checked;
     if (steps[i] == 0)
       return c.error("has a zero step");
-    std::optional<SliceAxis> s = sliceAxis(c.imp.getSymbols(), in.shape[axis],
-                                           starts->ints[i], ends->ints[i],
-                                           steps[i]);
+    std::optional<SliceAxis> s =
+        sliceAxis(c.imp.getSymbols(), in.shape[axis], starts->ints[i],
+                  ends->ints[i], steps[i]);
     if (!s)
       return c.error("cannot size the slice of axis " + llvm::Twine(axis));
     sliced[axis] = *s;
@@ -1465,15 +1604,15 @@ LogicalResult emitSlice(NodeContext &c) {
     int64_t axis = normAxis(axes[i], in.rank());
     if (steps[i] < 0)
       return c.error("negative steps are not supported");
-    std::optional<SliceAxis> s = sliceAxis(c.imp.getSymbols(), in.shape[axis],
-                                           starts->ints[i], ends->ints[i],
-                                           steps[i]);
+    std::optional<SliceAxis> s =
+        sliceAxis(c.imp.getSymbols(), in.shape[axis], starts->ints[i],
+                  ends->ints[i], steps[i]);
     offsets[axis] = c.imp.mixedShape({s->start})[0];
     strides[axis] = c.b().getIndexAttr(steps[i]);
   }
-  c.setResult(0, tensor::ExtractSliceOp::create(
-                     c.b(), c.loc, c.operand(0), offsets,
-                     c.imp.mixedShape(out.shape), strides));
+  c.setResult(
+      0, tensor::ExtractSliceOp::create(c.b(), c.loc, c.operand(0), offsets,
+                                        c.imp.mixedShape(out.shape), strides));
   return success();
 }
 
@@ -1542,7 +1681,8 @@ LogicalResult inferGather(NodeContext &c) {
   const Known *dk = c.known(0);
   auto ids = constInts(c, 1);
   auto dataDims = staticShape(data.shape);
-  if (dk && ids && dataDims && numElements(out).value_or(c.maxKnown + 1) <= c.maxKnown) {
+  if (dk && ids && dataDims &&
+      numElements(out).value_or(c.maxKnown + 1) <= c.maxKnown) {
     // out[pre, i, post] = data[pre, ids[i], post]
     int64_t pre = 1, post = 1, dim = (*dataDims)[axis];
     for (int64_t d = 0; d < axis; ++d)
@@ -1581,24 +1721,31 @@ LogicalResult emitGather(NodeContext &c) {
   MLIRContext *ctx = c.imp.getContext();
   unsigned rank = out.rank(), q = idx.rank();
   SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
-  c.setResult(0, linalg::GenericOp::create(
-      c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
-      ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)}, its,
-      [&](OpBuilder &b, Location l, ValueRange) {
-        SmallVector<Value> iv;
-        for (unsigned d = 0; d < rank; ++d)
-          iv.push_back(linalg::IndexOp::create(b, l, d));
-        SmallVector<Value> idxPos(iv.begin() + axis, iv.begin() + axis + q);
-        Value id = tensor::ExtractOp::create(b, l, idxV, idxPos);
-        Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), id);
-        Value zero = arith::ConstantIndexOp::create(b, l, 0);
-        Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
-        i = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, dim), i);
-        SmallVector<Value> pos(iv.begin(), iv.begin() + axis);
-        pos.push_back(i);
-        pos.append(iv.begin() + axis + q, iv.end());
-        linalg::YieldOp::create(b, l, tensor::ExtractOp::create(b, l, dataV, pos).getResult());
-      }).getResult(0));
+  c.setResult(
+      0,
+      linalg::GenericOp::create(
+          c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
+          its,
+          [&](OpBuilder &b, Location l, ValueRange) {
+            SmallVector<Value> iv;
+            for (unsigned d = 0; d < rank; ++d)
+              iv.push_back(linalg::IndexOp::create(b, l, d));
+            SmallVector<Value> idxPos(iv.begin() + axis, iv.begin() + axis + q);
+            Value id = tensor::ExtractOp::create(b, l, idxV, idxPos);
+            Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), id);
+            Value zero = arith::ConstantIndexOp::create(b, l, 0);
+            Value neg =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+            i = arith::SelectOp::create(b, l, neg,
+                                        arith::AddIOp::create(b, l, i, dim), i);
+            SmallVector<Value> pos(iv.begin(), iv.begin() + axis);
+            pos.push_back(i);
+            pos.append(iv.begin() + axis + q, iv.end());
+            linalg::YieldOp::create(
+                b, l, tensor::ExtractOp::create(b, l, dataV, pos).getResult());
+          })
+          .getResult(0));
   return success();
 }
 
@@ -1687,16 +1834,19 @@ LogicalResult emitTrilu(NodeContext &c) {
   unsigned rank = out.rank();
   Type t = out.elementType;
   c.setResult(0, emitMap(c, out.shape, t, {c.operand(0)},
-      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-        Value i = linalg::IndexOp::create(b, l, rank - 2);
-        Value j = linalg::IndexOp::create(b, l, rank - 1);
-        Value diff = arith::SubIOp::create(b, l, j, i);
-        Value kv = arith::ConstantIndexOp::create(b, l, k);
-        Value keep = arith::CmpIOp::create(
-            b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
-            diff, kv);
-        return arith::SelectOp::create(b, l, keep, a[0], typedConst(b, l, t, 0));
-      }));
+                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                           Value i = linalg::IndexOp::create(b, l, rank - 2);
+                           Value j = linalg::IndexOp::create(b, l, rank - 1);
+                           Value diff = arith::SubIOp::create(b, l, j, i);
+                           Value kv = arith::ConstantIndexOp::create(b, l, k);
+                           Value keep = arith::CmpIOp::create(
+                               b, l,
+                               upper ? arith::CmpIPredicate::sge
+                                     : arith::CmpIPredicate::sle,
+                               diff, kv);
+                           return arith::SelectOp::create(
+                               b, l, keep, a[0], typedConst(b, l, t, 0));
+                         }));
   return success();
 }
 
@@ -1769,8 +1919,9 @@ LogicalResult emitReduce(NodeContext &c) {
   SmallVector<int64_t> axes = reduceAxes(c);
   Type t = in.elementType;
   bool isMax = op == "ReduceMax", isMin = op == "ReduceMin";
-  double init = isMax ? -std::numeric_limits<double>::infinity()
-                      : isMin ? std::numeric_limits<double>::infinity() : 0.0;
+  double init = isMax   ? -std::numeric_limits<double>::infinity()
+                : isMin ? std::numeric_limits<double>::infinity()
+                        : 0.0;
   if (!isa<FloatType>(t) && (isMax || isMin))
     init = isMax ? (double)std::numeric_limits<int64_t>::min()
                  : (double)std::numeric_limits<int64_t>::max();
@@ -1827,50 +1978,61 @@ Value emitNormValues(NodeContext &c, Value x, Value scaleV, Value biasV,
   float eps = c.getFloat("epsilon", 1e-5f);
   SmallVector<int64_t> last = {axis};
   Shape rowShape(in.shape.begin(), in.shape.end() - 1);
-  Value n = castScalar(c.b(), c.loc,
-                       arith::IndexCastOp::create(c.b(), c.loc, c.b().getI64Type(),
-                                                  c.imp.indexValue(in.shape[axis])),
-                       acc);
+  Value n =
+      castScalar(c.b(), c.loc,
+                 arith::IndexCastOp::create(c.b(), c.loc, c.b().getI64Type(),
+                                            c.imp.indexValue(in.shape[axis])),
+                 acc);
   auto sum = [&](OpBuilder &b, Location l, Value a, Value v) {
     return (Value)arith::AddFOp::create(b, l, a, v);
   };
   Value mean;
   if (!rms) {
     Value s = emitReduce(c, x, in.shape, last, 0.0, acc, sum);
-    mean = emitMap(c, rowShape, acc, {s}, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return arith::DivFOp::create(b, l, a[0], n);
-    });
+    mean = emitMap(c, rowShape, acc, {s},
+                   [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                     return arith::DivFOp::create(b, l, a[0], n);
+                   });
   }
   // sum((x - mean)^2), or sum(x^2)
   Value centered = x;
   if (!rms)
-    centered = emitWithRow(c, x, in.shape, mean, acc,
-                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                             return arith::SubFOp::create(b, l, castScalar(b, l, a[0], acc), a[1]);
-                           });
-  Value sq = emitReduce(c, centered, in.shape, last, 0.0, acc,
-                        [&](OpBuilder &b, Location l, Value a, Value v) -> Value {
-                          return arith::AddFOp::create(b, l, a, arith::MulFOp::create(b, l, v, v));
-                        });
-  Value inv = emitMap(c, rowShape, acc, {sq}, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-    Value var = arith::DivFOp::create(b, l, a[0], n);
-    Value e = floatConst(b, l, acc, eps);
-    return math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, var, e));
-  });
-  Value normed = emitWithRow(c, centered, in.shape, inv, acc,
-                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                               return arith::MulFOp::create(b, l, castScalar(b, l, a[0], acc), a[1]);
-                             });
+    centered = emitWithRow(
+        c, x, in.shape, mean, acc,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          return arith::SubFOp::create(b, l, castScalar(b, l, a[0], acc), a[1]);
+        });
+  Value sq =
+      emitReduce(c, centered, in.shape, last, 0.0, acc,
+                 [&](OpBuilder &b, Location l, Value a, Value v) -> Value {
+                   return arith::AddFOp::create(
+                       b, l, a, arith::MulFOp::create(b, l, v, v));
+                 });
+  Value inv = emitMap(c, rowShape, acc, {sq},
+                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        Value var = arith::DivFOp::create(b, l, a[0], n);
+                        Value e = floatConst(b, l, acc, eps);
+                        return math::RsqrtOp::create(
+                            b, l, arith::AddFOp::create(b, l, var, e));
+                      });
+  Value normed = emitWithRow(
+      c, centered, in.shape, inv, acc,
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        return arith::MulFOp::create(b, l, castScalar(b, l, a[0], acc), a[1]);
+      });
   SmallVector<Value> ins = {normed, scaleV};
   bool hasBias = (bool)biasV;
   if (hasBias)
     ins.push_back(biasV);
-  return emitMap(c, in.shape, t, ins, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-    Value y = arith::MulFOp::create(b, l, a[0], castScalar(b, l, a[1], acc));
-    if (hasBias)
-      y = arith::AddFOp::create(b, l, y, castScalar(b, l, a[2], acc));
-    return castScalar(b, l, y, t);
-  });
+  return emitMap(
+      c, in.shape, t, ins,
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        Value y =
+            arith::MulFOp::create(b, l, a[0], castScalar(b, l, a[1], acc));
+        if (hasBias)
+          y = arith::AddFOp::create(b, l, y, castScalar(b, l, a[2], acc));
+        return castScalar(b, l, y, t);
+      });
 }
 
 LogicalResult checkNormOutputs(NodeContext &c, unsigned firstStat,
@@ -1884,7 +2046,8 @@ LogicalResult checkNormOutputs(NodeContext &c, unsigned firstStat,
     if (!c.node.output(i).empty() &&
         (!c.imp.consumers(c.node.output(i)).empty() ||
          c.imp.isGraphOutput(c.node.output(i))))
-      return c.error("uses its mean/inv_std_dev outputs, which are not supported");
+      return c.error(
+          "uses its mean/inv_std_dev outputs, which are not supported");
   return success();
 }
 
@@ -1924,7 +2087,9 @@ LogicalResult inferSkipNorm(NodeContext &c) {
   c.setOutput(3, c.info(0));
   return success();
 }
-LogicalResult emitSkipLayerNorm(NodeContext &c) { return emitSkipNorm(c, false); }
+LogicalResult emitSkipLayerNorm(NodeContext &c) {
+  return emitSkipNorm(c, false);
+}
 LogicalResult emitSkipRmsNorm(NodeContext &c) { return emitSkipNorm(c, true); }
 
 LogicalResult inferNorm(NodeContext &c) {
@@ -1946,21 +2111,25 @@ LogicalResult emitSoftmax(NodeContext &c) {
   Type t = in.elementType;
   Value x = c.operand(0);
   SmallVector<int64_t> last = {axis};
-  Value mx = emitReduce(c, x, in.shape, last,
-                        -std::numeric_limits<double>::infinity(), t,
-                        [](OpBuilder &b, Location l, Value a, Value v) -> Value {
-                          return arith::MaximumFOp::create(b, l, a, v);
+  Value mx =
+      emitReduce(c, x, in.shape, last, -std::numeric_limits<double>::infinity(),
+                 t, [](OpBuilder &b, Location l, Value a, Value v) -> Value {
+                   return arith::MaximumFOp::create(b, l, a, v);
+                 });
+  Value e = emitWithRow(c, x, in.shape, mx, t,
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return math::ExpOp::create(
+                              b, l, arith::SubFOp::create(b, l, a[0], a[1]));
                         });
-  Value e = emitWithRow(c, x, in.shape, mx, t, [](OpBuilder &b, Location l, ValueRange a) -> Value {
-    return math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-  });
   Value s = emitReduce(c, e, in.shape, last, 0.0, t,
                        [](OpBuilder &b, Location l, Value a, Value v) -> Value {
                          return arith::AddFOp::create(b, l, a, v);
                        });
-  c.setResult(0, emitWithRow(c, e, in.shape, s, t, [](OpBuilder &b, Location l, ValueRange a) -> Value {
-    return arith::DivFOp::create(b, l, a[0], a[1]);
-  }));
+  c.setResult(0,
+              emitWithRow(c, e, in.shape, s, t,
+                          [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                            return arith::DivFOp::create(b, l, a[0], a[1]);
+                          }));
   return success();
 }
 
@@ -1972,7 +2141,8 @@ LogicalResult inferMatMul(NodeContext &c) {
   const TensorInfo &a = c.info(0), &b = c.info(1);
   if (a.rank() < 2 || b.rank() < 2)
     return c.error("on a rank-1 operand is not supported");
-  Shape ab(a.shape.begin(), a.shape.end() - 2), bb(b.shape.begin(), b.shape.end() - 2);
+  Shape ab(a.shape.begin(), a.shape.end() - 2),
+      bb(b.shape.begin(), b.shape.end() - 2);
   FailureOr<Shape> batch = broadcastShapes(c, {ab, bb});
   if (failed(batch))
     return failure();
@@ -2001,14 +2171,17 @@ Value emitContraction(NodeContext &c, Value a, Value b, const Shape &outShape,
     for (unsigned d = 0; d + 2 < r; ++d) {
       unsigned od = rank - 2 - (r - 2) + d;
       bool bcast = type.getDimSize(d) == 1 && !isOne(outShape[od]);
-      exprs.push_back(bcast ? getAffineConstantExpr(0, ctx) : getAffineDimExpr(od, ctx));
+      exprs.push_back(bcast ? getAffineConstantExpr(0, ctx)
+                            : getAffineDimExpr(od, ctx));
     }
     AffineExpr outer = getAffineDimExpr(isA ? rank - 2 : rank - 1, ctx);
     AffineExpr k = getAffineDimExpr(kDim, ctx);
     if (isA != trans) {
-      exprs.push_back(outer); exprs.push_back(k);
+      exprs.push_back(outer);
+      exprs.push_back(k);
     } else {
-      exprs.push_back(k); exprs.push_back(outer);
+      exprs.push_back(k);
+      exprs.push_back(outer);
     }
     return AffineMap::get(rank + 1, 0, exprs, ctx);
   };
@@ -2026,7 +2199,8 @@ Value emitContraction(NodeContext &c, Value a, Value b, const Shape &outShape,
              maps, its,
              [&](OpBuilder &nb, Location l, ValueRange args) {
                Value p = arith::MulFOp::create(nb, l, args[0], args[1]);
-               linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
+               linalg::YieldOp::create(
+                   nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
              })
       .getResult(0);
 }
@@ -2064,18 +2238,20 @@ LogicalResult emitGemm(NodeContext &c) {
   if (hasC)
     ins.push_back(c.operand(2));
   if (alpha != 1.0f || hasC)
-    y = emitMap(c, out.shape, t, ins, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-      Value r = a[0];
-      if (alpha != 1.0f)
-        r = arith::MulFOp::create(b, l, r, floatConst(b, l, t, alpha));
-      if (hasC) {
-        Value cv = a[1];
-        if (beta != 1.0f)
-          cv = arith::MulFOp::create(b, l, cv, floatConst(b, l, t, beta));
-        r = arith::AddFOp::create(b, l, r, cv);
-      }
-      return r;
-    });
+    y = emitMap(
+        c, out.shape, t, ins,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value r = a[0];
+          if (alpha != 1.0f)
+            r = arith::MulFOp::create(b, l, r, floatConst(b, l, t, alpha));
+          if (hasC) {
+            Value cv = a[1];
+            if (beta != 1.0f)
+              cv = arith::MulFOp::create(b, l, cv, floatConst(b, l, t, beta));
+            r = arith::AddFOp::create(b, l, r, cv);
+          }
+          return r;
+        });
   c.setResult(0, y);
   return success();
 }
@@ -2111,30 +2287,39 @@ Value mlir::swaa::import::emitRope(NodeContext &c, Value xv,
   int64_t half = rotary / 2, hd = headDim;
   Type t = x.elementType;
   bool hasPositions = (bool)pos;
-  return emitMap(c, x.shape, t, {xv},
+  return emitMap(
+      c, x.shape, t, {xv},
       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-        auto idx = [&](int64_t v) { return (Value)arith::ConstantIndexOp::create(b, l, v); };
+        auto idx = [&](int64_t v) {
+          return (Value)arith::ConstantIndexOp::create(b, l, v);
+        };
         SmallVector<Value> iv;
         for (int64_t d = 0; d < x.rank(); ++d)
           iv.push_back(linalg::IndexOp::create(b, l, d));
         Value bi = iv[0], si = bhsd ? iv[2] : iv[1];
-        Value di = bhsd ? iv[3] : (Value)arith::RemUIOp::create(b, l, iv[2], idx(hd));
-        Value rotated = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, di, idx(rotary));
-        // Pair index j, partner element, and whether this is the first of the pair.
+        Value di =
+            bhsd ? iv[3] : (Value)arith::RemUIOp::create(b, l, iv[2], idx(hd));
+        Value rotated = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult,
+                                              di, idx(rotary));
+        // Pair index j, partner element, and whether this is the first of the
+        // pair.
         Value first, j, partner;
         if (interleaved) {
           Value odd = arith::RemUIOp::create(b, l, di, idx(2));
-          first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, odd, idx(0));
+          first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, odd,
+                                        idx(0));
           j = arith::DivUIOp::create(b, l, di, idx(2));
-          partner = arith::SelectOp::create(b, l, first,
-                                            arith::AddIOp::create(b, l, di, idx(1)),
-                                            arith::SubIOp::create(b, l, di, idx(1)));
+          partner = arith::SelectOp::create(
+              b, l, first, arith::AddIOp::create(b, l, di, idx(1)),
+              arith::SubIOp::create(b, l, di, idx(1)));
         } else {
-          first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, di, idx(half));
-          j = arith::SelectOp::create(b, l, first, di, arith::SubIOp::create(b, l, di, idx(half)));
-          partner = arith::SelectOp::create(b, l, first,
-                                            arith::AddIOp::create(b, l, di, idx(half)),
-                                            arith::SubIOp::create(b, l, di, idx(half)));
+          first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, di,
+                                        idx(half));
+          j = arith::SelectOp::create(
+              b, l, first, di, arith::SubIOp::create(b, l, di, idx(half)));
+          partner = arith::SelectOp::create(
+              b, l, first, arith::AddIOp::create(b, l, di, idx(half)),
+              arith::SubIOp::create(b, l, di, idx(half)));
         }
         // Keep indices in range for lanes that pass through.
         j = arith::SelectOp::create(b, l, rotated, j, idx(0));
@@ -2153,15 +2338,19 @@ Value mlir::swaa::import::emitRope(NodeContext &c, Value xv,
         } else {
           cidx = {bi, si, j};
         }
-        Value cs = castScalar(b, l, tensor::ExtractOp::create(b, l, cosv, cidx), t);
-        Value sn = castScalar(b, l, tensor::ExtractOp::create(b, l, sinv, cidx), t);
+        Value cs =
+            castScalar(b, l, tensor::ExtractOp::create(b, l, cosv, cidx), t);
+        Value sn =
+            castScalar(b, l, tensor::ExtractOp::create(b, l, sinv, cidx), t);
         Value self = a[0];
         // first: x1 cos - x2 sin (x1 = self, x2 = other)
         // second: x1 sin + x2 cos (x1 = other, x2 = self)
-        Value r1 = arith::SubFOp::create(b, l, arith::MulFOp::create(b, l, self, cs),
-                                         arith::MulFOp::create(b, l, other, sn));
-        Value r2 = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, other, sn),
-                                         arith::MulFOp::create(b, l, self, cs));
+        Value r1 =
+            arith::SubFOp::create(b, l, arith::MulFOp::create(b, l, self, cs),
+                                  arith::MulFOp::create(b, l, other, sn));
+        Value r2 =
+            arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, other, sn),
+                                  arith::MulFOp::create(b, l, self, cs));
         Value r = arith::SelectOp::create(b, l, first, r1, r2);
         return arith::SelectOp::create(b, l, rotated, r, self);
       });
@@ -2219,7 +2408,8 @@ LogicalResult emitRotary(NodeContext &c) {
   if (rotary == 0)
     rotary = *headDim;
   if (rotary % 2 || rotary > *headDim)
-    return c.error("has an invalid rotary_embedding_dim " + llvm::Twine(rotary));
+    return c.error("has an invalid rotary_embedding_dim " +
+                   llvm::Twine(rotary));
   Value pos = c.hasInput(3) ? c.operand(3) : Value();
   c.setResult(0, emitRope(c, c.operand(0), x, bhsd, *headDim, rotary,
                           c.getInt("interleaved", 0), c.operand(1),
@@ -2241,7 +2431,8 @@ struct Entry {
 unsigned requiredInputs(llvm::StringRef op) {
   return llvm::StringSwitch<unsigned>(op)
       .Cases({"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less"}, 2)
-      .Cases({"LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"}, 2)
+      .Cases({"LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"},
+             2)
       .Cases({"Reshape", "Expand", "Gather", "GatherND", "MatMul", "Gemm"}, 2)
       .Cases({"LayerNormalization", "SimplifiedLayerNormalization"}, 2)
       .Cases({"RMSNormalization"}, 2)
@@ -2325,9 +2516,15 @@ const Entry kOps[] = {
     {"com.microsoft", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
     {"", "RMSNormalization", {inferNorm, emitRmsNorm}},
     {"", "RotaryEmbedding", {inferRotary, emitRotary}},
-    {"com.microsoft", "RotaryEmbedding", {inferContribRotary, emitContribRotary}},
-    {"com.microsoft", "SkipSimplifiedLayerNormalization", {inferSkipNorm, emitSkipRmsNorm}},
-    {"com.microsoft", "SkipLayerNormalization", {inferSkipNorm, emitSkipLayerNorm}},
+    {"com.microsoft",
+     "RotaryEmbedding",
+     {inferContribRotary, emitContribRotary}},
+    {"com.microsoft",
+     "SkipSimplifiedLayerNormalization",
+     {inferSkipNorm, emitSkipRmsNorm}},
+    {"com.microsoft",
+     "SkipLayerNormalization",
+     {inferSkipNorm, emitSkipLayerNorm}},
     // Contractions.
     {"", "MatMul", {inferMatMul, emitMatMul}},
     {"", "Gemm", {inferGemm, emitGemm}},
@@ -2351,7 +2548,8 @@ unsigned mlir::swaa::import::minInputs(llvm::StringRef opType) {
 std::string mlir::swaa::import::supportedOpsText() {
   std::string text;
   for (const Entry &e : kOps)
-    text += std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
+    text +=
+        std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
   text += "ai.onnx Attention (opset 23, 4-D inputs; becomes attn.attention)\n"
           "com.microsoft GroupQueryAttention (becomes attn.attention)\n"
           "com.microsoft MultiHeadAttention (3-D query, 3-D or 4-D key/value; "

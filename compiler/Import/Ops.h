@@ -22,8 +22,8 @@ constexpr int64_t kMaxKnownElements = 1024;
 /// Access to one node for a handler.
 class NodeContext {
 public:
-  NodeContext(GraphImporter &importer, const onnx::NodeProto &node,
-              int index, int64_t maxKnown = kMaxKnownElements);
+  NodeContext(GraphImporter &importer, const onnx::NodeProto &node, int index,
+              int64_t maxKnown = kMaxKnownElements);
 
   GraphImporter &imp;
   const onnx::NodeProto &node;

@@ -29,7 +29,8 @@ void SymExpr::add(const Monomial &monomial, int64_t coefficient) {
 }
 
 bool SymExpr::isConstant() const {
-  return terms_.empty() || (terms_.size() == 1 && terms_.begin()->first.empty());
+  return terms_.empty() ||
+         (terms_.size() == 1 && terms_.begin()->first.empty());
 }
 
 std::optional<int64_t> SymExpr::getConstant() const {

@@ -87,7 +87,9 @@ public:
   /// is impossible (two different constants) or cannot be recorded (neither
   /// side resolves to a single free symbol).
   bool unify(const SymExpr &a, const SymExpr &b);
-  std::string str(const SymExpr &expr) const { return resolve(expr).str(names_); }
+  std::string str(const SymExpr &expr) const {
+    return resolve(expr).str(names_);
+  }
 
 private:
   std::vector<std::string> names_;

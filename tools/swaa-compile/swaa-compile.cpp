@@ -13,11 +13,11 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
-#include "mlir/Support/FileUtilities.h"
 
 using namespace mlir;
 
@@ -31,11 +31,12 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
 enum class Emit { Mlir };
-cl::opt<Emit> emit("emit", cl::desc("What to produce"),
-                   cl::values(clEnumValN(Emit::Mlir, "mlir",
-                                         "the imported module (attn + upstream "
-                                         "MLIR), weights as function arguments")),
-                   cl::init(Emit::Mlir), cl::cat(category));
+cl::opt<Emit>
+    emit("emit", cl::desc("What to produce"),
+         cl::values(clEnumValN(Emit::Mlir, "mlir",
+                               "the imported module (attn + upstream "
+                               "MLIR), weights as function arguments")),
+         cl::init(Emit::Mlir), cl::cat(category));
 cl::opt<bool> importTrace(
     "import-trace",
     cl::desc("Explain on stderr which nodes failed inference and why masks "

@@ -1,4 +1,5 @@
-//===- MutationDriver.cpp - run the importer fuzz target without libFuzzer -===//
+//===- MutationDriver.cpp - run the importer fuzz target without libFuzzer
+//-===//
 //
 // A small, deterministic stand-in for libFuzzer where clang is not available:
 // reads seed models, applies random mutations (bit flips, byte overwrites
@@ -11,14 +12,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Signals.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,8 +34,7 @@ static cl::opt<unsigned> runs("runs", cl::desc("Number of mutants"),
                               cl::init(1000));
 static cl::opt<unsigned> seed("seed", cl::desc("Random seed"), cl::init(1));
 static cl::opt<std::string>
-    crashFile("crash-file",
-              cl::desc("Where the input that crashed is written"),
+    crashFile("crash-file", cl::desc("Where the input that crashed is written"),
               cl::init("swaa-import-fuzz-crash.onnx"));
 
 /// The mutant being imported, written out if the process crashes.
@@ -74,16 +74,26 @@ int main(int argc, char **argv) {
     for (unsigned e = 0; e < edits && !input.empty(); ++e) {
       size_t at = pick(input.size());
       switch (pick(6)) {
-      case 0: input[at] ^= (char)(1u << pick(8)); break;
-      case 1: input[at] = (char)special[pick(sizeof(special))]; break;
-      case 2: input.resize(at); break;
-      case 3: input.insert(at, std::string(1 + pick(16), (char)pick(256))); break;
+      case 0:
+        input[at] ^= (char)(1u << pick(8));
+        break;
+      case 1:
+        input[at] = (char)special[pick(sizeof(special))];
+        break;
+      case 2:
+        input.resize(at);
+        break;
+      case 3:
+        input.insert(at, std::string(1 + pick(16), (char)pick(256)));
+        break;
       case 4: {
         size_t len = 1 + pick(std::min<size_t>(64, input.size() - at));
         input.insert(pick(input.size()), input.substr(at, len));
         break;
       }
-      default: input[at] = (char)pick(256); break;
+      default:
+        input[at] = (char)pick(256);
+        break;
       }
     }
     current = &input;
@@ -91,9 +101,9 @@ int main(int argc, char **argv) {
                            input.size());
     current = nullptr;
   }
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   llvm::outs() << "swaa-import-fuzz: " << runs << " mutants of "
                << corpus.size() << " seeds in " << llvm::format("%.1f", seconds)
                << " s, no crash\n";
