@@ -11,7 +11,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "SWAA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test"]
+config.suffixes = [".mlir", ".test", ".onnxtext"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.swaa_obj_root, "test")
 config.excludes = ["lib", "Inputs", "models", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]

@@ -957,6 +957,21 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       f.keyLength = syms.resolve(imp.state(f.pastKey).info.shape[2] +
                                  imp.state(node.input(1)).info.shape[2]);
     bool isCausal = c.getInt("is_causal", 0);
+    // Opset 25 windows: a query at p sees keys p - left .. p + right; left
+    // counts keys before the query, so left = L means W = L + 1 here.
+    int64_t left = c.getInt("left_window_size", -1);
+    int64_t right = c.getInt("right_window_size", -1);
+    if (right > 0 || (right < 0 && left >= 0 && !isCausal))
+      return c.error("with a window that reaches keys after the query "
+                     "(right_window_size " +
+                     llvm::Twine(right) +
+                     ", is_causal 0) is not supported: attn.attention windows "
+                     "are causal");
+    if (right == 0)
+      isCausal = true;
+    if (c.hasInput(6))
+      return c.error("with nonpad_kv_seqlen (an external cache) is not "
+                     "supported yet");
     if (isCausal && !c.hasInput(4) &&
         syms.resolve(f.queryLength) != syms.resolve(f.keyLength))
       return c.error("with is_causal and query and key lengths that may "
@@ -971,6 +986,8 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       return failure();
     if (isCausal)
       f.causal = true;
+    if (left >= 0)
+      f.window = std::min(f.window.value_or(left + 1), left + 1);
     imp.fused[i] = std::move(f);
   }
 

@@ -2550,7 +2550,7 @@ std::string mlir::swaa::import::supportedOpsText() {
   for (const Entry &e : kOps)
     text +=
         std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
-  text += "ai.onnx Attention (opset 23, 4-D inputs; becomes attn.attention)\n"
+  text += "ai.onnx Attention (opset 23-25, 4-D inputs; becomes attn.attention)\n"
           "com.microsoft GroupQueryAttention (becomes attn.attention)\n"
           "com.microsoft MultiHeadAttention (3-D query, 3-D or 4-D key/value; "
           "becomes attn.attention)\n";

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-SUFFIXES = (".mlir", ".test")
+SUFFIXES = (".mlir", ".test", ".onnxtext")
 COMMENT = r"^\s*(?://|;|#)\s*"
 # A directive: a prefix, optional suffixes (-NEXT, -SAME, -COUNT-3, ...), and
 # what follows it, which must be ':'.
