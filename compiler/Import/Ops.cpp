@@ -1483,6 +1483,11 @@ std::optional<SliceAxis> sliceAxis(SizeSymbols &syms, SymExpr dim,
         return step > 0 ? dim : dim - SymExpr(1);
       if (*cv <= -kHuge)
         return step > 0 ? SymExpr(0) : SymExpr(-1);
+      // A negative index below -1 on a symbolic axis ("the last k") clamps
+      // at run time when the axis is shorter than k; that is not modeled, so
+      // refuse rather than assume the axis is long enough.
+      if (*cv < -1 && !cd)
+        return std::nullopt;
       if (*cv < 0)
         v = dim + v;
       if (cd) {
@@ -1553,7 +1558,10 @@ LogicalResult inferSlice(NodeContext &c) {
         sliceAxis(c.imp.getSymbols(), in.shape[axis], starts->ints[i],
                   ends->ints[i], steps[i]);
     if (!s)
-      return c.error("cannot size the slice of axis " + llvm::Twine(axis));
+      return c.error("cannot size the slice of axis " + llvm::Twine(axis) +
+                     " (size " + c.imp.getSymbols().str(in.shape[axis]) +
+                     "): a negative start or end on a symbolic axis may clamp "
+                     "at run time");
     sliced[axis] = *s;
     out[axis] = s->size;
   }
