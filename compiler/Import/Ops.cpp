@@ -185,6 +185,14 @@ Scalar knownAt(const Known &k, int64_t idx) {
                    : Scalar::ofInt(k.ints[idx]);
 }
 
+/// Appends element `i` of `src` to `dst` (same kind of contents).
+void appendElement(Known &dst, const Known &src, int64_t i) {
+  if (dst.isFloat)
+    dst.floats.push_back(src.floats[i]);
+  else
+    dst.ints.push_back(src.ints[i]);
+}
+
 SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> strides(shape.size(), 1);
   for (int i = (int)shape.size() - 2; i >= 0; --i)
@@ -1058,10 +1066,7 @@ LogicalResult inferConstantOfShape(NodeContext &c) {
     Known k;
     k.isFloat = value.isFloat;
     for (int64_t i = 0; i < *n; ++i) {
-      if (k.isFloat)
-        k.floats.push_back(value.floats[0]);
-      else
-        k.ints.push_back(value.ints[0]);
+      appendElement(k, value, 0);
     }
     known = std::move(k);
   }
@@ -1335,10 +1340,7 @@ LogicalResult inferTranspose(NodeContext &c) {
         int64_t src = 0;
         for (size_t d = 0; d < perm.size(); ++d)
           src += ((e / outStrides[d]) % (*odims)[d]) * inStrides[perm[d]];
-        if (t.isFloat)
-          t.floats.push_back(k->floats[src]);
-        else
-          t.ints.push_back(k->ints[src]);
+        appendElement(t, *k, src);
       }
       known = std::move(t);
     }
@@ -1432,10 +1434,7 @@ LogicalResult inferConcat(NodeContext &c) {
         const Known *ki = c.known(i);
         int64_t block = ki->size() / std::max<int64_t>(outer, 1);
         for (int64_t e = o * block; e < (o + 1) * block; ++e) {
-          if (k.isFloat)
-            k.floats.push_back(ki->floats[e]);
-          else
-            k.ints.push_back(ki->ints[e]);
+          appendElement(k, *ki, e);
         }
       }
     known = std::move(k);
@@ -1576,10 +1575,7 @@ LogicalResult inferSlice(NodeContext &c) {
         int64_t src = *s0 + i * sliced[0].step;
         if (src < 0 || src >= (int64_t)k->size())
           return c.error("slices out of range");
-        if (r.isFloat)
-          r.floats.push_back(k->floats[src]);
-        else
-          r.ints.push_back(k->ints[src]);
+        appendElement(r, *k, src);
       }
       known = std::move(r);
     }
@@ -1707,10 +1703,7 @@ LogicalResult inferGather(NodeContext &c) {
                          llvm::Twine(dim) + " axis");
         for (int64_t q = 0; q < post; ++q) {
           int64_t src = (p * dim + j) * post + q;
-          if (k.isFloat)
-            k.floats.push_back(dk->floats[src]);
-          else
-            k.ints.push_back(dk->ints[src]);
+          appendElement(k, *dk, src);
         }
       }
     known = std::move(k);
@@ -1788,10 +1781,7 @@ LogicalResult inferGatherND(NodeContext &c) {
         base += v * strides[d];
       }
       for (int64_t e = 0; e < slice; ++e) {
-        if (k.isFloat)
-          k.floats.push_back(dk->floats[base + e]);
-        else
-          k.ints.push_back(dk->ints[base + e]);
+        appendElement(k, *dk, base + e);
       }
     }
     known = std::move(k);
@@ -2558,9 +2548,10 @@ std::string mlir::swaa::import::supportedOpsText() {
   for (const Entry &e : kOps)
     text +=
         std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
-  text += "ai.onnx Attention (opset 23-25, 4-D inputs; becomes attn.attention)\n"
-          "com.microsoft GroupQueryAttention (becomes attn.attention)\n"
-          "com.microsoft MultiHeadAttention (3-D query, 3-D or 4-D key/value; "
-          "becomes attn.attention)\n";
+  text +=
+      "ai.onnx Attention (opset 23-25, 4-D inputs; becomes attn.attention)\n"
+      "com.microsoft GroupQueryAttention (becomes attn.attention)\n"
+      "com.microsoft MultiHeadAttention (3-D query, 3-D or 4-D key/value; "
+      "becomes attn.attention)\n";
   return text;
 }
