@@ -1085,13 +1085,7 @@ static Value mergeHeads(GraphImporter &imp, Location loc, Value x,
                 ->getResult(0);
   SmallVector<SymExpr> merged = {bhsd[0], bhsd[2],
                                  imp.getSymbols().resolve(bhsd[1] * bhsd[3])};
-  SmallVector<Value> dims;
-  for (const SymExpr &d : merged)
-    dims.push_back(imp.indexValue(d));
-  Value shape = tensor::FromElementsOp::create(
-      b, loc, RankedTensorType::get({3}, b.getIndexType()), dims);
-  return tensor::ReshapeOp::create(b, loc, imp.tensorType({elem, merged}), t,
-                                   shape);
+  return imp.reshape(loc, t, merged);
 }
 
 /// [B, S, H*D] (a slice of the last axis starting at `offset`) -> [B, H, S, D].
@@ -1108,13 +1102,7 @@ static Value splitHeads(GraphImporter &imp, Location loc, Value x,
       b, loc, x, offsets, imp.mixedShape(sliceShape), strides);
   SmallVector<SymExpr> bshd = {xi.shape[0], xi.shape[1], SymExpr(heads),
                                SymExpr(headDim)};
-  SmallVector<Value> dims;
-  for (const SymExpr &d : bshd)
-    dims.push_back(imp.indexValue(d));
-  Value shape = tensor::FromElementsOp::create(
-      b, loc, RankedTensorType::get({4}, b.getIndexType()), dims);
-  Value r = tensor::ReshapeOp::create(
-      b, loc, imp.tensorType({xi.elementType, bshd}), part, shape);
+  Value r = imp.reshape(loc, part, bshd);
   SmallVector<SymExpr> bhsd = {xi.shape[0], SymExpr(heads), xi.shape[1],
                                SymExpr(headDim)};
   Value init =
@@ -1343,15 +1331,7 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
     while (shape.size() < 4)
       shape.insert(shape.begin(), SymExpr(1));
     if (mi.rank() < 4)
-      m = tensor::ReshapeOp::create(
-          b, loc, imp.tensorType({mi.elementType, shape}), m,
-          tensor::FromElementsOp::create(
-              b, loc, RankedTensorType::get({4}, b.getIndexType()), [&] {
-                SmallVector<Value> d;
-                for (const SymExpr &e : shape)
-                  d.push_back(imp.indexValue(e));
-                return d;
-              }()));
+      m = imp.reshape(loc, m, shape);
     if (f.maskIsCondition || mi.elementType != elem) {
       // Visible -> 0, hidden -> -inf, in the attention's element type.
       bool cond = f.maskIsCondition, keep = f.keepWhen;

@@ -406,6 +406,144 @@ SmallVector<OpFoldResult> GraphImporter::mixedShape(ArrayRef<SymExpr> shape) {
   return out;
 }
 
+Value GraphImporter::reshape(Location loc, Value v, ArrayRef<SymExpr> shape) {
+  auto type = cast<RankedTensorType>(v.getType());
+  Type elem = type.getElementType();
+  RankedTensorType outType = tensorType({elem, SmallVector<SymExpr>(shape)});
+  if (outType == type)
+    return v;
+  auto all = [](int64_t rank) {
+    ReassociationIndices group;
+    for (int64_t i = 0; i < rank; ++i)
+      group.push_back(i);
+    return SmallVector<ReassociationIndices>{group};
+  };
+  if (type.getRank() == 0 || shape.empty()) {
+    // One element: read it and rebuild (reshapes to or from rank 0 are not
+    // collapse/expand-friendly).
+    SmallVector<Value> zeros(type.getRank(),
+                             arith::ConstantIndexOp::create(b, loc, 0));
+    Value x = tensor::ExtractOp::create(b, loc, v, zeros);
+    SmallVector<Value> elems(outType.getNumElements(), x);
+    return tensor::FromElementsOp::create(b, loc, outType, elems);
+  }
+  // Match runs of source and target dimensions with equal products
+  // ([B, S, 64] -> [B, S, 4, 16] is [B] [S] [64 -> 4x16]); collapse each run
+  // of the source to one dimension and expand it into the target's run. This
+  // keeps dynamic sizes in runs of their own, which later passes need.
+  SmallVector<ReassociationIndices> srcGroups, dstGroups;
+  {
+    auto srcShape = cast<RankedTensorType>(v.getType()).getShape();
+    // Symbolic source sizes are not tracked on Values; use the static sizes
+    // and require a dynamic size to stand alone on both sides.
+    int64_t i = 0, j = 0, n = srcShape.size(), m = shape.size();
+    bool ok = true;
+    while (ok && (i < n || j < m)) {
+      ReassociationIndices sg, dg;
+      if (i < n && j < m && ShapedType::isDynamic(srcShape[i])) {
+        std::optional<int64_t> d = symbols.resolve(shape[j]).getConstant();
+        if (d) {
+          ok = false;
+          break;
+        }
+        sg.push_back(i++);
+        dg.push_back(j++);
+      } else {
+        int64_t ps = 1, pd = 1;
+        if (i < n) {
+          ps = srcShape[i];
+          sg.push_back(i++);
+        }
+        std::optional<int64_t> d =
+            j < m ? symbols.resolve(shape[j]).getConstant() : std::nullopt;
+        if (!d) {
+          ok = false;
+          break;
+        }
+        pd = *d;
+        dg.push_back(j++);
+        while (ok && ps != pd) {
+          if (ps < pd && i < n && !ShapedType::isDynamic(srcShape[i])) {
+            ps *= srcShape[i];
+            sg.push_back(i++);
+          } else if (pd < ps && j < m &&
+                     symbols.resolve(shape[j]).getConstant()) {
+            pd *= *symbols.resolve(shape[j]).getConstant();
+            dg.push_back(j++);
+          } else {
+            ok = false;
+          }
+        }
+      }
+      // Trailing size-1 dimensions join the last run.
+      while (ok && i < n && srcShape[i] == 1 && j == m)
+        sg.push_back(i++);
+      while (ok && j < m &&
+             symbols.resolve(shape[j]).getConstant() ==
+                 std::optional<int64_t>(1) &&
+             i == n)
+        dg.push_back(j++);
+      srcGroups.push_back(sg);
+      dstGroups.push_back(dg);
+    }
+    if (ok && !srcGroups.empty()) {
+      SmallVector<int64_t> mid;
+      for (const ReassociationIndices &g : srcGroups) {
+        int64_t size = 1;
+        for (int64_t d : g)
+          size =
+              ShapedType::isDynamic(srcShape[d]) || size == ShapedType::kDynamic
+                  ? ShapedType::kDynamic
+                  : size * srcShape[d];
+        mid.push_back(size);
+      }
+      Value collapsed = v;
+      if (mid.size() != srcShape.size())
+        collapsed = tensor::CollapseShapeOp::create(
+            b, loc, RankedTensorType::get(mid, elem), v, srcGroups);
+      if (mid.size() == shape.size())
+        return conform(collapsed, {elem, SmallVector<SymExpr>(shape)}, loc);
+      return tensor::ExpandShapeOp::create(b, loc, outType, collapsed,
+                                           dstGroups, mixedShape(shape));
+    }
+  }
+  // Otherwise ([B*S, 64] -> [B, S, 64]: one dynamic size splits into two),
+  // copy element by element through the row-major linear index. (An
+  // expand_shape group with two dynamic sizes crashes MLIR 22's
+  // expand-strided-metadata.)
+  (void)all;
+  int64_t srcRank = type.getRank(), dstRank = shape.size();
+  SmallVector<Value> srcDims;
+  for (int64_t d = 0; d < srcRank; ++d)
+    srcDims.push_back(tensor::DimOp::create(b, loc, v, d));
+  SmallVector<Value> dstDims;
+  for (const SymExpr &d : shape)
+    dstDims.push_back(indexValue(d));
+  Value init = tensor::EmptyOp::create(b, loc, mixedShape(shape), elem);
+  SmallVector<utils::IteratorType> its(dstRank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{}, ValueRange{init},
+             ArrayRef<AffineMap>{
+                 AffineMap::getMultiDimIdentityMap(dstRank, context)},
+             its,
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               Value linear = arith::ConstantIndexOp::create(nb, l, 0);
+               for (int64_t d = 0; d < dstRank; ++d)
+                 linear = arith::AddIOp::create(
+                     nb, l, arith::MulIOp::create(nb, l, linear, dstDims[d]),
+                     linalg::IndexOp::create(nb, l, d));
+               SmallVector<Value> coords(srcRank);
+               for (int64_t d = srcRank - 1; d >= 0; --d) {
+                 coords[d] = arith::RemUIOp::create(nb, l, linear, srcDims[d]);
+                 linear = arith::DivUIOp::create(nb, l, linear, srcDims[d]);
+               }
+               linalg::YieldOp::create(
+                   nb, l,
+                   tensor::ExtractOp::create(nb, l, v, coords).getResult());
+             })
+      .getResult(0);
+}
+
 Value GraphImporter::conform(Value v, const TensorInfo &info, Location loc) {
   RankedTensorType want = tensorType(info);
   if (v.getType() == want)

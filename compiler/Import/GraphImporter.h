@@ -142,6 +142,10 @@ public:
   RankedTensorType tensorType(const TensorInfo &info);
   /// The MLIR value of `name`: emitted already, or made from known contents.
   Value materialize(llvm::StringRef name, Location loc);
+  /// Reshapes `v` (same number of elements) to `shape`: collapse to 1-D,
+  /// expand to the target (these lower to LLVM without copies, unlike
+  /// tensor.reshape with a shape tensor).
+  Value reshape(Location loc, Value v, ArrayRef<SymExpr> shape);
   /// Casts `v` to the type that `info` describes (more or less static).
   Value conform(Value v, const TensorInfo &info, Location loc);
 

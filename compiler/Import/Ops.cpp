@@ -385,21 +385,9 @@ Value castScalar(OpBuilder &b, Location loc, Value v, Type to) {
   return arith::TruncIOp::create(b, loc, to, v);
 }
 
-/// Reshapes `v` to `shape` (same number of elements) with tensor.reshape.
+/// Reshapes `v` to `shape` (same number of elements).
 Value emitReshape(NodeContext &c, Value v, const Shape &shape) {
-  auto type = cast<RankedTensorType>(v.getType());
-  TensorInfo info{type.getElementType(), shape};
-  RankedTensorType outType = c.imp.tensorType(info);
-  if (outType == type)
-    return v;
-  SmallVector<Value> dims;
-  for (const SymExpr &d : shape)
-    dims.push_back(c.imp.indexValue(d));
-  Value shapeTensor = tensor::FromElementsOp::create(
-      c.b(), c.loc,
-      RankedTensorType::get({(int64_t)shape.size()}, c.b().getIndexType()),
-      dims);
-  return tensor::ReshapeOp::create(c.b(), c.loc, outType, v, shapeTensor);
+  return c.imp.reshape(c.loc, v, shape);
 }
 
 /// Reduces `x` over `axes` (sorted, unique) with `combine`, starting from
