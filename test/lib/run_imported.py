@@ -7,7 +7,7 @@ and the model's weights (as exact hex dense constants) to @forward and
 prints every output, lowers with `swaa-opt --swaa-reference-cpu`, runs
 mlir-runner (from PATH), and compares each output with onnxruntime's. Slow (the
 reference attention is O(n^2) and everything runs as scalar loops): for tiny
-fixtures and short prompts without a KV cache. The full numerical checks
+fixtures and short prompts (with --past, a KV cache of that length). The full numerical checks
 (every fixture, decode steps, SWAA recipes) come with the CPU back end.
 
   run_imported.py MODEL BIN_DIR LLVM_LIB_DIR [--seq N] [--batch B] [--tol T]
@@ -45,8 +45,13 @@ def main():
     p.add_argument("lib_dir")
     p.add_argument("--seq", type=int, default=5)
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--past", type=int, default=0,
+                   help="past length for inputs whose size names contain 'past'")
+    p.add_argument("--dim", action="append", default=[],
+                   help="NAME=VALUE for a symbolic input size")
     p.add_argument("--tol", type=float, default=1e-4)
     args = p.parse_args()
+    dims = {k: int(v) for k, v in (d.split("=") for d in args.dim)}
     rng = np.random.default_rng(0)
     model = onnx.load(args.model)
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
@@ -58,10 +63,19 @@ def main():
         tt = vi.type.tensor_type
         shape = []
         for i, d in enumerate(tt.shape.dim):
+            name = d.dim_param
             if d.dim_value:
                 shape.append(d.dim_value)
+            elif name in dims:
+                shape.append(dims[name])
+            elif i == 0:
+                shape.append(args.batch)
+            elif "past" in name:
+                shape.append(args.past)
+            elif "total" in name:
+                shape.append(args.past + args.seq)
             else:
-                shape.append(args.batch if i == 0 else args.seq)
+                shape.append(args.seq)
         dtype = NP[tt.elem_type]
         if vi.name == "input_ids":
             feeds[vi.name] = rng.integers(0, 100, shape).astype(dtype)
