@@ -220,6 +220,31 @@ std::string skipNoOps(GraphImporter &imp, std::string name) {
   return name;
 }
 
+/// A Slice that keeps the last k entries of the sequence axis (2) of a
+/// [B, H, S, D] tensor, `t[:, :, -k:]`: how transformers' sliding-window
+/// caches keep W-1 keys. Returns the sliced value and k.
+std::optional<std::pair<std::string, int64_t>>
+lastKSlice(GraphImporter &imp, llvm::StringRef name) {
+  const onnx::NodeProto *n = producerNode(imp, name);
+  if (!isOp(n, "Slice") || n->input_size() < 4 ||
+      imp.state(n->input(0)).info.rank() != 4)
+    return std::nullopt;
+  auto single = [&](int i) -> std::optional<int64_t> {
+    if (n->input_size() <= i || n->input(i).empty())
+      return i == 4 ? std::optional<int64_t>(1) : std::nullopt;
+    const ValueState &v = imp.state(n->input(i));
+    if (!v.known || v.known->isFloat || v.known->size() != 1)
+      return std::nullopt;
+    return v.known->ints[0].getConstant();
+  };
+  std::optional<int64_t> start = single(1), end = single(2), axis = single(3),
+                         step = single(4);
+  if (!start || !end || !axis || !step || *start >= -1 || *step != 1 ||
+      *end < ((int64_t)1 << 60) || (*axis != 2 && *axis != -2))
+    return std::nullopt;
+  return std::make_pair(n->input(0), -*start);
+}
+
 /// Peels multiplications and divisions by known scalars off `name`.
 std::string peelScale(GraphImporter &imp, std::string name, double &scale) {
   for (;;) {
@@ -458,7 +483,9 @@ std::optional<Grid> evaluateGrid(GraphImporter &imp, ArrayRef<MaskTerm> masks,
     int64_t want[4] = {batch, shape[1], rows, keys};
     for (int d = 0; d < 4; ++d)
       if (d != 1 && shape[d] != 1 && shape[d] != want[d]) {
-        why = "its shape does not match the scores";
+        why = "its shape does not match the scores (dimension " +
+              std::to_string(d) + " is " + std::to_string(shape[d]) +
+              ", the scores have " + std::to_string(want[d]) + ")";
         return std::nullopt;
       }
     for (int64_t b = 0; b < batch; ++b)
@@ -563,6 +590,9 @@ public:
         sc.symbols[*rowSym] = 1;
       if (big && batchSym && syms.isFree(*batchSym))
         sc.symbols[*batchSym] = 1;
+      if (!syms.fit(sc.symbols))
+        return true; // outside the sizes the model is valid for
+      sc.symbols = syms.complete(std::move(sc.symbols));
       auto value = [&](const SymExpr &e) -> std::optional<int64_t> {
         return syms.resolve(e).substitute(toExprs(sc.symbols)).getConstant();
       };
@@ -981,6 +1011,11 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     if (c.hasInput(3)) {
       const TensorInfo &mi = imp.state(node.input(3)).info;
       masks.push_back({node.input(3), /*isCondition=*/!mi.isFloat(), true});
+      // The op broadcasts the mask to [batch, heads, query, keys]: a mask
+      // that is not 1 wide has exactly the keys' length (an export whose
+      // cache slice may clamp is only valid while it does not).
+      if (mi.rank() > 0 && mi.shape.back() != SymExpr(1))
+        (void)syms.unify(mi.shape.back(), f.keyLength);
     }
     if (failed(applyMasks(imp, f, masks, node, maskCache)))
       return failure();
@@ -1018,21 +1053,37 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     for (auto [name, kind] :
          {std::pair(f.key, "key"), std::pair(f.value, "value")}) {
       std::string base = name;
-      auto role = [&](const char *r) {
-        return b.getDictionaryAttr(
-            {b.getNamedAttr("layer", b.getI64IntegerAttr(f.layer)),
-             b.getNamedAttr("kind", b.getStringAttr(kind)),
-             b.getNamedAttr("role", b.getStringAttr(r))});
+      // An exporter's cache may keep only the last k keys (`keep_last`):
+      // the compiler builds its own cache from the attention's window.
+      auto role = [&](const char *r, std::optional<int64_t> keepLast) {
+        SmallVector<NamedAttribute> entries = {
+            b.getNamedAttr("layer", b.getI64IntegerAttr(f.layer)),
+            b.getNamedAttr("kind", b.getStringAttr(kind)),
+            b.getNamedAttr("role", b.getStringAttr(r))};
+        if (keepLast)
+          entries.push_back(
+              b.getNamedAttr("keep_last", b.getI64IntegerAttr(*keepLast)));
+        return b.getNamedAttr("swaa.kv_cache", b.getDictionaryAttr(entries));
       };
       if (imp.isGraphOutput(base))
-        imp.outputAttrs[base].push_back(
-            b.getNamedAttr("swaa.kv_cache", role("present")));
+        imp.outputAttrs[base].push_back(role("present", std::nullopt));
+      for (int user : imp.consumers(base)) {
+        const onnx::NodeProto &u = g.node(user);
+        if (u.output_size() < 1 || !imp.isGraphOutput(u.output(0)))
+          continue;
+        if (auto last = lastKSlice(imp, u.output(0)))
+          imp.outputAttrs[u.output(0)].push_back(role("present", last->second));
+      }
       const onnx::NodeProto *cat = producerNode(imp, base);
       if (isOp(cat, "Concat") && cat->input_size() == 2) {
         std::string past = skipNoOps(imp, cat->input(0));
+        std::optional<int64_t> keepLast;
+        if (auto last = lastKSlice(imp, past)) {
+          past = skipNoOps(imp, last->first);
+          keepLast = last->second;
+        }
         if (imp.hasValue(past) && imp.state(past).inputIndex)
-          imp.inputAttrs[past].push_back(
-              b.getNamedAttr("swaa.kv_cache", role("past")));
+          imp.inputAttrs[past].push_back(role("past", keepLast));
       }
     }
   }

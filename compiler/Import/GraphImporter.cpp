@@ -372,6 +372,28 @@ RankedTensorType GraphImporter::tensorType(const TensorInfo &info) {
   return RankedTensorType::get(dims, info.elementType);
 }
 
+Value GraphImporter::symbolValue(unsigned sym) {
+  auto it = symbolValues.find(sym);
+  if (it != symbolValues.end())
+    return it->second;
+  // Only derived sizes are made on demand (every free symbol comes from a
+  // graph input's dimension); at the function entry, so that they dominate
+  // every use.
+  const SizeSymbols::Derived *d = symbols.derived(sym);
+  if (!d)
+    llvm::report_fatal_error("swaa importer: size symbol '" +
+                             llvm::Twine(symbols.names()[sym]) +
+                             "' has no value");
+  OpBuilder::InsertionGuard guard(b);
+  b.restoreInsertionPoint(symbolsEnd);
+  Value arg = indexValue(d->arg);
+  Value v = arith::MinSIOp::create(
+      b, modelLoc(), arg, arith::ConstantIndexOp::create(b, modelLoc(), 0));
+  symbolsEnd = b.saveInsertionPoint();
+  symbolValues[sym] = v;
+  return v;
+}
+
 Value GraphImporter::indexValue(const SymExpr &size) {
   SymExpr e = symbols.resolve(size);
   Location loc = b.getUnknownLoc();
@@ -379,10 +401,8 @@ Value GraphImporter::indexValue(const SymExpr &size) {
   for (const auto &[monomial, coeff] : e.terms()) {
     Value term;
     for (unsigned s : monomial) {
-      auto it = symbolValues.find(s);
-      assert(it != symbolValues.end() && "symbol without a value");
-      term = term ? (Value)arith::MulIOp::create(b, loc, term, it->second)
-                  : it->second;
+      Value sv = symbolValue(s);
+      term = term ? (Value)arith::MulIOp::create(b, loc, term, sv) : sv;
     }
     if (!term)
       term = arith::ConstantIndexOp::create(b, loc, coeff);
@@ -1003,6 +1023,9 @@ LogicalResult GraphImporter::emitAll() {
   for (const auto &[sym, origin] : symbolOrigins)
     symbolValues[sym] = tensor::DimOp::create(
         b, modelLoc(), entry->getArgument(origin.first), origin.second);
+  // Derived sizes (min(x, 0)) get their values where they are first needed,
+  // also at the function entry: after these.
+  symbolsEnd = b.saveInsertionPoint();
 
   for (int i = 0; i < n; ++i) {
     if (!needed[i])

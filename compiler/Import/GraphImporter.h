@@ -198,8 +198,11 @@ private:
   llvm::StringMap<SmallVector<int>> consumerLists;
   llvm::StringSet<> outputs;
   std::map<std::string, int64_t> opsets;
-  /// Materialized symbol values at function entry.
+  /// Materialized symbol values at function entry, and where the next one
+  /// goes.
   std::map<unsigned, Value> symbolValues;
+  OpBuilder::InsertPoint symbolsEnd;
+  Value symbolValue(unsigned sym);
   /// For each symbol introduced by a graph input: (input index, axis).
   std::map<unsigned, std::pair<unsigned, unsigned>> symbolOrigins;
   func::FuncOp func;

@@ -501,7 +501,10 @@ bool isComparison(Bin k) {
          k == Bin::Ge;
 }
 
-std::optional<Scalar> foldBinary(Bin k, const Scalar &x, const Scalar &y) {
+/// Folds one binary op on known scalars. Max and Min of symbolic sizes
+/// become derived sizes of `syms` when given.
+std::optional<Scalar> foldBinary(Bin k, const Scalar &x, const Scalar &y,
+                                 SizeSymbols *syms = nullptr) {
   if (x.isFloat || y.isFloat) {
     std::optional<double> a = x.asDouble(), b = y.asDouble();
     if (!a || !b)
@@ -589,6 +592,11 @@ std::optional<Scalar> foldBinary(Bin k, const Scalar &x, const Scalar &y) {
         break;
       }
     }
+    // torch.export's shape logic: Max(0, past - 4) and the like.
+    if (syms && k == Bin::Min)
+      return Scalar::ofInt(syms->minOf(a, b));
+    if (syms && k == Bin::Max)
+      return Scalar::ofInt(syms->maxOf(a, b));
     return std::nullopt;
   }
   int64_t p = *ca, q = *cb;
@@ -637,7 +645,8 @@ LogicalResult inferBinary(NodeContext &c) {
                       [&](ArrayRef<Scalar> args) -> std::optional<Scalar> {
                         std::optional<Scalar> acc = args[0];
                         for (size_t i = 1; i < args.size() && acc; ++i)
-                          acc = foldBinary(k, *acc, args[i]);
+                          acc =
+                              foldBinary(k, *acc, args[i], &c.imp.getSymbols());
                         return acc;
                       });
   c.setOutput(0, {outType, *out}, std::move(known));
@@ -1471,10 +1480,15 @@ std::optional<SliceAxis> sliceAxis(SizeSymbols &syms, SymExpr dim,
       if (*cv <= -kHuge)
         return step > 0 ? SymExpr(0) : SymExpr(-1);
       // A negative index below -1 on a symbolic axis ("the last k") clamps
-      // at run time when the axis is shorter than k; that is not modeled, so
-      // refuse rather than assume the axis is long enough.
-      if (*cv < -1 && !cd)
-        return std::nullopt;
+      // at run time when the axis is shorter than k: dim + v becomes
+      // max(dim - k, 0) = dim - min(dim, k), a derived size. Backwards
+      // slices are not modeled, so they are refused rather than assumed
+      // long enough.
+      if (*cv < -1 && !cd) {
+        if (step < 0)
+          return std::nullopt;
+        return dim - syms.minOf(dim, SymExpr(-*cv));
+      }
       if (*cv < 0)
         v = dim + v;
       if (cd) {
@@ -1547,8 +1561,8 @@ LogicalResult inferSlice(NodeContext &c) {
     if (!s)
       return c.error("cannot size the slice of axis " + llvm::Twine(axis) +
                      " (size " + c.imp.getSymbols().str(in.shape[axis]) +
-                     "): a negative start or end on a symbolic axis may clamp "
-                     "at run time");
+                     "): only forward slices of a symbolic axis, or "
+                     "backward slices with known bounds, are supported");
     sliced[axis] = *s;
     out[axis] = s->size;
   }

@@ -209,29 +209,173 @@ SymExpr SizeSymbols::resolve(const SymExpr &expr) const {
   return expr.substitute(bindings_);
 }
 
+SymExpr SizeSymbols::minWithZero(const SymExpr &arg) {
+  SymExpr x = resolve(arg);
+  if (std::optional<int64_t> c = x.getConstant())
+    return SymExpr(std::min<int64_t>(*c, 0));
+  // Sizes are never negative: a polynomial with only non-negative (or only
+  // non-positive) coefficients has a known sign.
+  bool allNonNeg = true, allNonPos = true;
+  for (const auto &[m, c] : x.terms()) {
+    allNonNeg &= c >= 0;
+    allNonPos &= c <= 0;
+  }
+  if (allNonNeg)
+    return SymExpr(0);
+  if (allNonPos)
+    return x;
+  // One symbol for min(x, 0) and min(-x, 0) = min(x, 0) - x: keep the
+  // highest term's coefficient positive.
+  if (x.terms().rbegin()->second < 0)
+    return minWithZero(-x) + x;
+  for (const auto &[id, d] : derived_)
+    if (!bindings_.count(id) && resolve(d.arg) == x)
+      return SymExpr::symbol(id);
+  names_.push_back("min(" + x.str(names_) + ", 0)");
+  unsigned id = names_.size() - 1;
+  derived_[id] = {x};
+  return SymExpr::symbol(id);
+}
+
+SymExpr SizeSymbols::minOf(const SymExpr &a, const SymExpr &b) {
+  return b + minWithZero(a - b);
+}
+
+SymExpr SizeSymbols::maxOf(const SymExpr &a, const SymExpr &b) {
+  return a - minWithZero(a - b);
+}
+
+std::map<unsigned, int64_t>
+SizeSymbols::complete(std::map<unsigned, int64_t> values) const {
+  std::map<unsigned, SymExpr> exprs;
+  for (const auto &[s, v] : values)
+    exprs[s] = SymExpr(v);
+  // A derived symbol's argument only uses symbols made before it.
+  for (const auto &[id, d] : derived_) {
+    if (values.count(id) || bindings_.count(id))
+      continue;
+    std::optional<int64_t> a = resolve(d.arg).substitute(exprs).getConstant();
+    if (!a)
+      continue;
+    values[id] = std::min<int64_t>(*a, 0);
+    exprs[id] = SymExpr(values[id]);
+  }
+  return values;
+}
+
+bool SizeSymbols::dependsOn(const SymExpr &expr, unsigned sym) const {
+  for (const auto &term : expr.terms())
+    for (unsigned s : term.first) {
+      if (s == sym)
+        return true;
+      auto d = derived_.find(s);
+      if (d != derived_.end() && dependsOn(resolve(d->second.arg), sym))
+        return true;
+    }
+  return false;
+}
+
+bool SizeSymbols::bind(unsigned sym, const SymExpr &value) {
+  // A symbol cannot be bound to an expression that contains it, directly or
+  // through a derived symbol's definition.
+  if (dependsOn(value, sym))
+    return false;
+  // min(x, 0) = v implies v <= 0 and v <= x: the sizes for which the model
+  // is valid (evaluations at import time must stay within them).
+  if (auto d = derived_.find(sym); d != derived_.end()) {
+    for (const SymExpr &e : {value, value - resolve(d->second.arg)}) {
+      std::optional<int64_t> c = e.getConstant();
+      if (c && *c > 0)
+        return false;
+      if (!c)
+        constraints_.push_back(e);
+    }
+  }
+  // Bind, and keep the other bindings resolved.
+  std::map<unsigned, SymExpr> one = {{sym, value}};
+  for (auto &[s, e] : bindings_)
+    e = e.substitute(one);
+  bindings_[sym] = value;
+  return true;
+}
+
 bool SizeSymbols::unify(const SymExpr &a, const SymExpr &b) {
   SymExpr ra = resolve(a), rb = resolve(b);
   if (ra == rb)
     return true;
   if (ra.isConstant() && rb.isConstant())
     return false;
-  std::optional<unsigned> sym = ra.getSymbol();
-  SymExpr value = rb;
-  if (!sym) {
-    sym = rb.getSymbol();
-    value = ra;
+  // One side is a symbol: bind it to the other side, a free symbol in
+  // preference to a derived one, which keeps its definition.
+  std::optional<unsigned> sa = ra.getSymbol(), sb = rb.getSymbol();
+  if (sa && sb && derived_.count(*sa) && !derived_.count(*sb))
+    return bind(*sb, ra);
+  if (sa)
+    return bind(*sa, rb);
+  if (sb)
+    return bind(*sb, ra);
+  // Otherwise, when a - b is linear in a derived symbol (coefficient +-1, in
+  // no other term), bind that: `min(past - 5, 0) + 5 + seq = past + seq` says
+  // the clamp does not bite in a model that is only valid while it does not
+  // (an export that slices its cache to the last W-1 keys, traced with a
+  // short cache). Free symbols are only ever bound to a whole side, as
+  // above, so that a speculative unify never specializes the model.
+  SymExpr diff = ra - rb;
+  std::optional<unsigned> pick;
+  SymExpr pickValue;
+  for (const auto &[monomial, coeff] : diff.terms()) {
+    if (monomial.size() != 1 || (coeff != 1 && coeff != -1) ||
+        !derived_.count(monomial[0]))
+      continue;
+    unsigned s = monomial[0];
+    SymExpr value =
+        (diff - SymExpr::symbol(s) * SymExpr(coeff)) * SymExpr(-coeff);
+    if (!dependsOn(value, s)) {
+      pick = s;
+      pickValue = value;
+      break;
+    }
   }
-  if (!sym)
-    return false;
-  // A symbol cannot be bound to an expression that contains it.
-  for (const auto &term : value.terms())
-    if (std::find(term.first.begin(), term.first.end(), *sym) !=
-        term.first.end())
+  return pick && bind(*pick, pickValue);
+}
+
+bool SizeSymbols::fit(std::map<unsigned, int64_t> &values) const {
+  for (const SymExpr &constraint : constraints_) {
+    SymExpr e = resolve(constraint);
+    std::map<unsigned, SymExpr> exprs;
+    for (const auto &[s, v] : values)
+      exprs[s] = SymExpr(v);
+    std::optional<int64_t> excess = e.substitute(exprs).getConstant();
+    if (!excess)
       return false;
-  // Bind, and keep the other bindings resolved.
-  std::map<unsigned, SymExpr> one = {{*sym, value}};
-  for (auto &[s, e] : bindings_)
-    e = e.substitute(one);
-  bindings_[*sym] = value;
+    if (*excess <= 0)
+      continue;
+    // Lower one free symbol that the constraint grows with linearly.
+    bool fixed = false;
+    for (const auto &[monomial, coeff] : e.terms()) {
+      if (monomial.size() != 1 || coeff <= 0 || !values.count(monomial[0]) ||
+          !isFree(monomial[0]))
+        continue;
+      int64_t &v = values[monomial[0]];
+      int64_t step = (*excess + coeff - 1) / coeff;
+      if (v - step < 0)
+        continue;
+      v -= step;
+      fixed = true;
+      break;
+    }
+    if (!fixed)
+      return false;
+  }
+  // A lowered symbol may break an earlier constraint: check them all again.
+  for (const SymExpr &constraint : constraints_) {
+    std::map<unsigned, SymExpr> exprs;
+    for (const auto &[s, v] : values)
+      exprs[s] = SymExpr(v);
+    std::optional<int64_t> c =
+        resolve(constraint).substitute(exprs).getConstant();
+    if (!c || *c > 0)
+      return false;
+  }
   return true;
 }

@@ -70,22 +70,55 @@ private:
 /// for unnamed dynamic dimensions, and the equalities the graph implies
 /// (an attention_mask of size "total_seq" added to scores of size
 /// past_seq + seq means total_seq = past_seq + seq).
+///
+/// A symbol may also be *derived*: `min(x, 0)` for a size expression `x`.
+/// That is what ONNX Slice makes of "the last k" of a symbolic axis (`t[-k:]`
+/// keeps min(n, k) = k + min(n - k, 0) elements: it clamps when the axis is
+/// shorter, as transformers' sliding-window caches rely on) and what
+/// torch.export's shape logic computes with Max/Min. A derived symbol is not
+/// a polynomial in the others; it gets its value from them (`complete`) and
+/// is never assigned freely.
 class SizeSymbols {
 public:
+  struct Derived {
+    SymExpr arg; // the symbol is min(arg, 0)
+  };
+
   /// The symbol named `name`, created on first use.
   unsigned getOrCreate(llvm::StringRef name);
   /// A fresh symbol for an unnamed dimension.
   unsigned createAnonymous(llvm::StringRef hint);
   llvm::ArrayRef<std::string> names() const { return names_; }
   unsigned size() const { return names_.size(); }
-  /// True when symbol `id` is not bound to an expression.
-  bool isFree(unsigned id) const { return !bindings_.count(id); }
+  /// True when symbol `id` is neither bound to an expression nor derived.
+  bool isFree(unsigned id) const {
+    return !bindings_.count(id) && !derived_.count(id);
+  }
+  /// min(a, b) and max(a, b) of two sizes: folded where the sign of a - b is
+  /// known, else in terms of a derived symbol min(a - b, 0), made once per
+  /// argument (up to sign).
+  SymExpr minOf(const SymExpr &a, const SymExpr &b);
+  SymExpr maxOf(const SymExpr &a, const SymExpr &b);
+  /// The definition of a derived symbol, or null.
+  const Derived *derived(unsigned id) const {
+    auto it = derived_.find(id);
+    return it == derived_.end() ? nullptr : &it->second;
+  }
+  /// Adjusts the values of free symbols (lowering one where that suffices)
+  /// so that they meet the constraints that bindings of derived symbols
+  /// imply (a cache sliced to its last 5 keys, exported with a short cache,
+  /// is only valid while past <= 5). False when they cannot be met.
+  bool fit(std::map<unsigned, int64_t> &values) const;
+  /// `values` (for free symbols) plus the values of the derived symbols that
+  /// they determine.
+  std::map<unsigned, int64_t>
+  complete(std::map<unsigned, int64_t> values) const;
 
   /// `expr` with every bound symbol replaced by what it is bound to.
   SymExpr resolve(const SymExpr &expr) const;
   /// Records that `a` and `b` are equal at run time. Returns false when that
-  /// is impossible (two different constants) or cannot be recorded (neither
-  /// side resolves to a single free symbol).
+  /// is impossible (two different constants) or cannot be recorded (no
+  /// symbol occurs linearly in `a - b`).
   bool unify(const SymExpr &a, const SymExpr &b);
   std::string str(const SymExpr &expr) const {
     return resolve(expr).str(names_);
@@ -94,6 +127,15 @@ public:
 private:
   std::vector<std::string> names_;
   std::map<unsigned, SymExpr> bindings_;
+  std::map<unsigned, Derived> derived_;
+  /// Expressions that are <= 0 wherever the model is valid.
+  std::vector<SymExpr> constraints_;
+
+  SymExpr minWithZero(const SymExpr &arg);
+  /// True when `expr` uses `sym`, directly or in a derived symbol's argument.
+  bool dependsOn(const SymExpr &expr, unsigned sym) const;
+  /// Binds the symbol to `value` unless that would be circular.
+  bool bind(unsigned sym, const SymExpr &value);
 };
 
 } // namespace mlir::swaa::import

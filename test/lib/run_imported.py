@@ -116,7 +116,10 @@ def main():
         path = os.path.join(work, "run.mlir")
         open(path, "w").write(module)
         lowered = subprocess.run([os.path.join(args.bin_dir, "swaa-opt"), path,
-                                  "--swaa-reference-cpu"], capture_output=True, text=True, check=True).stdout
+                                  "--swaa-reference-cpu"], capture_output=True, text=True)
+        if lowered.returncode != 0:
+            sys.exit("swaa-opt --swaa-reference-cpu failed:\n" + lowered.stderr[-3000:])
+        lowered = lowered.stdout
         libs = ",".join(os.path.join(args.lib_dir, l) for l in
                         ("libmlir_runner_utils.so", "libmlir_c_runner_utils.so"))
         run = subprocess.run(["mlir-runner", "-e", "main", "-entry-point-result=void",
