@@ -68,16 +68,21 @@ def main():
         weight_bytes = sum(os.path.getsize(f) for f in files)
         start = time.time()
         proc = subprocess.run(["/usr/bin/time", "-v", args.swaa_compile, path,
-                               "--emit=mlir", "-o", os.devnull],
+                               "--emit=mlir", "-o", os.path.join(work, "out.mlir")],
                               capture_output=True, text=True)
         wall = time.time() - start
         if proc.returncode != 0:
             print(proc.stderr)
             return 1
+        with open(os.path.join(work, "out.mlir")) as f:
+            attentions = f.read().count("attn.attention")
+        if attentions != 12:
+            print(f"import_large: expected 12 attn.attention ops, got {attentions}")
+            return 1
         peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)",
                                 proc.stderr).group(1))
         print(f"model: {params / 1e6:.1f}M parameters, {weight_bytes / 2**20:.0f} MiB on disk")
-        print(f"import: {wall:.2f} s wall, peak RSS {peak_kb / 1024:.0f} MiB = "
+        print(f"import: {attentions} attn.attention, {wall:.2f} s wall, peak RSS {peak_kb / 1024:.0f} MiB = "
               f"{peak_kb * 1024 / weight_bytes:.2f}x the model file")
     return 0
 
