@@ -8,6 +8,12 @@ Attention, RMSNormalization and RotaryEmbedding ops), with use_cache=False
 and with past-key-value inputs and outputs. Needs torch and transformers (not needed by the tests, which use the
 committed .onnx files). Prints one line per fixture: written or why not.
 
+Also "llama4", the fixture for SWAA recipes and benchmarks: a larger random
+Llama (4 layers, hidden 256, head_dim 64, GQA 4/2, intermediate 384, vocab
+512), exported only with the TorchScript exporter and only with past
+key/values (which serve prefill too, with an empty past), to keep the
+repository small (EXPORTERS and CACHE_ONLY).
+
   python3 test/models/export_hf.py [--only NAME_SUBSTRING]
 """
 
@@ -42,7 +48,19 @@ MODELS = {
     "phi3": ("Phi3ForCausalLM", "Phi3Config", dict(
         hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, **COMMON)),
+    # The fixture of the SWAA recipes and benchmarks: 4 layers, hidden 256,
+    # head_dim 64.
+    "llama4": ("LlamaForCausalLM", "LlamaConfig", dict(
+        hidden_size=256, intermediate_size=384, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=2, vocab_size=512,
+        max_position_embeddings=32768, tie_word_embeddings=False)),
 }
+
+# The exporters of each model, where not all three (TorchScript only keeps the
+# larger fixtures' share of the repository small).
+ALL_EXPORTERS = ("torchscript", "dynamo", "dynamo23")
+EXPORTERS = {"llama4": ("torchscript",)}
+CACHE_ONLY = {"llama4"}
 
 
 def layer_count(cfg):
@@ -164,7 +182,8 @@ def main():
     # dynamo23: the dynamo exporter at opset 23, which writes the ONNX
     # Attention, RMSNormalization and RotaryEmbedding ops.
     jobs = [(n, e, c, "sdpa") for n in MODELS
-            for e in ("torchscript", "dynamo", "dynamo23") for c in (False, True)]
+            for e in EXPORTERS.get(n, ALL_EXPORTERS)
+            for c in ((True,) if n in CACHE_ONLY else (False, True))]
     jobs.append(("llama", "torchscript", False, "eager"))
     for job in jobs:
         label = f"{job[0]} {job[1]} cache={job[2]} attn={job[3]}"
