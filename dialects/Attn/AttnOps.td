@@ -2,7 +2,9 @@
 //
 // `attn.attention`: scaled dot-product attention with grouped-query heads, an
 // optional additive mask, and the SWAA knobs (causal, window, sinks) as
-// attributes that the transformation passes set.
+// attributes that the transformation passes set. `attn.cache_append` and
+// `attn.cache_attention`: the KV cache as explicit state of the prefill and
+// decode programs, with its policy (full, or a ring of window + sinks slots).
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,6 +91,106 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure]> {
     /// a head count is dynamic.
     std::optional<int64_t> getGroupSize();
     /// True when the op restricts keys to a sliding window.
+    bool isWindowed() { return getWindow().has_value(); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache
+//===----------------------------------------------------------------------===//
+
+def Attn_CacheAppendOp : Attn_Op<"cache_append", [Pure,
+    AllTypesMatch<["cache", "result"]>]> {
+  let summary = "writes new keys or values into a KV cache at a position";
+  let description = [{
+    Returns `cache` with the `n` rows of `update` (`[batch, kv_heads, n,
+    head_dim]`) written for the absolute token positions `pos .. pos + n - 1`.
+    The cache is `[batch, kv_heads, capacity, head_dim]`; where a position
+    goes depends on the cache policy:
+
+    - full (no `ring`): position `j` is slot `j`; the caller guarantees
+      `pos + n <= capacity` (the runtime checks the session's maximum
+      context).
+    - `ring W sinks S`: a ring buffer of `capacity = W + S` slots for a layer
+      whose attention only ever sees the last `W` positions and the first `S`
+      (sink) tokens. Position `j` is slot `j` when `j < S`, else
+      `S + (j - S) mod W`; rows are written in order, so when `n > W` only
+      the sinks and the last `W` positions remain.
+
+    The prefill program appends the prompt at position 0; the decode program
+    appends one token at its position.
+
+    ```mlir
+    %kc2 = attn.cache_append %k into %kc at %pos ring 64 sinks 4
+             : tensor<1x2x1x64xf32> into tensor<1x2x68x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$update,
+    AnyRankedTensor:$cache,
+    Index:$pos,
+    OptionalAttr<I64Attr>:$ring_window,
+    DefaultValuedAttr<I64Attr, "0">:$ring_sinks
+  );
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $update `into` $cache `at` $pos
+    (`ring` $ring_window^ `sinks` $ring_sinks)?
+    attr-dict `:` type($update) `into` type($cache)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_CacheAttentionOp : Attn_Op<"cache_attention", [Pure]> {
+  let summary = "attention of new queries against a KV cache";
+  let description = [{
+    The decode-time form of `attn.attention`: the `query_seq` query rows sit
+    at absolute positions `pos .. pos + query_seq - 1`, and the keys and values
+    are the cache contents for positions `0 .. pos + query_seq - 1` (the new
+    tokens already appended with `attn.cache_append`), stored by the cache
+    policy (`ring W sinks S`, or full when absent: see `attn.cache_append`).
+    Visibility (`causal`, `window`, `sinks`), `scale`, grouped-query heads
+    and the optional additive `mask` (`[batch, heads, query_seq, pos +
+    query_seq]`, indexed by absolute key position; static 1 broadcasts) are
+    exactly those of `attn.attention` with `i = pos + r`.
+
+    A ring cache only holds what a windowed attention can see: the op needs
+    `window <= W` and `sinks <= S` of the ring, and one query row per call
+    (a longer chunk would overwrite keys its first rows need).
+
+    ```mlir
+    %o = attn.cache_attention layer 1 causal window 64 sinks 4 scale 0.125
+           ins(%q, %kc, %vc : tensor<1x8x1x64xf32>, tensor<1x2x68x64xf32>,
+                              tensor<1x2x68x64xf32>)
+           at %pos ring 64 sinks 4 -> tensor<1x8x1x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$query,
+    AnyRankedTensor:$key_cache,
+    AnyRankedTensor:$value_cache,
+    Index:$pos,
+    Optional<AnyRankedTensor>:$mask,
+    I64Attr:$layer,
+    F32Attr:$scale,
+    UnitAttr:$causal,
+    OptionalAttr<I64Attr>:$window,
+    DefaultValuedAttr<I64Attr, "0">:$sinks,
+    OptionalAttr<I64Attr>:$ring_window,
+    DefaultValuedAttr<I64Attr, "0">:$ring_sinks
+  );
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `layer` $layer (`causal` $causal^)? (`window` $window^)? (`sinks` $sinks^)?
+    `scale` $scale
+    `ins` `(` $query `,` $key_cache `,` $value_cache `:` type($query) `,`
+      type($key_cache) `,` type($value_cache) `)`
+    `at` $pos (`ring` $ring_window^ `sinks` $ring_sinks)?
+    (`mask` `(` $mask^ `:` type($mask) `)`)?
+    attr-dict `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
     bool isWindowed() { return getWindow().has_value(); }
   }];
 }
