@@ -228,9 +228,11 @@ SymExpr SizeSymbols::minWithZero(const SymExpr &arg) {
   // highest term's coefficient positive.
   if (x.terms().rbegin()->second < 0)
     return minWithZero(-x) + x;
+  // The same min(x, 0) is one symbol (it resolves to its binding, if the
+  // graph has bound it).
   for (const auto &[id, d] : derived_)
-    if (!bindings_.count(id) && resolve(d.arg) == x)
-      return SymExpr::symbol(id);
+    if (resolve(d.arg) == x)
+      return resolve(SymExpr::symbol(id));
   names_.push_back("min(" + x.str(names_) + ", 0)");
   unsigned id = names_.size() - 1;
   derived_[id] = {x};
