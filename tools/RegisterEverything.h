@@ -13,6 +13,8 @@
 #include "compiler/Lowering/Passes.h"
 #include "compiler/Lowering/Pipelines.h"
 #include "dialects/Attn/AttnDialect.h"
+#include "passes/Passes.h"
+#include "passes/Pipelines.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -33,6 +35,8 @@ inline void registerAllSwaaPasses() {
   registerAllPasses();
   registerSWAALoweringPasses();
   registerLoweringPipelines();
+  registerSWAAPasses();
+  registerSWAAPipelines();
 }
 
 } // namespace mlir::swaa

@@ -1,18 +1,24 @@
 //===- swaa-compile.cpp - compile ONNX models with SWAA recipes -----------===//
 //
-// The compiler driver. Today it imports an ONNX model and prints the MLIR
-// module (--emit=mlir); recipes, lowering and artifacts come with the SWAA
-// passes and the CPU back end. Errors are one line, name the file and the
-// node at fault, and exit with code 1.
+// The compiler driver: imports an ONNX model, applies a SWAA recipe (from a
+// file, a preset or flags) and splits the model into @prefill and @decode,
+// prints the module (--emit=mlir) or the recipe's cost (--report). Errors
+// are one line, name the file and the node, option or key at fault, and exit
+// with code 1.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Driver/Report.h"
 #include "compiler/Import/Importer.h"
 #include "compiler/Import/Ops.h"
+#include "passes/Passes.h"
+#include "passes/Pipelines.h"
+#include "passes/Recipe.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -30,13 +36,72 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
-enum class Emit { Mlir };
-cl::opt<Emit>
-    emit("emit", cl::desc("What to produce"),
-         cl::values(clEnumValN(Emit::Mlir, "mlir",
-                               "the imported module (attn + upstream "
-                               "MLIR), weights as function arguments")),
-         cl::init(Emit::Mlir), cl::cat(category));
+enum class Emit { Import, Mlir };
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"),
+    cl::values(clEnumValN(Emit::Import, "import",
+                          "the imported module: @forward, attn + upstream "
+                          "MLIR, weights as function arguments"),
+               clEnumValN(Emit::Mlir, "mlir",
+                          "the module after the recipe: @prefill and @decode "
+                          "with the KV cache as state (without any recipe "
+                          "option: the imported module, as --emit=import)")),
+    cl::init(Emit::Mlir), cl::cat(category));
+
+cl::OptionCategory recipeCategory(
+    "SWAA recipe options (a file or preset, then flags override its values)");
+cl::opt<std::string> recipeFile(
+    "recipe",
+    cl::desc("Recipe JSON: {\"window\": 2048, \"sinks\": 4, \"fa_layers\": "
+             "\"every:2\", \"fa_decode\": true}, or the SWAA reference "
+             "code's SWAAConfig (sliding_window_size, keep_first, "
+             "force_fa_decode, non_sliding_layers), alone or in its settings "
+             "files"),
+    cl::value_desc("file"), cl::cat(recipeCategory));
+cl::opt<unsigned> recipeEntry(
+    "recipe-entry",
+    cl::desc("Which configuration of a settings file that holds several"),
+    cl::value_desc("N"), cl::cat(recipeCategory));
+cl::opt<std::string> presetName("preset",
+                                cl::desc("A named recipe (see --list-presets)"),
+                                cl::value_desc("name"),
+                                cl::cat(recipeCategory));
+cl::opt<int64_t> windowFlag(
+    "window", cl::desc("Sliding window: keys each query sees, itself included"),
+    cl::value_desc("W"), cl::cat(recipeCategory));
+cl::opt<int64_t>
+    sinksFlag("sinks", cl::desc("Sink tokens: the first S tokens stay visible"),
+              cl::value_desc("S"), cl::cat(recipeCategory));
+cl::opt<std::string> faLayersFlag(
+    "fa-layers",
+    cl::desc("Layers kept full attention: 0,3,7  0-3  every:K[:offset:O]  "
+             "first:N  last:N  odd  even  none  all (comma-joined)"),
+    cl::value_desc("spec"), cl::cat(recipeCategory));
+cl::opt<std::string> faDecodeFlag(
+    "fa-decode",
+    cl::desc("Full-attention decode: alone or =true for every layer, "
+             "=false, or =SPEC for some layers"),
+    cl::value_desc("spec"), cl::ValueOptional, cl::cat(recipeCategory));
+cl::opt<bool> listPresets("list-presets",
+                          cl::desc("Print the named recipes and exit"),
+                          cl::cat(recipeCategory));
+
+cl::OptionCategory reportCategory("Cost report");
+cl::opt<bool> report(
+    "report",
+    cl::desc("Print a per-layer table of the recipe's attention kinds, "
+             "FLOPs and KV-cache bytes for a prefill of --context tokens, "
+             "against full attention"),
+    cl::cat(reportCategory));
+cl::opt<int64_t> contextFlag(
+    "context",
+    cl::desc("Context length for --report (and the window check: a window "
+             "that covers it is full attention)"),
+    cl::value_desc("N"), cl::cat(reportCategory));
+cl::opt<int64_t> batchFlag("batch", cl::desc("Batch size for --report"),
+                           cl::value_desc("B"), cl::init(1),
+                           cl::cat(reportCategory));
+
 cl::opt<bool> importTrace(
     "import-trace",
     cl::desc("Explain on stderr which nodes failed inference and why masks "
@@ -64,16 +129,30 @@ std::string describe(Location loc) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &recipeCategory, &reportCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "swaa-compile: compile an ONNX decoder model with a SWAA recipe\n\n"
-      "  swaa-compile model.onnx --emit=mlir [-o model.mlir]\n\n"
+      "  swaa-compile model.onnx --emit=import            the imported model\n"
+      "  swaa-compile model.onnx --preset interleave-1/2+fa-decode "
+      "--emit=mlir\n"
+      "  swaa-compile model.onnx --window 2048 --sinks 4 --fa-layers odd \\\n"
+      "               --fa-decode --report --context 32768\n\n"
       "Every attention of the model becomes one attn.attention op; the rest\n"
       "is upstream MLIR. Weights stay out of the IR: they are function\n"
-      "arguments tagged with their initializer names.\n");
+      "arguments tagged with their initializer names. A recipe sets sliding\n"
+      "windows, sink tokens, full-attention layers and FA decode, and splits\n"
+      "the model into @prefill and @decode with the KV cache as state.\n");
   if (listOps) {
     llvm::outs() << mlir::swaa::import::supportedOpsText();
+    return 0;
+  }
+  if (listPresets) {
+    for (const swaa::Preset &p : swaa::presets())
+      llvm::outs() << llvm::left_justify(p.name, 26) << p.description << "\n";
+    llvm::outs() << "\n(\"Sliding Window Attention Adaptation\", "
+                    "github.com/yuyijiong/sliding-window-attention-adaptation;"
+                    " flags override a preset's values)\n";
     return 0;
   }
   if (inputPath.empty()) {
@@ -83,9 +162,9 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   swaa::registerImportDialects(registry);
-  MLIRContext context(registry);
+  MLIRContext mlirContext(registry);
   bool failedAny = false;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+  ScopedDiagnosticHandler handler(&mlirContext, [&](Diagnostic &d) {
     const char *kind = d.getSeverity() == DiagnosticSeverity::Error ? "error"
                        : d.getSeverity() == DiagnosticSeverity::Warning
                            ? "warning"
@@ -97,12 +176,81 @@ int main(int argc, char **argv) {
     return success();
   });
 
+  // The recipe: a file or a preset, then the flags.
+  bool hasRecipe =
+      !recipeFile.empty() || !presetName.empty() ||
+      windowFlag.getNumOccurrences() || sinksFlag.getNumOccurrences() ||
+      faLayersFlag.getNumOccurrences() || faDecodeFlag.getNumOccurrences();
+  auto fail = [](const llvm::Twine &message) {
+    llvm::errs() << "swaa-compile: error: " << message << "\n";
+    return 1;
+  };
+  swaa::Recipe recipe;
+  if (!recipeFile.empty() && !presetName.empty())
+    return fail("give --recipe or --preset, not both");
+  if (!recipeFile.empty()) {
+    std::optional<unsigned> entry;
+    if (recipeEntry.getNumOccurrences())
+      entry = recipeEntry;
+    llvm::Expected<swaa::Recipe> r = swaa::loadRecipeFile(recipeFile, entry);
+    if (!r)
+      return fail(llvm::toString(r.takeError()));
+    recipe = *r;
+  } else if (!presetName.empty()) {
+    llvm::Expected<swaa::Recipe> r = swaa::presetRecipe(presetName);
+    if (!r)
+      return fail("--preset: " + llvm::toString(r.takeError()));
+    recipe = *r;
+  }
+  if (windowFlag.getNumOccurrences())
+    recipe.window = windowFlag;
+  if (sinksFlag.getNumOccurrences())
+    recipe.sinks = sinksFlag;
+  if (faLayersFlag.getNumOccurrences())
+    recipe.faLayers = faLayersFlag;
+  if (faDecodeFlag.getNumOccurrences())
+    recipe.faDecode =
+        faDecodeFlag.empty() ? std::string("true") : std::string(faDecodeFlag);
+  if (hasRecipe && recipe.source == "full" &&
+      (windowFlag.getNumOccurrences() || sinksFlag.getNumOccurrences() ||
+       faLayersFlag.getNumOccurrences() || faDecodeFlag.getNumOccurrences()))
+    recipe.source = "flags";
+  std::optional<int64_t> context;
+  if (contextFlag.getNumOccurrences()) {
+    if (contextFlag < 1)
+      return fail("--context must be at least 1, got " +
+                  llvm::Twine(contextFlag));
+    context = contextFlag;
+  }
+  if (report && !context)
+    return fail("--report needs --context N (the prompt length to cost)");
+  if (batchFlag < 1)
+    return fail("--batch must be at least 1");
+
   swaa::ImportOptions options;
   options.trace = importTrace;
   OwningOpRef<ModuleOp> module =
-      swaa::importOnnxFile(&context, inputPath, options);
+      swaa::importOnnxFile(&mlirContext, inputPath, options);
   if (!module || failedAny)
     return 1;
+
+  // Checks against the model (layer ranges), then the passes.
+  int64_t numLayers = swaa::countAttentionLayers(*module);
+  if (llvm::Error e = swaa::validateRecipe(
+          recipe, numLayers, context, [&](const std::string &warning) {
+            llvm::errs() << "swaa-compile: warning: " << warning << "\n";
+          }))
+    return fail(llvm::toString(std::move(e)));
+
+  OwningOpRef<ModuleOp> full;
+  if (report)
+    full = module->clone();
+  if ((hasRecipe && emit == Emit::Mlir) || report) {
+    PassManager pm(&mlirContext);
+    swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
+    if (failed(pm.run(*module)) || failedAny)
+      return 1;
+  }
 
   std::string error;
   std::unique_ptr<llvm::ToolOutputFile> out =
@@ -110,6 +258,19 @@ int main(int argc, char **argv) {
   if (!out) {
     llvm::errs() << "swaa-compile: error: " << error << "\n";
     return 1;
+  }
+  if (report) {
+    PassManager pm(&mlirContext);
+    swaa::buildSwaaPipeline(pm, swaa::Recipe(), /*split=*/true);
+    if (failed(pm.run(*full)) || failedAny)
+      return 1;
+    llvm::Expected<std::string> table =
+        swaa::formatReport(*module, *full, recipe, *context, batchFlag);
+    if (!table)
+      return fail(llvm::toString(table.takeError()));
+    out->os() << *table;
+    out->keep();
+    return 0;
   }
   module->print(out->os());
   out->os() << "\n";
