@@ -62,8 +62,9 @@ bool zeroOffsetsUnitStrides(OffsetSizeAndStrideOpInterface op) {
 /// Looks through ops that copy a whole tensor: casts, an insert_slice of a
 /// tensor into a tensor.empty of the same sizes (a one-input Concat), an
 /// extract_slice of all of a [B, H, S, D] tensor (a "last k" slice that the
-/// importer proved keeps everything).
-Value skipCopies(Value v) {
+/// importer proved keeps everything; the past's length may be read off any
+/// past input, they all have the same).
+Value skipCopies(func::FuncOp fn, Value v) {
   for (;;) {
     if (auto cast = v.getDefiningOp<tensor::CastOp>()) {
       v = cast.getSource();
@@ -92,7 +93,11 @@ Value skipCopies(Value v) {
         auto dim = dyn_cast_if_present<Value>(sizes[d])
                        ? cast<Value>(sizes[d]).getDefiningOp<tensor::DimOp>()
                        : tensor::DimOp();
-        whole = dim && dim.getSource() == ext.getSource() &&
+        Value sized = dim ? skipCopies(fn, dim.getSource()) : Value();
+        Value source = skipCopies(fn, ext.getSource());
+        whole = dim &&
+                (sized == source || (d == 2 && isPastArgument(fn, sized) &&
+                                     isPastArgument(fn, source))) &&
                 getConstantIntValue(dim.getIndex()) == (int64_t)d;
       }
       if (whole) {
@@ -116,13 +121,13 @@ struct KVSource {
 /// it: fresh inserted at the past's length into a tensor that holds the past
 /// at offset 0. Anything else is the fresh keys of a model without a cache.
 KVSource findSource(func::FuncOp fn, Value operand) {
-  Value v = skipCopies(operand);
+  Value v = skipCopies(fn, operand);
   if (auto append = v.getDefiningOp<tensor::InsertSliceOp>()) {
-    Value dest = skipCopies(append.getDest());
+    Value dest = skipCopies(fn, append.getDest());
     if (auto holdsPast = dest.getDefiningOp<tensor::InsertSliceOp>())
       if (zeroOffsetsUnitStrides(holdsPast) &&
           holdsPast.getDest().getDefiningOp<tensor::EmptyOp>()) {
-        Value past = skipCopies(holdsPast.getSource());
+        Value past = skipCopies(fn, holdsPast.getSource());
         if (isPastArgument(fn, past))
           return {append.getSource(), past};
       }

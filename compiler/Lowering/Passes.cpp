@@ -18,9 +18,26 @@ struct AttnLowerReferencePass final
   using Base::Base;
 
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // The cache ops first: they lower to plain attention.
+    SmallVector<Operation *> cacheOps;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<attn::CacheAppendOp, attn::CacheAttentionOp>(op))
+        cacheOps.push_back(op);
+    });
+    for (Operation *op : cacheOps) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<Value> lowered =
+          isa<attn::CacheAppendOp>(op)
+              ? lowerCacheAppendToReference(rewriter,
+                                            cast<attn::CacheAppendOp>(op))
+              : lowerCacheAttentionToReference(
+                    rewriter, cast<attn::CacheAttentionOp>(op));
+      if (failed(lowered))
+        return signalPassFailure();
+    }
     SmallVector<attn::AttentionOp> ops;
     getOperation()->walk([&](attn::AttentionOp op) { ops.push_back(op); });
-    IRRewriter rewriter(&getContext());
     for (attn::AttentionOp op : ops) {
       rewriter.setInsertionPoint(op);
       if (failed(lowerAttentionToReference(rewriter, op)))

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -23,6 +24,16 @@ namespace mlir::swaa {
 /// op's result.
 FailureOr<Value> lowerAttentionToReference(RewriterBase &rewriter,
                                            attn::AttentionOp op);
+
+/// Replaces `op` with the rows of its update written into their cache slots,
+/// one after the other (an scf.for of insert_slices).
+FailureOr<Value> lowerCacheAppendToReference(RewriterBase &rewriter,
+                                             attn::CacheAppendOp op);
+
+/// Replaces `op` with a gather of the cached keys/values of positions
+/// 0 .. pos + n - 1 and the reference attention over them.
+FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,
+                                                attn::CacheAttentionOp op);
 
 #define GEN_PASS_DECL
 #include "compiler/Lowering/Passes.h.inc"

@@ -12,7 +12,7 @@ include "mlir/Pass/PassBase.td"
 // Op-agnostic: it rewrites every attention nested under the op it runs on,
 // so `swaa-opt --attn-lower-reference` works on a module as it is.
 def AttnLowerReferencePass : Pass<"attn-lower-reference"> {
-  let summary = "lower attn.attention to the O(n^2) masked reference";
+  let summary = "lower attn ops to the O(n^2) masked reference";
   let description = [{
     Rewrites every `attn.attention` into plain `linalg.generic`, `tensor`,
     `arith` and `math` ops that compute the attention contract literally:
@@ -21,6 +21,10 @@ def AttnLowerReferencePass : Pass<"attn-lower-reference"> {
     heads are expanded by copying key/value heads. Scores are accumulated in
     f32 for narrower element types.
 
+    `attn.cache_append` becomes row-by-row insert_slices into the cache
+    slots (an scf.for), and `attn.cache_attention` a gather of the cached
+    positions followed by the same reference attention.
+
     This is the golden model: it is slow (O(n^2) time and memory per head)
     on purpose, and every faster lowering is tested against it.
   }];
@@ -28,6 +32,7 @@ def AttnLowerReferencePass : Pass<"attn-lower-reference"> {
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
 }

@@ -32,6 +32,9 @@ void swaa::buildReferenceCPUPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Clones that deallocation adds for loop-carried buffers (the KV cache
+  // ops' scf.for) become allocs and copies.
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -21,6 +21,7 @@
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
 
@@ -332,4 +333,108 @@ FailureOr<Value> swaa::lowerAttentionToReference(RewriterBase &rewriter,
         tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), result);
   rewriter.replaceOp(op, result);
   return result;
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache ops
+//===----------------------------------------------------------------------===//
+
+/// The slot of absolute position `j` in a cache: `j` for a full cache; for a
+/// ring of `window` + `sinks` slots, `j` below the sinks, else
+/// `sinks + (j - sinks) mod window`.
+static Value cacheSlot(OpBuilder &b, Location loc, Value j,
+                       IntegerAttr ringWindow, IntegerAttr ringSinks) {
+  if (!ringWindow)
+    return j;
+  Value sinks = arith::ConstantIndexOp::create(b, loc, ringSinks.getInt());
+  Value window = arith::ConstantIndexOp::create(b, loc, ringWindow.getInt());
+  Value past = arith::SubIOp::create(b, loc, j, sinks);
+  Value ring = arith::AddIOp::create(
+      b, loc, sinks, arith::RemUIOp::create(b, loc, past, window));
+  Value isSink =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, sinks);
+  return arith::SelectOp::create(b, loc, isSink, j, ring);
+}
+
+FailureOr<Value> swaa::lowerCacheAppendToReference(RewriterBase &rewriter,
+                                                   attn::CacheAppendOp op) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  Value update = op.getUpdate();
+  SmallVector<OpFoldResult> sizes =
+      tensor::getMixedSizes(rewriter, loc, update);
+  SmallVector<OpFoldResult> strides(4, rewriter.getIndexAttr(1));
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  // Row by row, in order: a ring keeps the last rows that map to a slot.
+  Value rows = tensor::DimOp::create(rewriter, loc, update, 2);
+  auto loop = scf::ForOp::create(
+      rewriter, loc, zero, rows, one, ValueRange{op.getCache()},
+      [&](OpBuilder &b, Location l, Value r, ValueRange iter) {
+        Value j = arith::AddIOp::create(b, l, op.getPos(), r);
+        Value slot =
+            cacheSlot(b, l, j, op.getRingWindowAttr(), op.getRingSinksAttr());
+        SmallVector<OpFoldResult> rowSizes = sizes;
+        rowSizes[2] = b.getIndexAttr(1);
+        SmallVector<OpFoldResult> at(4, b.getIndexAttr(0));
+        at[2] = r;
+        Value row =
+            tensor::ExtractSliceOp::create(b, l, update, at, rowSizes, strides);
+        at[2] = slot;
+        Value next = tensor::InsertSliceOp::create(b, l, row, iter[0], at,
+                                                   rowSizes, strides);
+        scf::YieldOp::create(b, l, next);
+      });
+  rewriter.replaceOp(op, loop.getResult(0));
+  return loop.getResult(0);
+}
+
+FailureOr<Value>
+swaa::lowerCacheAttentionToReference(RewriterBase &rewriter,
+                                     attn::CacheAttentionOp op) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  // Gather the keys and values of positions 0 .. pos + n - 1 from their
+  // slots (positions a ring has overwritten are never visible), then run the
+  // reference attention over them.
+  Value rows = tensor::DimOp::create(rewriter, loc, op.getQuery(), 2);
+  Value total = arith::AddIOp::create(rewriter, loc, op.getPos(), rows);
+  auto gather = [&](Value cache) -> Value {
+    auto type = cast<RankedTensorType>(cache.getType());
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, cache);
+    sizes[2] = total;
+    SmallVector<int64_t> shape(type.getShape());
+    shape[2] = ShapedType::kDynamic;
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, sizes, type.getElementType());
+    AffineMap id = rewriter.getMultiDimIdentityMap(4);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, init.getType(), ValueRange{}, ValueRange{init},
+        ArrayRef<AffineMap>{id},
+        SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange) {
+          SmallVector<Value> idx;
+          for (unsigned d = 0; d < 4; ++d)
+            idx.push_back(linalg::IndexOp::create(b, l, d));
+          idx[2] = cacheSlot(b, l, idx[2], op.getRingWindowAttr(),
+                             op.getRingSinksAttr());
+          Value v = tensor::ExtractOp::create(b, l, cache, idx);
+          linalg::YieldOp::create(b, l, v);
+        });
+    return generic.getResult(0);
+  };
+  Value keys = gather(op.getKeyCache());
+  Value values = gather(op.getValueCache());
+  auto attention = attn::AttentionOp::create(
+      rewriter, loc, op.getType(), op.getQuery(), keys, values, op.getMask(),
+      op.getLayerAttr(), op.getScaleAttr(), op.getCausalAttr(),
+      op.getWindowAttr(), op.getSinksAttr());
+  FailureOr<Value> result = lowerAttentionToReference(rewriter, attention);
+  if (failed(result))
+    return failure();
+  rewriter.replaceOp(op, *result);
+  return *result;
 }
