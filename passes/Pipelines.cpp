@@ -53,6 +53,12 @@ swaa::recipeFromOptions(const SwaaPipelineOptions &options) {
     recipe.faLayers = options.faLayers;
   if (!options.faDecode.empty())
     recipe.faDecode = options.faDecode;
+  bool overridden = options.window != 0 || options.sinks >= 0 ||
+                    !options.faLayers.empty() || !options.faDecode.empty();
+  if (overridden)
+    recipe.source = options.recipe.empty() && options.preset.empty()
+                        ? "options"
+                        : recipe.source + " with options";
   return recipe;
 }
 

@@ -245,15 +245,15 @@ llvm::Expected<std::string> swaa::formatReport(ModuleOp split,
   llvm::raw_string_ostream os(s);
   os << "recipe: " << recipe.str() << " (" << recipe.source << ")\n";
   os << "prefill of " << context << " tokens, batch " << batch << "\n\n";
-  os << llvm::formatv("{0,5}  {1,-10}  {2,-10}  {3,14}  {4,14}  {5,12}  "
+  os << llvm::formatv("{0,5}  {1,-14}  {2,-14}  {3,14}  {4,14}  {5,12}  "
                       "{6,-12}\n",
                       "layer", "prefill", "decode", "visible pairs",
-                      "attn FLOPs", "KV cache", "cache");
+                      "attn FLOPs", "KV bytes", "cache");
   for (const auto &[layer, c] : swaa->layers)
-    os << llvm::formatv("{0,5}  {1,-10}  {2,-10}  {3,14}  {4,14}  {5,12}  "
+    os << llvm::formatv("{0,5}  {1,-14}  {2,-14}  {3,14}  {4,14}  {5,12}  "
                         "{6,-12}\n",
                         layer, c.prefillKind, c.decodeKind, c.pairs,
-                        human(c.attentionFlops, "FLOP"), mib(c.kvBytes),
+                        human(c.attentionFlops, "FLOP"), (int64_t)c.kvBytes,
                         c.cache);
   auto ratio = [](double a, double b) {
     return b > 0 ? llvm::formatv("{0:F3}", a / b).str() : std::string("-");
