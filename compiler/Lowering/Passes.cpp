@@ -8,6 +8,7 @@
 
 namespace mlir::swaa {
 #define GEN_PASS_DEF_ATTNLOWERREFERENCEPASS
+#define GEN_PASS_DEF_ATTNLOWERTILEDPASS
 #include "compiler/Lowering/Passes.h.inc"
 } // namespace mlir::swaa
 
@@ -41,6 +42,31 @@ struct AttnLowerReferencePass final
     for (attn::AttentionOp op : ops) {
       rewriter.setInsertionPoint(op);
       if (failed(lowerAttentionToReference(rewriter, op)))
+        return signalPassFailure();
+    }
+  }
+};
+
+struct AttnLowerTiledPass final
+    : impl::AttnLowerTiledPassBase<AttnLowerTiledPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<attn::CacheAppendOp, attn::CacheAttentionOp, attn::AttentionOp>(
+              op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<Value> lowered =
+          isa<attn::CacheAppendOp>(op)
+              ? lowerCacheAppendToReference(rewriter,
+                                            cast<attn::CacheAppendOp>(op))
+              : lowerAttentionToTiled(rewriter, op, queryTile, keyTile);
+      if (failed(lowered))
         return signalPassFailure();
     }
   }

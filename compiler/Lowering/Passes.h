@@ -9,8 +9,10 @@
 
 #include "dialects/Attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -34,6 +36,11 @@ FailureOr<Value> lowerCacheAppendToReference(RewriterBase &rewriter,
 /// 0 .. pos + n - 1 and the reference attention over them.
 FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,
                                                 attn::CacheAttentionOp op);
+
+/// Replaces `op` (attn.attention or attn.cache_attention) with the tiled
+/// online-softmax loop nest (TiledAttention.cpp).
+FailureOr<Value> lowerAttentionToTiled(RewriterBase &rewriter, Operation *op,
+                                       int64_t queryTile, int64_t keyTile);
 
 #define GEN_PASS_DECL
 #include "compiler/Lowering/Passes.h.inc"

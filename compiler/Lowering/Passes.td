@@ -37,4 +37,33 @@ def AttnLowerReferencePass : Pass<"attn-lower-reference"> {
   ];
 }
 
+def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
+  let summary = "lower attention to the tiled online-softmax loop nest";
+  let description = [{
+    Rewrites every `attn.attention` and `attn.cache_attention` into the loop
+    nest that the CPU and GPU targets share: an `scf.parallel` over batch,
+    heads and query tiles; per tile, a running max, sum and output in small
+    buffers; key tiles visited only where they hold a visible key
+    (the sink tiles below the window, then the tiles from the first row's
+    window start to the last row's position), each updating the online
+    softmax. A windowed layer costs O(n * (window + sinks)). The cache form
+    reads key position `j` from its slot (full, or ring). `attn.cache_append`
+    becomes row copies into the cache slots (as in the reference lowering).
+  }];
+  let options = [
+    Option<"queryTile", "query-tile", "int64_t", /*default=*/"32",
+           "query rows per tile (per parallel iteration)">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"64",
+           "keys per tile of the online softmax">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // SWAA_COMPILER_LOWERING_PASSES_TD

@@ -18,8 +18,8 @@
 
 using namespace mlir;
 
-void swaa::buildReferenceCPUPipeline(OpPassManager &pm) {
-  pm.addPass(createAttnLowerReferencePass());
+/// Everything after attention is lowered: to the LLVM dialect for the host.
+static void buildHostLLVMPipeline(OpPassManager &pm) {
   // Elementwise arith/math on tensors (what importers emit) -> linalg.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
 
@@ -45,7 +45,24 @@ void swaa::buildReferenceCPUPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void swaa::buildReferenceCPUPipeline(OpPassManager &pm) {
+  pm.addPass(createAttnLowerReferencePass());
+  buildHostLLVMPipeline(pm);
+}
+
+void swaa::buildTiledCPUPipeline(OpPassManager &pm,
+                                 const TiledPipelineOptions &options) {
+  pm.addPass(createAttnLowerTiledPass(
+      {options.queryTile.getValue(), options.keyTile.getValue()}));
+  buildHostLLVMPipeline(pm);
+}
+
 void swaa::registerLoweringPipelines() {
+  PassPipelineRegistration<TiledPipelineOptions>(
+      "swaa-tiled-cpu",
+      "Lower attn by the tiled online-softmax loop nest, and upstream tensor "
+      "IR, to the LLVM dialect for the host CPU",
+      buildTiledCPUPipeline);
   PassPipelineRegistration<>(
       "swaa-reference-cpu",
       "Lower attn (by the O(n^2) reference) and upstream tensor IR to the "

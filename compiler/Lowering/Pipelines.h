@@ -9,6 +9,7 @@
 #define SWAA_COMPILER_LOWERING_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace mlir::swaa {
 
@@ -16,6 +17,19 @@ namespace mlir::swaa {
 /// attention lowered by the O(n^2) reference (`attn-lower-reference`). The
 /// result runs under `mlir-runner` or translates to LLVM IR.
 void buildReferenceCPUPipeline(OpPassManager &pm);
+
+struct TiledPipelineOptions : public PassPipelineOptions<TiledPipelineOptions> {
+  Option<int64_t> queryTile{*this, "query-tile",
+                            llvm::cl::desc("query rows per tile"),
+                            llvm::cl::init(32)};
+  Option<int64_t> keyTile{*this, "key-tile", llvm::cl::desc("keys per tile"),
+                          llvm::cl::init(64)};
+};
+
+/// The same, with attention lowered by the tiled loop nest
+/// (`attn-lower-tiled`).
+void buildTiledCPUPipeline(OpPassManager &pm,
+                           const TiledPipelineOptions &options);
 
 /// Registers the pipelines above with the global pass registry.
 void registerLoweringPipelines();

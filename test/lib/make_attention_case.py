@@ -88,6 +88,12 @@ CASES = {
         (1, 2, 7, 8), (1, 2, 7, 8), 8,
         dict(scale=0.35, causal=True, window=3, sinks=1), dict(dtype="f16"),
     ),
+    "reference-long-window-sinks": (
+        "70 positions, window 13, 5 sinks, GQA 4/2: many query and key tiles "
+        "of the tiled loop nest, windows that start mid-tile",
+        (1, 4, 70, 8), (1, 2, 70, 8), 8,
+        dict(scale=0.35, causal=True, window=13, sinks=5), {},
+    ),
 }
 
 
@@ -152,6 +158,10 @@ def write_case(name, seed):
         f"// Reference lowering, executed: {description}.",
         f"// RUN: swaa-opt %s --swaa-reference-cpu | %run-cpu > %t",
         f"// RUN: %attn-ref %s %t {' '.join(flags)} | FileCheck %s",
+        f"// The tiled loop nest, with tiles smaller than the window and ragged",
+        f"// edges, computes the same:",
+        f'// RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=3 key-tile=2" | %run-cpu > %t.tiled',
+        f"// RUN: %attn-ref %s %t.tiled {' '.join(flags)} | FileCheck %s",
         f"// CHECK: OK: {count} values match numpy",
         "",
         "func.func private @printMemrefF32(tensor<*xf32>)",

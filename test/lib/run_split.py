@@ -104,6 +104,9 @@ def main():
     p.add_argument("--prompt", type=int, default=5)
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--tol", type=float, default=1e-4)
+    p.add_argument("--pipeline", default="swaa-reference-cpu",
+                   help="swaa-opt pipeline that lowers the module (e.g. "
+                        "'swaa-tiled-cpu{query-tile=2 key-tile=3}')")
     args = p.parse_args(argv)
 
     model = onnx.load(args.model)
@@ -183,9 +186,10 @@ def main():
         path = os.path.join(work, "run.mlir")
         open(path, "w").write(text)
         lowered = subprocess.run([os.path.join(args.bin_dir, "swaa-opt"), path,
-                                  "--swaa-reference-cpu"], capture_output=True, text=True)
+                                  f"--pass-pipeline=builtin.module({args.pipeline})"],
+                                 capture_output=True, text=True)
         if lowered.returncode:
-            sys.exit("swaa-opt --swaa-reference-cpu failed:\n" + lowered.stderr[-3000:])
+            sys.exit(f"swaa-opt {args.pipeline} failed:\n" + lowered.stderr[-3000:])
         libs = ",".join(os.path.join(args.lib_dir, l) for l in
                         ("libmlir_runner_utils.so", "libmlir_c_runner_utils.so"))
         run = subprocess.run(["mlir-runner", "-e", "main", "-entry-point-result=void",

@@ -2,6 +2,10 @@
 // Reference lowering, executed: GQA (4 query heads, 2 key/value heads), window 4, sinks 2, batch 2.
 // RUN: swaa-opt %s --swaa-reference-cpu | %run-cpu > %t
 // RUN: %attn-ref %s %t --causal --window 4 --sinks 2 --scale 0.4 | FileCheck %s
+// The tiled loop nest, with tiles smaller than the window and ragged
+// edges, computes the same:
+// RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=3 key-tile=2" | %run-cpu > %t.tiled
+// RUN: %attn-ref %s %t.tiled --causal --window 4 --sinks 2 --scale 0.4 | FileCheck %s
 // CHECK: OK: 352 values match numpy
 
 func.func private @printMemrefF32(tensor<*xf32>)

@@ -2,6 +2,10 @@
 // Reference lowering, executed: sliding window 3: each query sees itself and the 2 keys before.
 // RUN: swaa-opt %s --swaa-reference-cpu | %run-cpu > %t
 // RUN: %attn-ref %s %t --causal --window 3 --scale 0.5 | FileCheck %s
+// The tiled loop nest, with tiles smaller than the window and ragged
+// edges, computes the same:
+// RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=3 key-tile=2" | %run-cpu > %t.tiled
+// RUN: %attn-ref %s %t.tiled --causal --window 3 --scale 0.5 | FileCheck %s
 // CHECK: OK: 72 values match numpy
 
 func.func private @printMemrefF32(tensor<*xf32>)

@@ -1,0 +1,395 @@
+//===- TiledAttention.cpp - attention as a tiled online-softmax loop nest -===//
+//
+// Lowers `attn.attention` and `attn.cache_attention` to the loop nest that
+// both targets share (flash attention, as IREE's online attention, with the
+// key loop bounded by the visibility contract instead of masked):
+//
+//   scf.parallel (b, h, query tile)            -- CPU threads / GPU blocks
+//     m = -inf, l = 0, acc = 0                 -- running max, sum, output
+//                                                 (buffers of one tile)
+//     for key tile in [0, sink end)            -- the sink tokens below the
+//     window for key tile in [window start, last row] -- the keys the window
+//     meets
+//       s = scale * q.k + mask  (hidden: -inf) -- per row and key of the tile
+//       m' = max(m, rowmax s); p = exp(s - m')
+//       l = l * exp(m - m') + sum p; acc = acc * exp(m - m') + p.v
+//     out = l > 0 ? acc / l : 0
+//
+// For a query tile whose rows sit at absolute positions i0..i1, a key j is
+// visible when j <= i (causal) and, with a window W, when i - W < j or j <
+// sinks. The window loop starts at i0 - W + 1 and the sink loop stops below
+// it, so a windowed layer visits O(n * (W + S)) keys, not O(n^2). The cache
+// form reads key position j from its slot (ring or full). The loops work on
+// buffers (bufferization.to_buffer of the operands) so that the whole model's
+// one-shot bufferization keeps them in place; nothing here is CPU-specific.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::swaa;
+
+namespace {
+/// What attn.attention and attn.cache_attention share.
+struct AttentionView {
+  Operation *op;
+  Value query, key, value, mask;
+  double scale;
+  bool causal;
+  std::optional<int64_t> window;
+  int64_t sinks;
+  /// Cache form: the first query's position and the cache policy.
+  Value pos;
+  std::optional<int64_t> ringWindow;
+  int64_t ringSinks = 0;
+  RankedTensorType resultType;
+};
+
+class TiledBuilder {
+public:
+  TiledBuilder(RewriterBase &b, const AttentionView &a, int64_t queryTile,
+               int64_t keyTile)
+      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile) {
+    f32 = b.getF32Type();
+  }
+
+  Value build() {
+    Value q = buffer(a.query), k = buffer(a.key), v = buffer(a.value);
+    Value mask = a.mask ? buffer(a.mask) : Value();
+    batch = dim(a.query, 0);
+    heads = dim(a.query, 1);
+    rows = dim(a.query, 2);
+    headDim = dim(a.query, 3);
+    kvHeads = dim(a.key, 1);
+    valueDim = dim(a.value, 3);
+    // Absolute position of query row 0 and the number of key positions.
+    if (a.pos) {
+      offset = a.pos;
+      keys = add(a.pos, rows);
+    } else {
+      keys = dim(a.key, 2);
+      offset = sub(keys, rows);
+    }
+    group = arith::DivUIOp::create(b, loc, heads, kvHeads);
+
+    Type outElem = a.resultType.getElementType();
+    SmallVector<Value> outSizes = {batch, heads, rows, valueDim};
+    SmallVector<Value> dynSizes;
+    for (auto [i, s] : llvm::enumerate(a.resultType.getShape()))
+      if (ShapedType::isDynamic(s))
+        dynSizes.push_back(outSizes[i]);
+    auto outType = MemRefType::get(a.resultType.getShape(), outElem);
+    Value out = memref::AllocOp::create(b, loc, outType, dynSizes);
+
+    Value zero = idx(0), one = idx(1), tqV = idx(tq);
+    Value qTiles = arith::CeilDivUIOp::create(b, loc, rows, tqV);
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero, zero}, ValueRange{batch, heads, qTiles},
+        ValueRange{one, one, one}, [&](OpBuilder &, Location, ValueRange ivs) {
+          tileBody(ivs, q, k, v, mask, out);
+        });
+    return bufferization::ToTensorOp::create(b, loc, a.resultType, out,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+  }
+
+private:
+  RewriterBase &b;
+  const AttentionView &a;
+  Location loc;
+  int64_t tq, tk;
+  Type f32;
+  Value batch, heads, rows, headDim, kvHeads, valueDim, keys, offset, group;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value fconst(double v) {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat((float)v));
+  }
+  Value dim(Value t, int64_t d) {
+    return b.createOrFold<tensor::DimOp>(loc, t, d);
+  }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+
+  /// The operand's buffer, with any layout.
+  Value buffer(Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    auto layout = StridedLayoutAttr::get(
+        b.getContext(), ShapedType::kDynamic,
+        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+    auto memType =
+        MemRefType::get(type.getShape(), type.getElementType(), layout);
+    return bufferization::ToBufferOp::create(b, loc, memType, tensor,
+                                             /*read_only=*/true);
+  }
+
+  Value load(Value buf, ValueRange indices) {
+    Value x = memref::LoadOp::create(b, loc, buf, indices);
+    if (x.getType() != f32)
+      x = arith::ExtFOp::create(b, loc, f32, x);
+    return x;
+  }
+
+  /// The slot of key position j in the key/value operand.
+  Value slot(Value j) {
+    if (!a.ringWindow)
+      return j;
+    Value s = idx(a.ringSinks), w = idx(*a.ringWindow);
+    Value ring = add(s, arith::RemUIOp::create(b, loc, sub(j, s), w));
+    return arith::SelectOp::create(b, loc, cmp(arith::CmpIPredicate::ult, j, s),
+                                   j, ring);
+  }
+
+  /// A mask index: 0 where the mask broadcasts (static size 1).
+  Value maskIndex(Value mask, unsigned d, Value i) {
+    auto type = cast<MemRefType>(mask.getType());
+    return type.getDimSize(d) == 1 ? idx(0) : i;
+  }
+
+  /// One (batch, head, query tile): online softmax over the visible keys.
+  void tileBody(ValueRange ivs, Value q, Value k, Value v, Value mask,
+                Value out) {
+    Value bIdx = ivs[0], h = ivs[1];
+    Value hk = arith::DivUIOp::create(b, loc, h, group);
+    Value q0 = mul(ivs[2], idx(tq));
+    Value nRows = minI(idx(tq), sub(rows, q0));
+    // The tile's state, one per parallel iteration (buffer deallocation frees
+    // it at the end of the iteration; stack allocas would grow the stack of
+    // the loop that a parallel loop becomes, and canonicalization hoists them
+    // out of any alloca scope).
+    auto rowVec = MemRefType::get({tq}, f32);
+    Value m = memref::AllocOp::create(b, loc, rowVec);
+    Value l = memref::AllocOp::create(b, loc, rowVec);
+    Value acc = memref::AllocOp::create(
+        b, loc, MemRefType::get({tq, ShapedType::kDynamic}, f32),
+        ValueRange{valueDim});
+    Value s = memref::AllocOp::create(b, loc, MemRefType::get({tq, tk}, f32));
+    Value negInf = fconst(-std::numeric_limits<float>::infinity());
+    Value zeroF = fconst(0.0);
+    Value zero = idx(0), one = idx(1);
+    forLoop(zero, nRows, [&](Value r) {
+      memref::StoreOp::create(b, loc, negInf, m, r);
+      memref::StoreOp::create(b, loc, zeroF, l, r);
+      forLoop(zero, valueDim, [&](Value e) {
+        memref::StoreOp::create(b, loc, zeroF, acc, ValueRange{r, e});
+      });
+    });
+
+    // Key ranges: positions of the first and last rows bound them.
+    Value i0 = add(offset, q0);
+    Value i1 = add(i0, sub(nRows, one));
+    Value end = a.causal ? minI(keys, add(i1, one)) : keys;
+    Value start = zero;
+    if (a.window)
+      start = maxI(zero, add(sub(i0, idx(*a.window)), one));
+    start = minI(start, end);
+    if (a.window && a.sinks > 0) {
+      Value sinkEnd = minI(idx(a.sinks), start);
+      keyRange(zero, sinkEnd, bIdx, h, hk, q0, nRows, q, k, v, mask, m, l, acc,
+               s);
+    }
+    keyRange(start, end, bIdx, h, hk, q0, nRows, q, k, v, mask, m, l, acc, s);
+
+    // out = l > 0 ? acc / l : 0 (a row with no visible key gives zeros).
+    Type outElem = cast<MemRefType>(out.getType()).getElementType();
+    forLoop(zero, nRows, [&](Value r) {
+      Value lr = memref::LoadOp::create(b, loc, l, r);
+      Value any =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, lr, zeroF);
+      Value inv = arith::DivFOp::create(b, loc, fconst(1.0), lr);
+      forLoop(zero, valueDim, [&](Value e) {
+        Value x = memref::LoadOp::create(b, loc, acc, ValueRange{r, e});
+        Value y = arith::SelectOp::create(
+            b, loc, any, arith::MulFOp::create(b, loc, x, inv), zeroF);
+        if (outElem != f32)
+          y = arith::TruncFOp::create(b, loc, outElem, y);
+        memref::StoreOp::create(b, loc, y, out,
+                                ValueRange{bIdx, h, add(q0, r), e});
+      });
+    });
+  }
+
+  /// The key tiles of [from, to).
+  void keyRange(Value from, Value to, Value bIdx, Value h, Value hk, Value q0,
+                Value nRows, Value q, Value k, Value v, Value mask, Value m,
+                Value l, Value acc, Value s) {
+    scf::ForOp::create(b, loc, from, to, idx(tk), ValueRange{},
+                       [&](OpBuilder &, Location, Value k0, ValueRange) {
+                         Value nKeys = minI(idx(tk), sub(to, k0));
+                         keyTile(k0, nKeys, bIdx, h, hk, q0, nRows, q, k, v,
+                                 mask, m, l, acc, s);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+
+  void keyTile(Value k0, Value nKeys, Value bIdx, Value h, Value hk, Value q0,
+               Value nRows, Value q, Value k, Value v, Value mask, Value m,
+               Value l, Value acc, Value s) {
+    Value zero = idx(0);
+    Value negInf = fconst(-std::numeric_limits<float>::infinity());
+    Value zeroF = fconst(0.0);
+    Value scale = fconst(a.scale);
+    forLoop(zero, nRows, [&](Value r) {
+      Value row = add(q0, r);
+      Value i = add(offset, row);
+      // Scores of the tile's keys, and their max.
+      Value rowMax =
+          forLoopReduce(zero, nKeys, negInf, [&](Value c, Value best) {
+            Value j = add(k0, c);
+            Value kj = slot(j);
+            Value dot =
+                forLoopReduce(zero, headDim, zeroF, [&](Value d, Value sum) {
+                  Value x = load(q, {bIdx, h, row, d});
+                  Value y = load(k, {bIdx, hk, kj, d});
+                  return arith::AddFOp::create(
+                      b, loc, sum, arith::MulFOp::create(b, loc, x, y));
+                });
+            Value score = arith::MulFOp::create(b, loc, dot, scale);
+            if (mask) {
+              Value mv =
+                  load(mask, {maskIndex(mask, 0, bIdx), maskIndex(mask, 1, h),
+                              maskIndex(mask, 2, row), maskIndex(mask, 3, j)});
+              score = arith::AddFOp::create(b, loc, score, mv);
+            }
+            Value visible = visibleKey(i, j);
+            if (visible)
+              score = arith::SelectOp::create(b, loc, visible, score, negInf);
+            memref::StoreOp::create(b, loc, score, s, ValueRange{r, c});
+            return arith::MaximumFOp::create(b, loc, best, score).getResult();
+          });
+      Value mOld = memref::LoadOp::create(b, loc, m, r);
+      Value mNew = arith::MaximumFOp::create(b, loc, mOld, rowMax);
+      // Nothing visible yet in this row: keep its state.
+      Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                         mNew, negInf);
+      scf::IfOp::create(b, loc, live, [&](OpBuilder &, Location) {
+        Value alpha = math::ExpOp::create(
+            b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
+        Value sum = forLoopReduce(zero, nKeys, zeroF, [&](Value c, Value t) {
+          Value x = memref::LoadOp::create(b, loc, s, ValueRange{r, c});
+          Value p = math::ExpOp::create(b, loc,
+                                        arith::SubFOp::create(b, loc, x, mNew));
+          memref::StoreOp::create(b, loc, p, s, ValueRange{r, c});
+          return arith::AddFOp::create(b, loc, t, p).getResult();
+        });
+        Value lOld = memref::LoadOp::create(b, loc, l, r);
+        memref::StoreOp::create(
+            b, loc,
+            arith::AddFOp::create(
+                b, loc, arith::MulFOp::create(b, loc, lOld, alpha), sum),
+            l, r);
+        forLoop(zero, valueDim, [&](Value e) {
+          Value pv = forLoopReduce(zero, nKeys, zeroF, [&](Value c, Value t) {
+            Value p = memref::LoadOp::create(b, loc, s, ValueRange{r, c});
+            Value y = load(v, {bIdx, hk, slot(add(k0, c)), e});
+            return arith::AddFOp::create(b, loc, t,
+                                         arith::MulFOp::create(b, loc, p, y))
+                .getResult();
+          });
+          Value old = memref::LoadOp::create(b, loc, acc, ValueRange{r, e});
+          memref::StoreOp::create(
+              b, loc,
+              arith::AddFOp::create(
+                  b, loc, arith::MulFOp::create(b, loc, old, alpha), pv),
+              acc, ValueRange{r, e});
+        });
+        memref::StoreOp::create(b, loc, mNew, m, r);
+        scf::YieldOp::create(b, loc);
+      });
+    });
+  }
+
+  /// The contract's visibility of key position j to the query at i, or null
+  /// when every key of the ranges is visible.
+  Value visibleKey(Value i, Value j) {
+    Value vis;
+    if (a.causal)
+      vis = cmp(arith::CmpIPredicate::ule, j, i);
+    if (a.window) {
+      // i - W < j, written j + W > i to stay unsigned.
+      Value inWindow =
+          cmp(arith::CmpIPredicate::ugt, add(j, idx(*a.window)), i);
+      if (a.sinks > 0)
+        inWindow = arith::OrIOp::create(
+            b, loc, inWindow, cmp(arith::CmpIPredicate::ult, j, idx(a.sinks)));
+      vis = vis ? arith::AndIOp::create(b, loc, vis, inWindow).getResult()
+                : inWindow;
+    }
+    return vis;
+  }
+
+  void forLoop(Value from, Value to, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, loc, from, to, idx(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value iv, ValueRange) {
+                         body(iv);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+
+  Value forLoopReduce(Value from, Value to, Value init,
+                      function_ref<Value(Value, Value)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, from, to, idx(1), ValueRange{init},
+        [&](OpBuilder &, Location, Value iv, ValueRange iter) {
+          scf::YieldOp::create(b, loc, body(iv, iter[0]));
+        });
+    return loop.getResult(0);
+  }
+};
+} // namespace
+
+FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
+                                             Operation *op, int64_t queryTile,
+                                             int64_t keyTile) {
+  AttentionView view;
+  view.op = op;
+  if (auto a = dyn_cast<attn::AttentionOp>(op)) {
+    view.query = a.getQuery();
+    view.key = a.getKey();
+    view.value = a.getValue();
+    view.mask = a.getMask();
+    view.scale = a.getScale().convertToDouble();
+    view.causal = a.getCausal();
+    if (a.getWindowAttr())
+      view.window = a.getWindowAttr().getInt();
+    view.sinks = a.getSinksAttr().getInt();
+    view.resultType = a.getType();
+  } else if (auto c = dyn_cast<attn::CacheAttentionOp>(op)) {
+    view.query = c.getQuery();
+    view.key = c.getKeyCache();
+    view.value = c.getValueCache();
+    view.mask = c.getMask();
+    view.scale = c.getScale().convertToDouble();
+    view.causal = c.getCausal();
+    if (c.getWindowAttr())
+      view.window = c.getWindowAttr().getInt();
+    view.sinks = c.getSinksAttr().getInt();
+    view.pos = c.getPos();
+    if (c.getRingWindowAttr())
+      view.ringWindow = c.getRingWindowAttr().getInt();
+    view.ringSinks = c.getRingSinksAttr().getInt();
+    view.resultType = c.getType();
+  } else {
+    return op->emitOpError("is not an attention op");
+  }
+  if (queryTile < 1 || keyTile < 1)
+    return op->emitOpError("needs positive tile sizes");
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  Value result = TiledBuilder(rewriter, view, queryTile, keyTile).build();
+  rewriter.replaceOp(op, result);
+  return result;
+}
