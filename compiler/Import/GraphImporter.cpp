@@ -1139,3 +1139,171 @@ void mlir::swaa::registerImportDialects(DialectRegistry &registry) {
                   linalg::LinalgDialect, math::MathDialect,
                   tensor::TensorDialect>();
 }
+
+//===----------------------------------------------------------------------===//
+// Weights for the artifact
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct DtypeInfo {
+  const char *name;
+  unsigned width;
+};
+std::optional<DtypeInfo> safetensorsDtype(int32_t t) {
+  switch (t) {
+  case onnx::TensorProto::FLOAT:
+    return DtypeInfo{"F32", 4};
+  case onnx::TensorProto::FLOAT16:
+    return DtypeInfo{"F16", 2};
+  case onnx::TensorProto::BFLOAT16:
+    return DtypeInfo{"BF16", 2};
+  case onnx::TensorProto::DOUBLE:
+    return DtypeInfo{"F64", 8};
+  case onnx::TensorProto::INT64:
+    return DtypeInfo{"I64", 8};
+  case onnx::TensorProto::INT32:
+    return DtypeInfo{"I32", 4};
+  case onnx::TensorProto::INT8:
+    return DtypeInfo{"I8", 1};
+  case onnx::TensorProto::UINT8:
+    return DtypeInfo{"U8", 1};
+  case onnx::TensorProto::BOOL:
+    return DtypeInfo{"BOOL", 1};
+  default:
+    return std::nullopt;
+  }
+}
+
+/// Parses the model at `path` and indexes its initializers.
+bool loadForWeights(llvm::StringRef path, onnx::ModelProto &model,
+                    std::map<std::string, const onnx::TensorProto *> &byName,
+                    std::string &error) {
+  int fd = ::open(path.str().c_str(), O_RDONLY);
+  if (fd < 0) {
+    error = path.str() + ": cannot open the model: " + std::strerror(errno);
+    return false;
+  }
+  bool ok;
+  {
+    google::protobuf::io::FileInputStream stream(fd);
+    ok = parseModel(stream, model);
+  }
+  ::close(fd);
+  if (!ok) {
+    error = path.str() + ": not a valid ONNX model";
+    return false;
+  }
+  for (const onnx::TensorProto &t : model.graph().initializer())
+    byName[t.name()] = &t;
+  return true;
+}
+
+bool describe(const onnx::TensorProto &t, WeightData &w, std::string &error) {
+  std::optional<DtypeInfo> dt = safetensorsDtype(t.data_type());
+  if (!dt) {
+    error = "initializer '" + t.name() + "' has ONNX data type " +
+            std::to_string(t.data_type()) + ", which swaa cannot store";
+    return false;
+  }
+  w.name = t.name();
+  w.dtype = dt->name;
+  w.shape.assign(t.dims().begin(), t.dims().end());
+  return true;
+}
+} // namespace
+
+bool mlir::swaa::describeWeights(llvm::StringRef path,
+                                 llvm::ArrayRef<std::string> names,
+                                 llvm::SmallVectorImpl<WeightData> &out,
+                                 std::string &error) {
+  onnx::ModelProto model;
+  std::map<std::string, const onnx::TensorProto *> byName;
+  if (!loadForWeights(path, model, byName, error))
+    return false;
+  for (const std::string &name : names) {
+    auto it = byName.find(name);
+    if (it == byName.end()) {
+      error = path.str() + ": no initializer '" + name + "'";
+      return false;
+    }
+    WeightData w;
+    if (!describe(*it->second, w, error))
+      return false;
+    out.push_back(std::move(w));
+  }
+  return true;
+}
+
+bool mlir::swaa::readWeights(llvm::StringRef path,
+                             llvm::ArrayRef<std::string> names,
+                             llvm::function_ref<bool(const WeightData &)> sink,
+                             std::string &error) {
+  onnx::ModelProto model;
+  std::map<std::string, const onnx::TensorProto *> byName;
+  if (!loadForWeights(path, model, byName, error))
+    return false;
+  llvm::SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  for (const std::string &name : names) {
+    auto it = byName.find(name);
+    if (it == byName.end()) {
+      error = path.str() + ": no initializer '" + name + "'";
+      return false;
+    }
+    const onnx::TensorProto &t = *it->second;
+    WeightData w;
+    if (!describe(t, w, error))
+      return false;
+    uint64_t n = 1;
+    for (int64_t d : w.shape)
+      n *= (uint64_t)d;
+    unsigned width = safetensorsDtype(t.data_type())->width;
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      ExternalRef ref = externalRef(t);
+      llvm::SmallString<256> file(dir);
+      llvm::sys::path::append(file, ref.location);
+      if (ref.location.empty() || llvm::sys::path::is_absolute(ref.location) ||
+          llvm::StringRef(ref.location).contains("..") ||
+          !readFileRange(file.str().str(), ref.offset, n * width, w.bytes)) {
+        error = "cannot read the external data of initializer '" + name +
+                "' from '" + file.str().str() + "'";
+        return false;
+      }
+    } else if (t.has_raw_data()) {
+      w.bytes = t.raw_data();
+    } else {
+      // Typed fields: floats, int32 (which also carries f16/bf16/bool/int8
+      // bit patterns), int64, doubles.
+      auto append = [&](const void *p, size_t size) {
+        w.bytes.append(static_cast<const char *>(p), size);
+      };
+      switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT:
+        for (float v : t.float_data())
+          append(&v, 4);
+        break;
+      case onnx::TensorProto::DOUBLE:
+        for (double v : t.double_data())
+          append(&v, 8);
+        break;
+      case onnx::TensorProto::INT64:
+        for (int64_t v : t.int64_data())
+          append(&v, 8);
+        break;
+      default:
+        for (int32_t v : t.int32_data())
+          append(&v, width);
+        break;
+      }
+    }
+    if (w.bytes.size() != n * width) {
+      error = "initializer '" + name + "' holds " +
+              std::to_string(w.bytes.size()) + " bytes of data for " +
+              std::to_string(n) + " elements";
+      return false;
+    }
+    if (!sink(w))
+      return false;
+  }
+  return true;
+}

@@ -13,6 +13,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <string>
@@ -44,6 +46,27 @@ OwningOpRef<ModuleOp> importOnnxBuffer(MLIRContext *context,
                                        llvm::StringRef name,
                                        llvm::StringRef baseDir,
                                        const ImportOptions &options = {});
+
+/// One weight of a model: its initializer's name, safetensors dtype ("F32",
+/// "F16", "BF16", "F64", "I64", "I32", "I8", "U8", "BOOL"), shape and raw
+/// little-endian bytes.
+struct WeightData {
+  std::string name, dtype;
+  llvm::SmallVector<int64_t> shape;
+  std::string bytes;
+};
+
+/// Reads the initializers `names` of the ONNX file at `path` (with external
+/// data), calling `sink` for each in order; stops at the first failure with
+/// `error` set (a missing name, unreadable data, an unsupported type).
+bool readWeights(llvm::StringRef path, llvm::ArrayRef<std::string> names,
+                 llvm::function_ref<bool(const WeightData &)> sink,
+                 std::string &error);
+
+/// Shapes and dtypes of `names` without reading their data.
+bool describeWeights(llvm::StringRef path, llvm::ArrayRef<std::string> names,
+                     llvm::SmallVectorImpl<WeightData> &out,
+                     std::string &error);
 
 /// The dialects the importer creates ops of.
 void registerImportDialects(DialectRegistry &registry);

@@ -9,6 +9,8 @@
 namespace mlir::swaa {
 #define GEN_PASS_DEF_ATTNLOWERREFERENCEPASS
 #define GEN_PASS_DEF_ATTNLOWERTILEDPASS
+#define GEN_PASS_DEF_SWAAENTRYABIPASS
+#define GEN_PASS_DEF_SWAAEXPANDMEMREFCOPYPASS
 #include "compiler/Lowering/Passes.h.inc"
 } // namespace mlir::swaa
 
@@ -68,6 +70,50 @@ struct AttnLowerTiledPass final
               : lowerAttentionToTiled(rewriter, op, queryTile, keyTile);
       if (failed(lowered))
         return signalPassFailure();
+    }
+  }
+};
+
+struct SwaaEntryABIPass final : impl::SwaaEntryABIPassBase<SwaaEntryABIPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
+      if (!fn->hasAttr("swaa.entry") || fn.isExternal())
+        continue;
+      auto ret = cast<func::ReturnOp>(fn.getBody().back().getTerminator());
+      llvm::BitVector drop(ret.getNumOperands());
+      Builder b(&getContext());
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        auto arg = dyn_cast<BlockArgument>(v);
+        if (!arg || arg.getOwner() != &fn.getBody().front())
+          continue;
+        drop.set(i);
+        fn.setArgAttr(arg.getArgNumber(), "swaa.in_place", b.getUnitAttr());
+      }
+      ret->eraseOperands(drop);
+      if (failed(fn.eraseResults(drop))) {
+        fn.emitError("cannot drop the in-place results");
+        return signalPassFailure();
+      }
+      fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    }
+  }
+};
+
+struct SwaaExpandMemrefCopyPass final
+    : impl::SwaaExpandMemrefCopyPassBase<SwaaExpandMemrefCopyPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation()->walk([&](memref::CopyOp op) { copies.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (memref::CopyOp op : copies) {
+      rewriter.setInsertionPoint(op);
+      linalg::CopyOp::create(rewriter, op.getLoc(), op.getSource(),
+                             op.getTarget());
+      rewriter.eraseOp(op);
     }
   }
 };

@@ -66,4 +66,27 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
   ];
 }
 
+def SwaaEntryABIPass : Pass<"swaa-entry-abi", "::mlir::ModuleOp"> {
+  let summary = "shape the bufferized entry points into the runtime's ABI";
+  let description = [{
+    On the bufferized `@prefill` and `@decode` (functions tagged
+    `swaa.entry`): drops every result that is one of the function's own
+    arguments (the KV caches, updated in place), and marks the functions
+    `llvm.emit_c_interface`, so that each argument is passed as a pointer to
+    its memref descriptor and the remaining results (the logits, allocated by
+    the callee) come back through a pointer to a struct of descriptors.
+    The dropped results are recorded as `swaa.in_place` on the argument.
+  }];
+}
+
+def SwaaExpandMemrefCopyPass : Pass<"swaa-expand-memref-copy"> {
+  let summary = "turn memref.copy into linalg.copy (then loops)";
+  let description = [{
+    Copies between strided views (a KV-cache row, a slice) lower to a call of
+    the `memrefCopy` runtime helper; as `linalg.copy` they become plain loops
+    and the compiled model needs no MLIR runtime library.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SWAA_COMPILER_LOWERING_PASSES_TD

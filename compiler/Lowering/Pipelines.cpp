@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
@@ -57,7 +58,48 @@ void swaa::buildTiledCPUPipeline(OpPassManager &pm,
   buildHostLLVMPipeline(pm);
 }
 
+void swaa::buildCPUPipeline(OpPassManager &pm,
+                            const CPUPipelineOptions &options) {
+  pm.addPass(createAttnLowerTiledPass(
+      {options.queryTile.getValue(), options.keyTile.getValue()}));
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // The caches are updated in place: their results fold to the arguments,
+  // which the entry ABI then drops.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSwaaEntryABIPass());
+  pm.addPass(createSwaaExpandMemrefCopyPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  if (options.openmp) {
+    pm.addPass(createConvertSCFToOpenMPPass());
+    // scf-to-openmp wraps loop bodies in memref.alloca_scope; those without
+    // allocas fold away (a scope must stay one block through scf-to-cf).
+    pm.addPass(createCanonicalizerPass());
+  }
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  if (options.openmp)
+    pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void swaa::registerLoweringPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "swaa-cpu",
+      "The CPU back end: tiled attention, in-place KV caches, bufferized "
+      "loops (OpenMP for the parallel ones) down to the LLVM dialect, with "
+      "the runtime's entry-point ABI",
+      buildCPUPipeline);
   PassPipelineRegistration<TiledPipelineOptions>(
       "swaa-tiled-cpu",
       "Lower attn by the tiled online-softmax loop nest, and upstream tensor "

@@ -31,6 +31,23 @@ struct TiledPipelineOptions : public PassPipelineOptions<TiledPipelineOptions> {
 void buildTiledCPUPipeline(OpPassManager &pm,
                            const TiledPipelineOptions &options);
 
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<int64_t> queryTile{*this, "query-tile",
+                            llvm::cl::desc("query rows per attention tile"),
+                            llvm::cl::init(32)};
+  Option<int64_t> keyTile{*this, "key-tile",
+                          llvm::cl::desc("keys per attention tile"),
+                          llvm::cl::init(64)};
+  Option<bool> openmp{*this, "openmp",
+                      llvm::cl::desc("run parallel loops on OpenMP threads"),
+                      llvm::cl::init(true)};
+};
+
+/// The CPU back end from the split model (@prefill/@decode) to the LLVM
+/// dialect: tiled attention, in-place caches, the runtime's ABI
+/// (`swaa-entry-abi`), OpenMP for the parallel loops.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
 /// Registers the pipelines above with the global pass registry.
 void registerLoweringPipelines();
 

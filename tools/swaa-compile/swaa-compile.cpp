@@ -8,12 +8,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Artifact/Artifact.h"
 #include "compiler/Driver/Report.h"
 #include "compiler/Import/Importer.h"
 #include "compiler/Import/Ops.h"
+#include "compiler/Lowering/Pipelines.h"
+#include "compiler/Targets/CPU/SharedObject.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
 #include "passes/Recipe.h"
+#include "tools/RegisterEverything.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -21,9 +25,12 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
 
 using namespace mlir;
 
@@ -36,7 +43,7 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
-enum class Emit { Import, Mlir };
+enum class Emit { Import, Mlir, LLVM, Artifact };
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"),
     cl::values(clEnumValN(Emit::Import, "import",
@@ -45,8 +52,39 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Mlir, "mlir",
                           "the module after the recipe: @prefill and @decode "
                           "with the KV cache as state (without any recipe "
-                          "option: the imported module, as --emit=import)")),
+                          "option: the imported module, as --emit=import)"),
+               clEnumValN(Emit::LLVM, "llvm",
+                          "the module lowered for the target (LLVM dialect "
+                          "for cpu)"),
+               clEnumValN(Emit::Artifact, "artifact",
+                          "the compiled model directory (manifest.json, "
+                          "model.so, weights.safetensors) that swaa-run and "
+                          "the runtime load; the default when -o ends in "
+                          ".swaa")),
     cl::init(Emit::Mlir), cl::cat(category));
+
+cl::OptionCategory targetCategory("Code generation");
+cl::opt<std::string> targetFlag("target",
+                                cl::desc("Target: cpu (the host CPU)"),
+                                cl::init("cpu"), cl::cat(targetCategory));
+cl::opt<bool> portable(
+    "portable",
+    cl::desc("Generate code for any x86-64-v2 CPU instead of tuning for "
+             "this machine's (-march=native)"),
+    cl::cat(targetCategory));
+cl::opt<bool> noOpenMP("no-openmp",
+                       cl::desc("Run parallel loops on one thread (no "
+                                "libomp)"),
+                       cl::cat(targetCategory));
+cl::opt<int64_t> queryTile("query-tile",
+                           cl::desc("Query rows per attention tile"),
+                           cl::init(32), cl::cat(targetCategory));
+cl::opt<int64_t> keyTile("key-tile", cl::desc("Keys per attention tile"),
+                         cl::init(64), cl::cat(targetCategory));
+cl::opt<bool> keepIR("keep-ir",
+                     cl::desc("Keep the optimized LLVM IR (model.so.ll) in "
+                              "the artifact"),
+                     cl::cat(targetCategory));
 
 cl::OptionCategory recipeCategory(
     "SWAA recipe options (a file or preset, then flags override its values)");
@@ -129,11 +167,13 @@ std::string describe(Location loc) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions({&category, &recipeCategory, &reportCategory});
+  cl::HideUnrelatedOptions(
+      {&category, &recipeCategory, &reportCategory, &targetCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "swaa-compile: compile an ONNX decoder model with a SWAA recipe\n\n"
       "  swaa-compile model.onnx --emit=import            the imported model\n"
+      "  swaa-compile model.onnx --preset fa-decode -o model.swaa   compile\n"
       "  swaa-compile model.onnx --preset interleave-1/2+fa-decode "
       "--emit=mlir\n"
       "  swaa-compile model.onnx --window 2048 --sinks 4 --fa-layers odd \\\n"
@@ -161,7 +201,9 @@ int main(int argc, char **argv) {
   }
 
   DialectRegistry registry;
-  swaa::registerImportDialects(registry);
+  // Every dialect and its external interfaces (bufferization, inlining,
+  // LLVM translation): the back end lowers through all of them.
+  swaa::registerAllSwaaDialects(registry);
   MLIRContext mlirContext(registry);
   bool failedAny = false;
   ScopedDiagnosticHandler handler(&mlirContext, [&](Diagnostic &d) {
@@ -250,6 +292,76 @@ int main(int argc, char **argv) {
     swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
     if (failed(pm.run(*module)) || failedAny)
       return 1;
+  }
+
+  bool artifact = emit == Emit::Artifact ||
+                  (emit.getNumOccurrences() == 0 &&
+                   llvm::StringRef(outputPath).ends_with(".swaa"));
+  if (artifact || emit == Emit::LLVM) {
+    if (targetFlag != "cpu")
+      return fail("--target " + targetFlag +
+                  ": only the cpu target exists so far");
+    if (queryTile < 1 || keyTile < 1)
+      return fail("--query-tile and --key-tile must be at least 1");
+    if (artifact && outputPath == "-")
+      return fail("an artifact is a directory: give -o DIR.swaa");
+    if (!hasRecipe) {
+      // The split into prefill and decode (full attention).
+      PassManager pm(&mlirContext);
+      swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
+      if (failed(pm.run(*module)) || failedAny)
+        return 1;
+    }
+    FailureOr<std::vector<swaa::EntryPoint>> entries =
+        swaa::describeEntryPoints(*module);
+    if (failed(entries))
+      return 1;
+    std::vector<swaa::ArtifactSpec::Layer> layers =
+        swaa::describeLayers(*module);
+    auto start = std::chrono::steady_clock::now();
+    PassManager pm(&mlirContext);
+    swaa::CPUPipelineOptions cpu;
+    cpu.queryTile = queryTile;
+    cpu.keyTile = keyTile;
+    cpu.openmp = !noOpenMP;
+    swaa::buildCPUPipeline(pm, cpu);
+    if (failed(pm.run(*module)) || failedAny)
+      return 1;
+    if (emit == Emit::LLVM) {
+      std::string error;
+      std::unique_ptr<llvm::ToolOutputFile> out =
+          openOutputFile(outputPath, &error);
+      if (!out)
+        return fail(error);
+      module->print(out->os());
+      out->keep();
+      return 0;
+    }
+    swaa::ArtifactSpec spec;
+    spec.dir = outputPath;
+    spec.modelPath = inputPath;
+    spec.recipe = recipe;
+    spec.entries = std::move(*entries);
+    spec.layers = std::move(layers);
+    swaa::SharedObjectOptions so;
+    so.hostCPU = !portable;
+    so.openmp = !noOpenMP;
+    so.openmpLibDir = SWAA_OPENMP_LIB_DIR;
+    so.keepIR = keepIR;
+    spec.writeCode = [&](llvm::StringRef path, std::string &error) {
+      return swaa::emitSharedObject(*module, {"prefill", "decode"}, path, so,
+                                    error);
+    };
+    std::string error;
+    if (!swaa::writeArtifact(spec, error))
+      return fail(error);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::errs() << "swaa-compile: wrote " << outputPath << " (" << recipe.str()
+                 << "; code generated in " << llvm::format("%.1f", seconds)
+                 << " s)\n";
+    return 0;
   }
 
   std::string error;

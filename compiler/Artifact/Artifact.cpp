@@ -1,0 +1,319 @@
+//===- Artifact.cpp - the compiled model on disk --------------------------===//
+//
+// Manifest from the split module's signatures; weights streamed from the
+// ONNX file into safetensors (header first: every size is known from the
+// shapes), so a large model needs memory for one weight at a time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Artifact/Artifact.h"
+
+#include "compiler/Import/Importer.h"
+#include "dialects/Attn/AttnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace mlir::swaa;
+
+namespace {
+std::string dtypeOf(Type t) {
+  if (t.isF32())
+    return "F32";
+  if (t.isF16())
+    return "F16";
+  if (t.isBF16())
+    return "BF16";
+  if (t.isF64())
+    return "F64";
+  if (t.isInteger(64))
+    return "I64";
+  if (t.isInteger(32))
+    return "I32";
+  if (t.isInteger(1))
+    return "BOOL";
+  if (t.isIndex())
+    return "index";
+  return "";
+}
+
+int64_t dtypeWidth(llvm::StringRef d) {
+  if (d == "F64" || d == "I64")
+    return 8;
+  if (d == "F32" || d == "I32")
+    return 4;
+  if (d == "F16" || d == "BF16")
+    return 2;
+  return 1;
+}
+
+FailureOr<EntryValue> describeValue(Type type, DictionaryAttr attrs,
+                                    Location loc) {
+  EntryValue v;
+  if (type.isIndex()) {
+    v.kind = "position";
+    v.dtype = "index";
+    return v;
+  }
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t)
+    return emitError(loc) << "entry point value of type " << type
+                          << " is not a ranked tensor";
+  v.dtype = dtypeOf(t.getElementType());
+  if (v.dtype.empty())
+    return emitError(loc) << "element type " << t.getElementType()
+                          << " has no runtime representation";
+  for (int64_t d : t.getShape())
+    v.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  auto str = [&](StringRef key) -> std::string {
+    auto s = attrs ? attrs.getAs<StringAttr>(key) : StringAttr();
+    return s ? s.getValue().str() : "";
+  };
+  if (auto cache =
+          attrs ? attrs.getAs<DictionaryAttr>("swaa.kv_cache") : nullptr) {
+    v.kind = "cache";
+    v.layer = cache.getAs<IntegerAttr>("layer").getInt();
+    v.cacheKind = cache.getAs<StringAttr>("kind").getValue().str();
+    auto policy = cache.getAs<StringAttr>("policy");
+    v.policy = policy ? policy.getValue().str() : "full";
+    if (auto w = cache.getAs<IntegerAttr>("window"))
+      v.window = w.getInt();
+    if (auto s = cache.getAs<IntegerAttr>("sinks"))
+      v.sinks = s.getInt();
+  } else if (!str("swaa.weight").empty()) {
+    v.kind = "weight";
+    v.name = str("swaa.weight");
+  } else if (!str("swaa.input").empty()) {
+    v.kind = "input";
+    v.name = str("swaa.input");
+  } else if (!str("swaa.output").empty()) {
+    v.kind = "output";
+    v.name = str("swaa.output");
+  } else {
+    return emitError(loc) << "entry point value without a swaa role";
+  }
+  return v;
+}
+
+llvm::json::Value toJSON(const EntryValue &v) {
+  llvm::json::Object o{{"kind", v.kind}, {"dtype", v.dtype}};
+  if (!v.name.empty())
+    o["name"] = v.name;
+  if (v.kind != "position")
+    o["shape"] = llvm::json::Array(v.shape);
+  if (v.kind == "cache") {
+    o["layer"] = v.layer;
+    o["cache"] = v.cacheKind;
+    o["policy"] = v.policy;
+    if (v.policy == "ring") {
+      o["window"] = v.window;
+      o["sinks"] = v.sinks;
+    }
+  }
+  return o;
+}
+} // namespace
+
+FailureOr<std::vector<EntryPoint>> swaa::describeEntryPoints(ModuleOp split) {
+  std::vector<EntryPoint> entries;
+  for (StringRef name : {"prefill", "decode"}) {
+    auto fn = split.lookupSymbol<func::FuncOp>(name);
+    if (!fn)
+      continue;
+    EntryPoint e;
+    e.name = name.str();
+    e.symbol = "swaa_" + name.str();
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      FailureOr<EntryValue> v = describeValue(
+          fn.getArgument(i).getType(), fn.getArgAttrDict(i), fn.getLoc());
+      if (failed(v))
+        return failure();
+      e.args.push_back(*v);
+    }
+    for (unsigned i = 0; i < fn.getNumResults(); ++i) {
+      FailureOr<EntryValue> v = describeValue(
+          fn.getResultTypes()[i], fn.getResultAttrDict(i), fn.getLoc());
+      if (failed(v))
+        return failure();
+      if (v->kind != "cache") // updated in place
+        e.results.push_back(*v);
+    }
+    entries.push_back(std::move(e));
+  }
+  if (entries.empty())
+    return split.emitError("has no @prefill to compile");
+  return entries;
+}
+
+std::vector<ArtifactSpec::Layer> swaa::describeLayers(ModuleOp split) {
+  std::map<int64_t, ArtifactSpec::Layer> layers;
+  if (auto prefill = split.lookupSymbol<func::FuncOp>("prefill"))
+    prefill.walk([&](attn::AttentionOp op) {
+      ArtifactSpec::Layer &l = layers[op.getLayerAttr().getInt()];
+      l.layer = op.getLayerAttr().getInt();
+      if (op.getWindowAttr())
+        l.prefillWindow = op.getWindowAttr().getInt();
+      l.prefillSinks = op.getSinksAttr().getInt();
+      l.decodeWindow = l.prefillWindow;
+      l.decodeSinks = l.prefillSinks;
+    });
+  if (auto decode = split.lookupSymbol<func::FuncOp>("decode"))
+    decode.walk([&](attn::CacheAttentionOp op) {
+      ArtifactSpec::Layer &l = layers[op.getLayerAttr().getInt()];
+      l.decodeWindow.reset();
+      if (op.getWindowAttr())
+        l.decodeWindow = op.getWindowAttr().getInt();
+      l.decodeSinks = op.getSinksAttr().getInt();
+    });
+  std::vector<ArtifactSpec::Layer> out;
+  for (auto &[k, l] : layers)
+    out.push_back(l);
+  return out;
+}
+
+bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
+  namespace fs = llvm::sys::fs;
+  // Build next to the destination, then move into place.
+  llvm::SmallString<256> tmp(spec.dir);
+  tmp += ".tmp";
+  fs::remove_directories(tmp);
+  if (std::error_code ec = fs::create_directories(tmp)) {
+    error = "cannot create " + tmp.str().str() + ": " + ec.message();
+    return false;
+  }
+  auto fail = [&](const std::string &message) {
+    fs::remove_directories(tmp);
+    error = message;
+    return false;
+  };
+
+  // Weights: the names, shapes and dtypes of the entry points' weight
+  // arguments (the same for both entries).
+  std::vector<std::string> names;
+  std::map<std::string, EntryValue> expected;
+  for (const EntryPoint &e : spec.entries)
+    for (const EntryValue &v : e.args)
+      if (v.kind == "weight" && !expected.count(v.name)) {
+        names.push_back(v.name);
+        expected[v.name] = v;
+      }
+  llvm::SmallVector<WeightData> described;
+  if (!describeWeights(spec.modelPath, names, described, error))
+    return fail(error);
+  llvm::json::Object header;
+  uint64_t offset = 0;
+  for (const WeightData &w : described) {
+    const EntryValue &want = expected[w.name];
+    if (w.dtype != want.dtype ||
+        llvm::ArrayRef<int64_t>(w.shape) != llvm::ArrayRef<int64_t>(want.shape))
+      return fail("weight '" + w.name +
+                  "' in the model does not match the "
+                  "compiled function's argument");
+    uint64_t bytes = dtypeWidth(w.dtype);
+    for (int64_t d : w.shape)
+      bytes *= (uint64_t)d;
+    header[w.name] = llvm::json::Object{
+        {"dtype", w.dtype},
+        {"shape", llvm::json::Array(w.shape)},
+        {"data_offsets", llvm::json::Array{offset, offset + bytes}}};
+    offset += bytes;
+  }
+  header["__metadata__"] =
+      llvm::json::Object{{"format", "pt"}, {"source", spec.modelPath}};
+  std::string headerText;
+  llvm::raw_string_ostream(headerText) << llvm::json::Value(std::move(header));
+  while (headerText.size() % 8)
+    headerText += ' ';
+  {
+    llvm::SmallString<256> path(tmp);
+    llvm::sys::path::append(path, "weights.safetensors");
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec)
+      return fail("cannot write " + path.str().str() + ": " + ec.message());
+    uint64_t n = headerText.size();
+    char size[8];
+    for (int i = 0; i < 8; ++i)
+      size[i] = (char)((n >> (8 * i)) & 0xff);
+    os.write(size, 8);
+    os << headerText;
+    if (!readWeights(
+            spec.modelPath, names,
+            [&](const WeightData &w) {
+              os.write(w.bytes.data(), w.bytes.size());
+              return !os.has_error();
+            },
+            error))
+      return fail(error);
+    os.close();
+    if (os.has_error())
+      return fail("cannot write " + path.str().str());
+  }
+
+  // Code.
+  {
+    llvm::SmallString<256> path(tmp);
+    llvm::sys::path::append(path, spec.codeFile);
+    if (!spec.writeCode(path, error))
+      return fail(error);
+  }
+
+  // Manifest.
+  llvm::json::Object manifest;
+  manifest["format"] = "swaa-artifact";
+  manifest["format_version"] = kArtifactFormatVersion;
+  manifest["target"] = spec.target;
+  manifest["code"] = spec.codeFile;
+  manifest["weights"] = "weights.safetensors";
+  manifest["source_model"] = spec.modelPath;
+  llvm::json::Object recipe = spec.recipe.toJSON();
+  recipe["source"] = spec.recipe.source;
+  manifest["recipe"] = std::move(recipe);
+  llvm::json::Array layers;
+  for (const ArtifactSpec::Layer &l : spec.layers) {
+    auto window = [](std::optional<int64_t> w) {
+      return w ? llvm::json::Value(*w) : llvm::json::Value(nullptr);
+    };
+    layers.push_back(llvm::json::Object{
+        {"layer", l.layer},
+        {"prefill", llvm::json::Object{{"window", window(l.prefillWindow)},
+                                       {"sinks", l.prefillSinks}}},
+        {"decode", llvm::json::Object{{"window", window(l.decodeWindow)},
+                                      {"sinks", l.decodeSinks}}}});
+  }
+  manifest["layers"] = std::move(layers);
+  llvm::json::Object entries;
+  for (const EntryPoint &e : spec.entries) {
+    llvm::json::Array args, results;
+    for (const EntryValue &v : e.args)
+      args.push_back(toJSON(v));
+    for (const EntryValue &v : e.results)
+      results.push_back(toJSON(v));
+    entries[e.name] = llvm::json::Object{{"symbol", e.symbol},
+                                         {"args", std::move(args)},
+                                         {"results", std::move(results)}};
+  }
+  manifest["entries"] = std::move(entries);
+  {
+    llvm::SmallString<256> path(tmp);
+    llvm::sys::path::append(path, "manifest.json");
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec)
+      return fail("cannot write " + path.str().str() + ": " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
+       << "\n";
+  }
+
+  fs::remove_directories(spec.dir);
+  if (std::error_code ec = fs::rename(tmp, spec.dir))
+    return fail("cannot move the artifact into " + spec.dir + ": " +
+                ec.message());
+  return true;
+}

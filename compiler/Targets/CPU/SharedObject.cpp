@@ -1,0 +1,185 @@
+//===- SharedObject.cpp - the CPU back end's code: a shared object --------===//
+//
+// In process: MLIR LLVM dialect -> LLVM IR -> packed wrappers -> O3 -> object.
+// Out of process: the system C compiler links the object into a shared
+// library (it knows the platform's startup files and libc).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Targets/CPU/SharedObject.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+
+namespace {
+/// `void swaa_<name>(ptr args, ptr results)` calling `_mlir_ciface_<name>`.
+bool addPackedWrapper(llvm::Module &m, StringRef name, bool hasResults,
+                      std::string &error) {
+  llvm::Function *callee = m.getFunction(("_mlir_ciface_" + name).str());
+  if (!callee) {
+    error = "no C interface for @" + name.str() + " in the lowered module";
+    return false;
+  }
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto *fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx),
+                                       {ptrTy, ptrTy}, false);
+  auto *wrapper = llvm::Function::Create(
+      fnTy, llvm::GlobalValue::ExternalLinkage, ("swaa_" + name).str(), m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  llvm::Value *args = wrapper->getArg(0);
+  SmallVector<llvm::Value *> callArgs;
+  unsigned first = 0;
+  if (hasResults) {
+    callArgs.push_back(wrapper->getArg(1));
+    first = 1;
+  }
+  for (unsigned i = first; i < callee->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, args, i - first);
+    llvm::Value *p = b.CreateLoad(ptrTy, slot);
+    llvm::Type *t = callee->getArg(i)->getType();
+    callArgs.push_back(t->isPointerTy() ? p : b.CreateLoad(t, p));
+  }
+  b.CreateCall(callee, callArgs);
+  b.CreateRetVoid();
+  return true;
+}
+} // namespace
+
+bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
+                            StringRef path, const SharedObjectOptions &options,
+                            std::string &error) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
+  module->getContext()->appendDialectRegistry(registry);
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "swaa_model");
+  if (!llvmModule) {
+    error = "cannot translate the lowered module to LLVM IR";
+    return false;
+  }
+  for (const std::string &name : entries) {
+    auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
+    if (!fn)
+      continue;
+    bool hasResults =
+        !isa<LLVM::LLVMVoidType>(fn.getFunctionType().getReturnType());
+    if (!addPackedWrapper(*llvmModule, name, hasResults, error))
+      return false;
+  }
+
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  std::string targetError;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, targetError);
+  if (!target) {
+    error = "no LLVM target for " + triple + ": " + targetError;
+    return false;
+  }
+  std::string cpu = options.hostCPU ? llvm::sys::getHostCPUName().str()
+                                    : std::string("x86-64-v2");
+  std::string features;
+  if (options.hostCPU) {
+    llvm::StringMap<bool> hostFeatures = llvm::sys::getHostCPUFeatures();
+    for (auto &f : hostFeatures)
+      features += (features.empty() ? "" : ",") +
+                  std::string(f.second ? "+" : "-") + f.first().str();
+  }
+  llvm::TargetOptions targetOptions;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      llvm::Triple(triple), cpu, features, targetOptions, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
+    error = "cannot create a target machine for " + triple;
+    return false;
+  }
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(llvm::Triple(triple));
+  auto optimize = makeOptimizingTransformer(3, 0, machine.get());
+  if (llvm::Error e = optimize(llvmModule.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(e));
+    return false;
+  }
+  if (options.keepIR) {
+    std::error_code ec;
+    llvm::raw_fd_ostream ir((path + ".ll").str(), ec);
+    if (!ec)
+      llvmModule->print(ir, nullptr);
+  }
+
+  SmallString<128> object;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("swaa-model", "o", object)) {
+    error = "cannot create a temporary object file: " + ec.message();
+    return false;
+  }
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(object, ec);
+    if (ec) {
+      error = "cannot write " + object.str().str() + ": " + ec.message();
+      return false;
+    }
+    llvm::legacy::PassManager pm;
+    if (machine->addPassesToEmitFile(pm, os, nullptr,
+                                     llvm::CodeGenFileType::ObjectFile)) {
+      error = "the target cannot emit object files";
+      return false;
+    }
+    pm.run(*llvmModule);
+  }
+
+  // Link with the system compiler driver.
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    cc = llvm::sys::findProgramByName("c++");
+  if (!cc) {
+    llvm::sys::fs::remove(object);
+    error = "no C compiler (cc) on PATH to link the shared object";
+    return false;
+  }
+  std::string out = path.str();
+  SmallVector<std::string> argv = {*cc, "-shared", "-o", out,
+                                   object.str().str()};
+  if (options.openmp) {
+    argv.push_back("-L" + options.openmpLibDir);
+    argv.push_back("-Wl,-rpath," + options.openmpLibDir);
+    argv.push_back("-lomp");
+  }
+  argv.push_back("-lm");
+  SmallVector<StringRef> argvRefs(argv.begin(), argv.end());
+  std::string linkError;
+  int rc = llvm::sys::ExecuteAndWait(*cc, argvRefs, std::nullopt, {}, 0, 0,
+                                     &linkError);
+  llvm::sys::fs::remove(object);
+  if (rc != 0) {
+    error = "linking " + out + " with " + *cc + " failed" +
+            (linkError.empty() ? "" : ": " + linkError);
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,44 @@
+//===- SharedObject.h - the CPU back end's code: a shared object -*- C++
+//-*-===//
+//
+// Turns a module lowered to the LLVM dialect (the `swaa-cpu` pipeline) into
+// `model.so`: LLVM IR, one packed entry point per program (`swaa_prefill`,
+// `swaa_decode`) that the runtime calls with an array of argument pointers,
+// -O3 for the host CPU (or a portable x86-64-v2), an object file, and a link
+// with the system's C compiler against libomp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SWAA_COMPILER_TARGETS_CPU_SHAREDOBJECT_H
+#define SWAA_COMPILER_TARGETS_CPU_SHAREDOBJECT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace mlir::swaa {
+
+struct SharedObjectOptions {
+  /// Tune for this machine's CPU (-march=native); else x86-64-v2.
+  bool hostCPU = true;
+  /// Link libomp (the parallel loops were lowered to OpenMP).
+  bool openmp = true;
+  /// Where libomp lives (also the shared object's rpath).
+  std::string openmpLibDir;
+  /// Keep the LLVM IR next to the shared object (model.ll), for inspection.
+  bool keepIR = false;
+};
+
+/// Writes `path` from `module` (LLVM dialect). `entries` are the functions
+/// that get a packed wrapper `swaa_<name>(void **args, void *results)`: args
+/// holds one pointer per argument (to its memref descriptor, or to the int64
+/// of an index), results points to the struct of result descriptors (absent
+/// when the function returns nothing). Returns false with `error` set.
+bool emitSharedObject(ModuleOp module, llvm::ArrayRef<std::string> entries,
+                      llvm::StringRef path, const SharedObjectOptions &options,
+                      std::string &error);
+
+} // namespace mlir::swaa
+
+#endif // SWAA_COMPILER_TARGETS_CPU_SHAREDOBJECT_H
