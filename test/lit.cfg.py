@@ -64,5 +64,6 @@ config.substitutions.extend(
 )
 
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
-tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "mlir-runner", "mlir-opt"]
+tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-run",
+         "swaa-embed-example", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

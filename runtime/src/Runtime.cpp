@@ -230,6 +230,9 @@ struct swaa_session {
   std::vector<int64_t> cacheSlots;
   std::vector<float> logits;
   size_t logitRows = 0;
+  /// The sequence so far, for models without a decode program (decode
+  /// re-runs prefill over it).
+  std::vector<int64_t> tokens;
 };
 
 namespace {
@@ -648,21 +651,43 @@ swaa_status *swaa_session_prefill(swaa_session *s, const int64_t *tokens,
     return st;
   s->position = n;
   s->started = true;
+  if (!s->model->hasDecode)
+    s->tokens.assign(tokens, tokens + s->batch * n);
   return nullptr;
 }
 
 swaa_status *swaa_session_decode(swaa_session *s, const int64_t *tokens) {
   if (!s || !tokens)
     return error("swaa_session_decode: null argument");
-  if (!s->model->hasDecode)
-    return error("this model has no decode program (it was exported without "
-                 "past key/values); run prefill on the whole sequence");
   if (!s->started)
     return error("swaa_session_decode: no sequence: call prefill first");
   if (s->position + 1 > s->maxContext)
     return error("decode at position " + std::to_string(s->position) +
                  " exceeds the session's max context of " +
                  std::to_string(s->maxContext));
+  if (!s->model->hasDecode) {
+    // A model exported without past key/values: prefill the whole sequence
+    // again and keep its last row (correct, O(n) work per token).
+    size_t n = s->position + 1, B = s->batch;
+    std::vector<int64_t> seq(B * n);
+    for (size_t b = 0; b < B; ++b) {
+      std::copy(s->tokens.begin() + b * (n - 1),
+                s->tokens.begin() + (b + 1) * (n - 1), seq.begin() + b * n);
+      seq[b * n + n - 1] = tokens[b];
+    }
+    if (swaa_status *st = run(s, s->model->prefill, seq.data(), n, 0))
+      return st;
+    size_t V = s->model->vocab;
+    std::vector<float> last(B * V);
+    for (size_t b = 0; b < B; ++b)
+      std::copy(s->logits.begin() + (b * n + n - 1) * V,
+                s->logits.begin() + (b * n + n) * V, last.begin() + b * V);
+    s->logits = std::move(last);
+    s->logitRows = 1;
+    s->tokens = std::move(seq);
+    s->position = n;
+    return nullptr;
+  }
   if (swaa_status *st = run(s, s->model->decode, tokens, 1, s->position))
     return st;
   s->position += 1;

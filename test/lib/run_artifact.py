@@ -76,9 +76,10 @@ def main():
                            capture_output=True, text=True)
         if r.returncode:
             sys.exit("swaa-run failed:\n" + r.stderr)
-        got_tokens = [int(t) for t in r.stdout.split("generated:")[1].split(",")]
+        got_tokens = [int(t) for t in r.stdout.split("generated:")[1].split(",")
+                      if t.strip()]
         got_prefill = np.load(os.path.join(work, "p.npy"))
-        got_steps = np.load(os.path.join(work, "s.npy"))
+        got_steps = np.load(os.path.join(work, "s.npy")) if args.new else None
 
     # onnxruntime: prefill, then greedy steps with its own cache (or the
     # whole sequence again when the model has none).

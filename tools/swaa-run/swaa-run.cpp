@@ -198,9 +198,12 @@ int main(int argc, char **argv) {
   }
   if (prompt.empty())
     return fail("the prompt is empty");
-  if (maxNew > 0 && !swaa_model_has_decode(m))
-    return fail(model + " has no decode program (its model was exported "
-                        "without past key/values): use --max-new-tokens 0");
+  if (maxNew > 0 && !swaa_model_has_decode(m) && !quiet)
+    std::fprintf(stderr,
+                 "swaa-run: note: %s has no decode program (its model was "
+                 "exported without past key/values): each token re-runs the "
+                 "prefill\n",
+                 model.c_str());
   size_t context = maxContext ? (size_t)maxContext : prompt.size() + maxNew;
   swaa_session_options options = {context, 1};
   swaa_session *s = nullptr;

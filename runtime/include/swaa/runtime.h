@@ -54,7 +54,8 @@ SWAA_API void swaa_model_free(swaa_model *model);
 SWAA_API size_t swaa_model_vocab_size(const swaa_model *model);
 SWAA_API size_t swaa_model_num_layers(const swaa_model *model);
 /* Whether the model has a decode program (models exported without past
- * key/values have prefill only). */
+ * key/values have prefill only; swaa_session_decode then runs prefill over
+ * the whole sequence, which is correct but costs O(n) per token). */
 SWAA_API int swaa_model_has_decode(const swaa_model *model);
 /* The recipe the model was compiled with, one line. */
 SWAA_API const char *swaa_model_recipe(const swaa_model *model);
