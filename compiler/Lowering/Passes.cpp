@@ -11,6 +11,8 @@ namespace mlir::swaa {
 #define GEN_PASS_DEF_ATTNLOWERTILEDPASS
 #define GEN_PASS_DEF_SWAAENTRYABIPASS
 #define GEN_PASS_DEF_SWAAEXPANDMEMREFCOPYPASS
+#define GEN_PASS_DEF_SWAAINTERCHANGEREDUCTIONSPASS
+#define GEN_PASS_DEF_SWAASEQUENTIALIZENESTEDPARALLELPASS
 #include "compiler/Lowering/Passes.h.inc"
 } // namespace mlir::swaa
 
@@ -113,6 +115,78 @@ struct SwaaExpandMemrefCopyPass final
       rewriter.setInsertionPoint(op);
       linalg::CopyOp::create(rewriter, op.getLoc(), op.getSource(),
                              op.getTarget());
+      rewriter.eraseOp(op);
+    }
+  }
+};
+
+struct SwaaInterchangeReductionsPass final
+    : impl::SwaaInterchangeReductionsPassBase<SwaaInterchangeReductionsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> ops;
+    getOperation()->walk([&](linalg::GenericOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : ops) {
+      if (op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1)
+        continue;
+      AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+      if (out.getNumResults() == 0)
+        continue;
+      auto last = dyn_cast<AffineDimExpr>(out.getResults().back());
+      unsigned loops = op.getNumLoops();
+      if (!last || last.getPosition() == loops - 1)
+        continue;
+      // Parallel loops (in order) but the output's innermost, then the
+      // reductions, then the output's innermost.
+      SmallVector<unsigned> order;
+      auto iterators = op.getIteratorTypesArray();
+      for (unsigned i = 0; i < loops; ++i)
+        if (iterators[i] == utils::IteratorType::parallel &&
+            i != last.getPosition())
+          order.push_back(i);
+      for (unsigned i = 0; i < loops; ++i)
+        if (iterators[i] == utils::IteratorType::reduction)
+          order.push_back(i);
+      order.push_back(last.getPosition());
+      rewriter.setInsertionPoint(op);
+      (void)linalg::interchangeGenericOp(rewriter, op, order);
+    }
+  }
+};
+
+struct SwaaSequentializeNestedParallelPass final
+    : impl::SwaaSequentializeNestedParallelPassBase<
+          SwaaSequentializeNestedParallelPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<scf::ParallelOp> nested;
+    getOperation()->walk([&](scf::ParallelOp op) {
+      if (op.getNumReductions() == 0 &&
+          op->getParentOfType<LoopLikeOpInterface>())
+        nested.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    // Innermost first: each becomes a nest of scf.for around its body.
+    for (scf::ParallelOp op : llvm::reverse(nested)) {
+      rewriter.setInsertionPoint(op);
+      Location loc = op.getLoc();
+      SmallVector<Value> ivs;
+      scf::ForOp innermost;
+      for (auto [lb, ub, step] : llvm::zip(op.getLowerBound(),
+                                           op.getUpperBound(), op.getStep())) {
+        auto loop = scf::ForOp::create(rewriter, loc, lb, ub, step);
+        ivs.push_back(loop.getInductionVar());
+        rewriter.setInsertionPointToStart(loop.getBody());
+        innermost = loop;
+      }
+      Block *body = op.getBody();
+      // Drop the scf.reduce terminator; the loop body gets its own yield.
+      rewriter.eraseOp(body->getTerminator());
+      rewriter.inlineBlockBefore(body, innermost.getBody()->getTerminator(),
+                                 ivs);
       rewriter.eraseOp(op);
     }
   }

@@ -89,4 +89,28 @@ def SwaaExpandMemrefCopyPass : Pass<"swaa-expand-memref-copy"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SwaaInterchangeReductionsPass : Pass<"swaa-interchange-reductions"> {
+  let summary = "move reduction loops outside the output's innermost loop";
+  let description = [{
+    A contraction such as `C[b, s, n] += A[b, s, k] * B[k, n]` comes out of
+    the importer with the reduction loop innermost, which reads `B` with a
+    stride of `n` and cannot be vectorized. This interchange makes the
+    output's innermost dimension the innermost loop (contiguous in `B` and
+    `C`), with the reductions just outside it, so that the loops that
+    `convert-linalg-to-(parallel-)loops` emits vectorize.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def SwaaSequentializeNestedParallelPass
+    : Pass<"swaa-sequentialize-nested-parallel"> {
+  let summary = "turn scf.parallel loops nested in other loops into scf.for";
+  let description = [{
+    Only the outermost parallel loop of a nest becomes an OpenMP region (a
+    nested one would start a thread team per outer iteration); the parallel
+    loops inside any other loop become plain `scf.for` nests, which LLVM then
+    vectorizes. Loops with reductions are left alone.
+  }];
+}
+
 #endif // SWAA_COMPILER_LOWERING_PASSES_TD

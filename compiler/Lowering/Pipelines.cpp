@@ -73,7 +73,11 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSwaaEntryABIPass());
   pm.addPass(createSwaaExpandMemrefCopyPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Contractions with their output's innermost dimension innermost, every
+  // linalg op as parallel loops, only the outermost of a nest parallel.
+  pm.addPass(createSwaaInterchangeReductionsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createSwaaSequentializeNestedParallelPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   if (options.openmp) {

@@ -108,6 +108,11 @@ private:
   Value batch, heads, rows, headDim, kvHeads, valueDim, keys, offset, group;
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  /// Reassociation for the dot products (so they vectorize) and contraction
+  /// into FMAs.
+  arith::FastMathFlags fast() {
+    return arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+  }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
@@ -124,12 +129,14 @@ private:
     return arith::CmpIOp::create(b, loc, p, x, y);
   }
 
-  /// The operand's buffer, with any layout.
+  /// The operand's buffer: any layout with contiguous rows (every
+  /// [.., head_dim] operand the importer and the split produce is).
   Value buffer(Value tensor) {
     auto type = cast<RankedTensorType>(tensor.getType());
-    auto layout = StridedLayoutAttr::get(
-        b.getContext(), ShapedType::kDynamic,
-        SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic));
+    SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+    strides.back() = 1;
+    auto layout =
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
     auto memType =
         MemRefType::get(type.getShape(), type.getElementType(), layout);
     return bufferization::ToBufferOp::create(b, loc, memType, tensor,
@@ -291,20 +298,28 @@ private:
             arith::AddFOp::create(
                 b, loc, arith::MulFOp::create(b, loc, lOld, alpha), sum),
             l, r);
+        // acc = acc * alpha + sum_c p[c] * v[c, :], keys outermost so that
+        // the innermost loop runs along contiguous value rows.
         forLoop(zero, valueDim, [&](Value e) {
-          Value pv = forLoopReduce(zero, nKeys, zeroF, [&](Value c, Value t) {
-            Value p = memref::LoadOp::create(b, loc, s, ValueRange{r, c});
-            Value y = load(v, {bIdx, hk, slot(add(k0, c)), e});
-            return arith::AddFOp::create(b, loc, t,
-                                         arith::MulFOp::create(b, loc, p, y))
-                .getResult();
-          });
           Value old = memref::LoadOp::create(b, loc, acc, ValueRange{r, e});
-          memref::StoreOp::create(
-              b, loc,
-              arith::AddFOp::create(
-                  b, loc, arith::MulFOp::create(b, loc, old, alpha), pv),
-              acc, ValueRange{r, e});
+          memref::StoreOp::create(b, loc,
+                                  arith::MulFOp::create(b, loc, old, alpha),
+                                  acc, ValueRange{r, e});
+        });
+        forLoop(zero, nKeys, [&](Value c) {
+          Value p = memref::LoadOp::create(b, loc, s, ValueRange{r, c});
+          Value kj = slot(add(k0, c));
+          forLoop(zero, valueDim, [&](Value e) {
+            Value y = load(v, {bIdx, hk, kj, e});
+            Value old = memref::LoadOp::create(b, loc, acc, ValueRange{r, e});
+            memref::StoreOp::create(
+                b, loc,
+                arith::AddFOp::create(b, loc, old,
+                                      arith::MulFOp::create(b, loc, p, y,
+                                                            fast()),
+                                      fast()),
+                acc, ValueRange{r, e});
+          });
         });
         memref::StoreOp::create(b, loc, mNew, m, r);
         scf::YieldOp::create(b, loc);
