@@ -12,6 +12,7 @@ namespace mlir::swaa {
 #define GEN_PASS_DEF_SWAAENTRYABIPASS
 #define GEN_PASS_DEF_SWAAEXPANDMEMREFCOPYPASS
 #define GEN_PASS_DEF_SWAAINTERCHANGEREDUCTIONSPASS
+#define GEN_PASS_DEF_SWAAPROFILEOPSPASS
 #define GEN_PASS_DEF_SWAASEQUENTIALIZENESTEDPARALLELPASS
 #include "compiler/Lowering/Passes.h.inc"
 } // namespace mlir::swaa
@@ -175,8 +176,8 @@ struct SwaaSequentializeNestedParallelPass final
       Location loc = op.getLoc();
       SmallVector<Value> ivs;
       scf::ForOp innermost;
-      for (auto [lb, ub, step] : llvm::zip(op.getLowerBound(),
-                                           op.getUpperBound(), op.getStep())) {
+      for (auto [lb, ub, step] :
+           llvm::zip(op.getLowerBound(), op.getUpperBound(), op.getStep())) {
         auto loop = scf::ForOp::create(rewriter, loc, lb, ub, step);
         ivs.push_back(loop.getInductionVar());
         rewriter.setInsertionPointToStart(loop.getBody());
@@ -188,6 +189,49 @@ struct SwaaSequentializeNestedParallelPass final
       rewriter.inlineBlockBefore(body, innermost.getBody()->getTerminator(),
                                  ivs);
       rewriter.eraseOp(op);
+    }
+  }
+};
+
+struct SwaaProfileOpsPass final
+    : impl::SwaaProfileOpsPassBase<SwaaProfileOpsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    OpBuilder b(&getContext());
+    auto i32 = b.getI32Type();
+    auto hookType = b.getFunctionType({i32}, {});
+    for (StringRef name : {"swaa_profile_begin", "swaa_profile_end"})
+      if (!module.lookupSymbol(name)) {
+        b.setInsertionPointToEnd(module.getBody());
+        auto hook = func::FuncOp::create(b, module.getLoc(), name, hookType);
+        hook.setPrivate();
+      }
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      if (!fn->hasAttr("swaa.entry") || fn.isExternal())
+        continue;
+      for (Operation &op : llvm::make_early_inc_range(
+               fn.getBody().front().without_terminator())) {
+        int kind = -1;
+        if (isa<attn::AttentionOp, attn::CacheAttentionOp>(op))
+          kind = 0;
+        else if (isa<attn::CacheAppendOp>(op))
+          kind = 1;
+        else if (auto l = dyn_cast<linalg::LinalgOp>(op))
+          kind =
+              l.getNumReductionLoops() > 0 && l.getNumDpsInputs() >= 2 ? 2 : 3;
+        if (kind < 0)
+          continue;
+        Location loc = op.getLoc();
+        b.setInsertionPoint(&op);
+        Value k = arith::ConstantIntOp::create(b, loc, i32, kind);
+        func::CallOp::create(b, loc, "swaa_profile_begin", TypeRange{},
+                             ValueRange{k});
+        b.setInsertionPointAfter(&op);
+        func::CallOp::create(b, loc, "swaa_profile_end", TypeRange{},
+                             ValueRange{k});
+      }
     }
   }
 };

@@ -113,4 +113,19 @@ def SwaaSequentializeNestedParallelPass
   }];
 }
 
+def SwaaProfileOpsPass : Pass<"swaa-profile-ops", "::mlir::ModuleOp"> {
+  let summary = "time the ops of the entry points by kind";
+  let description = [{
+    Brackets every attention, contraction and other computation in the
+    entry points (functions tagged `swaa.entry`) with calls to
+    `swaa_profile_begin(kind)` / `swaa_profile_end(kind)` (kind 0:
+    attention, 1: KV-cache writes, 2: matmuls and other contractions, 3:
+    everything else), which the runtime provides: they cost two clock reads
+    when a session profiles (`swaa-run --profile`) and a flag test when not.
+    Runs on tensors, before bufferization, which keeps the order of ops.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // SWAA_COMPILER_LOWERING_PASSES_TD

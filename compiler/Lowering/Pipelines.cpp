@@ -60,6 +60,8 @@ void swaa::buildTiledCPUPipeline(OpPassManager &pm,
 
 void swaa::buildCPUPipeline(OpPassManager &pm,
                             const CPUPipelineOptions &options) {
+  if (options.profile)
+    pm.addPass(createSwaaProfileOpsPass());
   pm.addPass(createAttnLowerTiledPass(
       {options.queryTile.getValue(), options.keyTile.getValue()}));
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

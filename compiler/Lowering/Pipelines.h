@@ -41,6 +41,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> openmp{*this, "openmp",
                       llvm::cl::desc("run parallel loops on OpenMP threads"),
                       llvm::cl::init(true)};
+  Option<bool> profile{*this, "profile",
+                       llvm::cl::desc("time ops by kind through the "
+                                      "runtime's swaa_profile_* hooks"),
+                       llvm::cl::init(false)};
 };
 
 /// The CPU back end from the split model (@prefill/@decode) to the LLVM

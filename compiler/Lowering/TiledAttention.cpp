@@ -314,10 +314,9 @@ private:
             Value old = memref::LoadOp::create(b, loc, acc, ValueRange{r, e});
             memref::StoreOp::create(
                 b, loc,
-                arith::AddFOp::create(b, loc, old,
-                                      arith::MulFOp::create(b, loc, p, y,
-                                                            fast()),
-                                      fast()),
+                arith::AddFOp::create(
+                    b, loc, old, arith::MulFOp::create(b, loc, p, y, fast()),
+                    fast()),
                 acc, ValueRange{r, e});
           });
         });

@@ -29,11 +29,42 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct swaa_status {
   std::string message;
 };
+
+//===----------------------------------------------------------------------===//
+// Profile hooks that the compiled code calls around each op (the only state
+// outside the handles: per thread, so concurrent sessions do not mix)
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct ProfileState {
+  bool on = false;
+  double start[4] = {0, 0, 0, 0};
+  double total[4] = {0, 0, 0, 0};
+};
+thread_local ProfileState profileState;
+
+double now() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+} // namespace
+
+extern "C" SWAA_API void swaa_profile_begin(int32_t kind) {
+  if (profileState.on && kind >= 0 && kind < 4)
+    profileState.start[kind] = now();
+}
+
+extern "C" SWAA_API void swaa_profile_end(int32_t kind) {
+  if (profileState.on && kind >= 0 && kind < 4)
+    profileState.total[kind] += now() - profileState.start[kind];
+}
 
 namespace {
 using swaa::json::Value;
@@ -233,6 +264,8 @@ struct swaa_session {
   /// The sequence so far, for models without a decode program (decode
   /// re-runs prefill over it).
   std::vector<int64_t> tokens;
+  bool profiling = false;
+  swaa_profile profile = {0, 0, 0, 0};
 };
 
 namespace {
@@ -500,6 +533,16 @@ size_t swaa_session_kv_cache_bytes(const swaa_session *s) {
   return bytes;
 }
 
+void swaa_session_set_profiling(swaa_session *s, int on) {
+  if (s)
+    s->profiling = on != 0;
+}
+
+void swaa_session_profile(const swaa_session *s, swaa_profile *out) {
+  if (out)
+    *out = s ? s->profile : swaa_profile{0, 0, 0, 0};
+}
+
 void swaa_session_reset(swaa_session *s) {
   if (!s)
     return;
@@ -608,7 +651,14 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
   }
   // The logits come back as one rank-3 descriptor.
   std::vector<int64_t> result(3 + 2 * 3, 0);
+  profileState = ProfileState();
+  profileState.on = s->profiling;
   e.fn(argv.data(), result.data());
+  profileState.on = false;
+  s->profile.attention += profileState.total[0];
+  s->profile.kv_cache += profileState.total[1];
+  s->profile.matmul += profileState.total[2];
+  s->profile.other += profileState.total[3];
   float *aligned = (float *)(intptr_t)result[1];
   void *allocated = (void *)(intptr_t)result[0];
   int64_t offset = result[2], sizes[3] = {result[3], result[4], result[5]},

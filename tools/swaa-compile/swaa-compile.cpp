@@ -324,6 +324,10 @@ int main(int argc, char **argv) {
     cpu.queryTile = queryTile;
     cpu.keyTile = keyTile;
     cpu.openmp = !noOpenMP;
+    // Artifacts always carry the profile hooks (two clock reads per op when
+    // a session profiles, a flag test when not); swaa-opt's pipeline does
+    // not, since nothing provides the hooks there.
+    cpu.profile = emit == Emit::Artifact || artifact;
     swaa::buildCPUPipeline(pm, cpu);
     if (failed(pm.run(*module)) || failedAny)
       return 1;

@@ -39,6 +39,9 @@ const char *kUsage =
     "[prompt_len, vocab]\n"
     "  --dump-step-logits FILE.npy  each decode step's logits, float32 "
     "[K, vocab]\n"
+    "  --profile                 print the time spent per op kind (attention,\n"
+    "                            KV-cache writes, matmuls, other) in prefill\n"
+    "                            and decode\n"
     "  --quiet                   print only the generated ids\n";
 
 int fail(const std::string &message) {
@@ -116,7 +119,7 @@ int check(swaa_status *status) {
 int main(int argc, char **argv) {
   std::string model, promptIds, promptFile, dumpLogits, dumpSteps;
   long long randomPrompt = -1, seed = 0, maxNew = 16, maxContext = 0;
-  bool quiet = false;
+  bool quiet = false, profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char *flag) -> const char * {
@@ -160,6 +163,8 @@ int main(int argc, char **argv) {
       dumpSteps = value("--dump-step-logits");
     else if (a == "--quiet")
       quiet = true;
+    else if (a == "--profile")
+      profile = true;
     else if (!a.empty() && a[0] == '-')
       return fail("unknown option '" + a + "' (see --help)");
     else if (model.empty())
@@ -210,7 +215,14 @@ int main(int argc, char **argv) {
   if (int rc = check(swaa_session_create(m, &options, &s)))
     return rc;
 
+  swaa_session_set_profiling(s, profile);
   using clock = std::chrono::steady_clock;
+  auto printProfile = [&](const char *phase, const swaa_profile &p,
+                          double total) {
+    std::printf("profile %s: attention %.4f s, kv-cache %.4f s, matmul "
+                "%.4f s, other %.4f s (of %.4f s)\n",
+                phase, p.attention, p.kv_cache, p.matmul, p.other, total);
+  };
   if (!quiet && prompt.size() >= 2048)
     std::fprintf(stderr, "swaa-run: prefilling %zu tokens...\n", prompt.size());
   auto t0 = clock::now();
@@ -218,6 +230,8 @@ int main(int argc, char **argv) {
     return rc;
   double prefillSeconds =
       std::chrono::duration<double>(clock::now() - t0).count();
+  swaa_profile prefillProfile;
+  swaa_session_profile(s, &prefillProfile);
   const float *logits;
   size_t rows;
   swaa_session_logits(s, &logits, &rows, &vocab);
@@ -258,6 +272,17 @@ int main(int argc, char **argv) {
                   decodeSeconds, decodeSteps / std::max(decodeSeconds, 1e-9));
     std::printf("kv cache: %zu bytes (context %zu, recipe: %s)\n",
                 swaa_session_kv_cache_bytes(s), context, swaa_model_recipe(m));
+    if (profile) {
+      swaa_profile all, decode;
+      swaa_session_profile(s, &all);
+      decode = {all.attention - prefillProfile.attention,
+                all.kv_cache - prefillProfile.kv_cache,
+                all.matmul - prefillProfile.matmul,
+                all.other - prefillProfile.other};
+      printProfile("prefill", prefillProfile, prefillSeconds);
+      if (decodeSteps)
+        printProfile("decode", decode, decodeSeconds);
+    }
   }
   swaa_session_free(s);
   swaa_model_free(m);

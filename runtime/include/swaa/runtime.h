@@ -89,6 +89,16 @@ SWAA_API void swaa_session_logits(const swaa_session *session, const float **dat
 SWAA_API size_t swaa_session_position(const swaa_session *session);
 /* Bytes of KV cache the session holds. */
 SWAA_API size_t swaa_session_kv_cache_bytes(const swaa_session *session);
+/* Time per op kind: while profiling is on, prefill and decode add the
+ * seconds their ops take (attention, KV-cache writes, matmuls and other
+ * contractions, everything else) to the session's totals. */
+typedef struct swaa_profile {
+  double attention, kv_cache, matmul, other;
+} swaa_profile;
+SWAA_API void swaa_session_set_profiling(swaa_session *session, int on);
+SWAA_API void swaa_session_profile(const swaa_session *session,
+                                   swaa_profile *out);
+
 /* Forgets the sequence (the next call must be a prefill). */
 SWAA_API void swaa_session_reset(swaa_session *session);
 
