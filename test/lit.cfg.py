@@ -66,4 +66,12 @@ config.substitutions.extend(
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
 tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-run",
          "swaa-embed-example", "mlir-runner", "mlir-opt"]
+# The runtime and its users built with ASan and UBSan (SWAA_SANITIZE_RUNTIME).
+if config.swaa_sanitize_runtime:
+    config.available_features.add("sanitizers")
+    # LeakSanitizer crashes while scanning the dynamic TLS of libomp's worker
+    # threads (in the dlopen'ed model.so); leaks are still checked, without
+    # TLS as a root.
+    config.environment["LSAN_OPTIONS"] = "use_tls=0"
+    tools += ["swaa-run-sanitized", "swaa-embed-example-sanitized"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

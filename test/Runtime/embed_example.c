@@ -46,16 +46,20 @@ static void *run(void *arg) {
   if (s && fail(j, s))
     return NULL;
   int64_t prompt[5] = {1, 2, 3, 4, 5};
-  if ((s = swaa_session_prefill(session, prompt, 5)) && fail(j, s))
+  if ((s = swaa_session_prefill(session, prompt, 5)) && fail(j, s)) {
+    swaa_session_free(session);
     return NULL;
+  }
   for (int i = 0; i < j->new_tokens; ++i) {
     const float *logits;
     size_t rows, vocab;
     swaa_session_logits(session, &logits, &rows, &vocab);
     int64_t next = (int64_t)argmax(logits + (rows - 1) * vocab, vocab);
     j->out[i] = next;
-    if ((s = swaa_session_decode(session, &next)) && fail(j, s))
+    if ((s = swaa_session_decode(session, &next)) && fail(j, s)) {
+      swaa_session_free(session);
       return NULL;
+    }
   }
   j->kv_bytes = swaa_session_kv_cache_bytes(session);
   swaa_session_free(session);

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -182,6 +183,9 @@ int main(int argc, char **argv) {
   swaa_model *m = nullptr;
   if (int rc = check(swaa_model_load(model.c_str(), &m)))
     return rc;
+  // Freed on every return, errors included.
+  std::unique_ptr<swaa_model, void (*)(swaa_model *)> modelOwner(
+      m, swaa_model_free);
   size_t vocab = swaa_model_vocab_size(m);
   std::vector<int64_t> prompt;
   std::string bad;
@@ -214,6 +218,8 @@ int main(int argc, char **argv) {
   swaa_session *s = nullptr;
   if (int rc = check(swaa_session_create(m, &options, &s)))
     return rc;
+  std::unique_ptr<swaa_session, void (*)(swaa_session *)> sessionOwner(
+      s, swaa_session_free);
 
   swaa_session_set_profiling(s, profile);
   using clock = std::chrono::steady_clock;
@@ -284,7 +290,5 @@ int main(int argc, char **argv) {
         printProfile("decode", decode, decodeSeconds);
     }
   }
-  swaa_session_free(s);
-  swaa_model_free(m);
   return 0;
 }
