@@ -53,6 +53,7 @@ config.substitutions.extend(
             f"-shared-libs={runner_libs}",
         ),
         ("%test-root", config.test_source_root),
+        ("%swaa-obj-root", config.swaa_obj_root),
         ("%swaa-bin", config.swaa_tools_dir),
         ("%mlir-lib", config.mlir_lib_dir),
         ("%models", os.path.join(config.test_source_root, "models")),
