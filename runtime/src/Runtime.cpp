@@ -56,15 +56,18 @@ double now() {
 }
 } // namespace
 
-extern "C" SWAA_API void swaa_profile_begin(int32_t kind) {
+namespace {
+/// Installed into the loaded code's `swaa_profile_{begin,end}_hook`.
+void profileBegin(int32_t kind) {
   if (profileState.on && kind >= 0 && kind < 4)
     profileState.start[kind] = now();
 }
 
-extern "C" SWAA_API void swaa_profile_end(int32_t kind) {
+void profileEnd(int32_t kind) {
   if (profileState.on && kind >= 0 && kind < 4)
     profileState.total[kind] += now() - profileState.start[kind];
 }
+} // namespace
 
 namespace {
 using swaa::json::Value;
@@ -446,6 +449,12 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
     const char *why = dlerror();
     return error(so + ": cannot load: " + (why ? why : "unknown error"));
   }
+  // The code calls the profile hooks through pointers it exports.
+  using Hook = void (*)(int32_t);
+  if (auto *begin = (Hook *)dlsym(m->library, "swaa_profile_begin_hook"))
+    *begin = profileBegin;
+  if (auto *end = (Hook *)dlsym(m->library, "swaa_profile_end_hook"))
+    *end = profileEnd;
   bool hasPrefill = false;
   if (swaa_status *s =
           parseEntry(*m, manifest, "prefill", m->prefill, hasPrefill))

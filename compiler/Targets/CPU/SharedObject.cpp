@@ -61,6 +61,33 @@ bool addPackedWrapper(llvm::Module &m, StringRef name, bool hasResults,
   b.CreateRetVoid();
   return true;
 }
+/// The profile hooks that the compiled code calls (`swaa_profile_begin/end`,
+/// declared by the swaa-profile-ops pass) get bodies here that call through
+/// function pointers the runtime sets after loading (`<name>_hook`), so the
+/// shared object needs no symbol from the process that loads it.
+void defineProfileHooks(llvm::Module &m) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  for (const char *name : {"swaa_profile_begin", "swaa_profile_end"}) {
+    llvm::Function *f = m.getFunction(name);
+    if (!f || !f->isDeclaration())
+      continue;
+    auto *hook = new llvm::GlobalVariable(
+        m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+        llvm::ConstantPointerNull::get(ptrTy), std::string(name) + "_hook");
+    f->setLinkage(llvm::GlobalValue::InternalLinkage);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
+    llvm::Value *fn = b.CreateLoad(ptrTy, hook);
+    auto *call = llvm::BasicBlock::Create(ctx, "call", f);
+    auto *done = llvm::BasicBlock::Create(ctx, "done", f);
+    b.CreateCondBr(b.CreateIsNull(fn), done, call);
+    b.SetInsertPoint(call);
+    b.CreateCall(f->getFunctionType(), fn, {f->getArg(0)});
+    b.CreateBr(done);
+    b.SetInsertPoint(done);
+    b.CreateRetVoid();
+  }
+}
 } // namespace
 
 bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
@@ -82,6 +109,7 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
     error = "cannot translate the lowered module to LLVM IR";
     return false;
   }
+  defineProfileHooks(*llvmModule);
   for (const std::string &name : entries) {
     auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
     if (!fn)
