@@ -120,12 +120,12 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
       return false;
   }
 
-  std::string triple = llvm::sys::getDefaultTargetTriple();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string targetError;
   const llvm::Target *target =
       llvm::TargetRegistry::lookupTarget(triple, targetError);
   if (!target) {
-    error = "no LLVM target for " + triple + ": " + targetError;
+    error = "no LLVM target for " + triple.str() + ": " + targetError;
     return false;
   }
   std::string cpu = options.hostCPU ? llvm::sys::getHostCPUName().str()
@@ -139,14 +139,14 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   }
   llvm::TargetOptions targetOptions;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      llvm::Triple(triple), cpu, features, targetOptions, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
   if (!machine) {
-    error = "cannot create a target machine for " + triple;
+    error = "cannot create a target machine for " + triple.str();
     return false;
   }
   llvmModule->setDataLayout(machine->createDataLayout());
-  llvmModule->setTargetTriple(llvm::Triple(triple));
+  llvmModule->setTargetTriple(triple);
   auto optimize = makeOptimizingTransformer(3, 0, machine.get());
   if (llvm::Error e = optimize(llvmModule.get())) {
     error = "LLVM optimization failed: " + llvm::toString(std::move(e));
