@@ -54,6 +54,8 @@ config.substitutions.extend(
         ),
         ("%test-root", config.test_source_root),
         ("%swaa-obj-root", config.swaa_obj_root),
+        # ptxas from the CUDA toolkit: GPU code is assembled, never run here.
+        ("%ptxas", os.environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas"),
         ("%swaa-bin", config.swaa_tools_dir),
         ("%mlir-lib", config.mlir_lib_dir),
         ("%models", os.path.join(config.test_source_root, "models")),

@@ -13,12 +13,13 @@
 #include "compiler/Lowering/Passes.h"
 #include "compiler/Lowering/Pipelines.h"
 #include "dialects/Attn/AttnDialect.h"
-#include "passes/Passes.h"
-#include "passes/Pipelines.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "passes/Passes.h"
+#include "passes/Pipelines.h"
 
 namespace mlir::swaa {
 
@@ -26,6 +27,9 @@ namespace mlir::swaa {
 inline void registerAllSwaaDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // LLVM IR translations: gpu-module-to-binary and the CPU back end
+  // translate modules in process.
+  registerAllToLLVMIRTranslations(registry);
   registry.insert<attn::AttnDialect>();
 }
 

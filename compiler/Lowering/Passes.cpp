@@ -70,7 +70,8 @@ struct AttnLowerTiledPass final
           isa<attn::CacheAppendOp>(op)
               ? lowerCacheAppendToReference(rewriter,
                                             cast<attn::CacheAppendOp>(op))
-              : lowerAttentionToTiled(rewriter, op, queryTile, keyTile);
+              : lowerAttentionToTiled(rewriter, op, queryTile, keyTile,
+                                      privateState);
       if (failed(lowered))
         return signalPassFailure();
     }

@@ -41,8 +41,11 @@ FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,
 
 /// Replaces `op` (attn.attention or attn.cache_attention) with the tiled
 /// online-softmax loop nest (TiledAttention.cpp).
+/// With `privateState` the per-tile state is stack memory (memref.alloca),
+/// which a GPU kernel keeps per thread.
 FailureOr<Value> lowerAttentionToTiled(RewriterBase &rewriter, Operation *op,
-                                       int64_t queryTile, int64_t keyTile);
+                                       int64_t queryTile, int64_t keyTile,
+                                       bool privateState = false);
 
 #define GEN_PASS_DECL
 #include "compiler/Lowering/Passes.h.inc"

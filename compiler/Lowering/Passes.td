@@ -55,6 +55,8 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
            "query rows per tile (per parallel iteration)">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"64",
            "keys per tile of the online softmax">,
+    Option<"privateState", "private-state", "bool", /*default=*/"false",
+           "keep the tile state in stack memory (thread-private on GPUs)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

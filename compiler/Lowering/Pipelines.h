@@ -52,6 +52,32 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 /// (`swaa-entry-abi`), OpenMP for the parallel loops.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
+struct CUDAKernelOptions : public PassPipelineOptions<CUDAKernelOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("isa (PTX text), bin (cubin) or "
+                                            "fatbin"),
+                             llvm::cl::init("isa")};
+  Option<std::string> toolkit{*this, "toolkit",
+                              llvm::cl::desc("CUDA toolkit (ptxas)"),
+                              llvm::cl::init("/usr/local/cuda")};
+  Option<int64_t> keyTile{*this, "key-tile",
+                          llvm::cl::desc("keys per attention tile"),
+                          llvm::cl::init(32)};
+};
+
+/// Attention as CUDA kernels (first step of the CUDA target): the tiled loop
+/// nest with one query row per parallel iteration and its online-softmax
+/// state thread-private, the parallel loops mapped to the grid, outlined
+/// into a gpu.module, lowered to NVVM and serialized (PTX or cubin) by
+/// gpu-module-to-binary.
+void buildCUDAKernelPipeline(OpPassManager &pm,
+                             const CUDAKernelOptions &options);
+
 /// Registers the pipelines above with the global pass registry.
 void registerLoweringPipelines();
 

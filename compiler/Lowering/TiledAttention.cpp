@@ -54,8 +54,9 @@ struct AttentionView {
 class TiledBuilder {
 public:
   TiledBuilder(RewriterBase &b, const AttentionView &a, int64_t queryTile,
-               int64_t keyTile)
-      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile) {
+               int64_t keyTile, bool privateState)
+      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile),
+        privateState(privateState) {
     f32 = b.getF32Type();
   }
 
@@ -104,7 +105,15 @@ private:
   const AttentionView &a;
   Location loc;
   int64_t tq, tk;
+  /// Tile state in stack (GPU: thread-private) memory instead of buffers.
+  bool privateState;
   Type f32;
+
+  Value tileBuffer(MemRefType type, ValueRange sizes = {}) {
+    if (privateState)
+      return memref::AllocaOp::create(b, loc, type, sizes);
+    return memref::AllocOp::create(b, loc, type, sizes);
+  }
   Value batch, heads, rows, headDim, kvHeads, valueDim, keys, offset, group;
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -178,12 +187,11 @@ private:
     // the loop that a parallel loop becomes, and canonicalization hoists them
     // out of any alloca scope).
     auto rowVec = MemRefType::get({tq}, f32);
-    Value m = memref::AllocOp::create(b, loc, rowVec);
-    Value l = memref::AllocOp::create(b, loc, rowVec);
-    Value acc = memref::AllocOp::create(
-        b, loc, MemRefType::get({tq, ShapedType::kDynamic}, f32),
-        ValueRange{valueDim});
-    Value s = memref::AllocOp::create(b, loc, MemRefType::get({tq, tk}, f32));
+    Value m = tileBuffer(rowVec);
+    Value l = tileBuffer(rowVec);
+    Value acc = tileBuffer(MemRefType::get({tq, ShapedType::kDynamic}, f32),
+                           ValueRange{valueDim});
+    Value s = tileBuffer(MemRefType::get({tq, tk}, f32));
     Value negInf = fconst(-std::numeric_limits<float>::infinity());
     Value zeroF = fconst(0.0);
     Value zero = idx(0), one = idx(1);
@@ -367,7 +375,8 @@ private:
 
 FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
                                              Operation *op, int64_t queryTile,
-                                             int64_t keyTile) {
+                                             int64_t keyTile,
+                                             bool privateState) {
   AttentionView view;
   view.op = op;
   if (auto a = dyn_cast<attn::AttentionOp>(op)) {
@@ -403,7 +412,8 @@ FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
     return op->emitOpError("needs positive tile sizes");
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
-  Value result = TiledBuilder(rewriter, view, queryTile, keyTile).build();
+  Value result =
+      TiledBuilder(rewriter, view, queryTile, keyTile, privateState).build();
   rewriter.replaceOp(op, result);
   return result;
 }
