@@ -109,12 +109,20 @@ void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
   tiled.keyTile = options.keyTile;
   tiled.privateState = true;
   pm.addPass(createAttnLowerTiledPass(tiled));
+  // The rest of the model as in the CPU back end, every op a parallel loop
+  // nest (only the outermost loop parallel) that becomes one kernel.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSwaaEntryABIPass());
+  pm.addPass(createSwaaExpandMemrefCopyPass());
+  pm.addPass(createSwaaInterchangeReductionsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createSwaaSequentializeNestedParallelPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addPass(createGpuKernelOutliningPass());
@@ -140,8 +148,9 @@ void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
 void swaa::registerLoweringPipelines() {
   PassPipelineRegistration<CUDAKernelOptions>(
       "swaa-cuda-kernels",
-      "Attention as CUDA kernels: tiled loop nest, one query row per GPU "
-      "thread, NVVM, PTX/cubin through gpu-module-to-binary",
+      "The model's kernels for CUDA: attention as the tiled loop nest with one "
+      "query row per GPU thread, every other op a kernel over its parallel "
+      "loops; NVVM, PTX/cubin through gpu-module-to-binary",
       buildCUDAKernelPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "swaa-cpu",

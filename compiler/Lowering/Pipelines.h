@@ -70,11 +70,13 @@ struct CUDAKernelOptions : public PassPipelineOptions<CUDAKernelOptions> {
                           llvm::cl::init(32)};
 };
 
-/// Attention as CUDA kernels (first step of the CUDA target): the tiled loop
-/// nest with one query row per parallel iteration and its online-softmax
-/// state thread-private, the parallel loops mapped to the grid, outlined
-/// into a gpu.module, lowered to NVVM and serialized (PTX or cubin) by
-/// gpu-module-to-binary.
+/// The model's kernels for CUDA (first step of the CUDA target): attention
+/// as the tiled loop nest with one query row per parallel iteration and its
+/// online-softmax state thread-private; every other op bufferized as on the
+/// CPU and turned into parallel loops; the parallel loops mapped to the
+/// grid, outlined into gpu.modules, lowered to NVVM and serialized (PTX or
+/// cubin) by gpu-module-to-binary. The host side is not executable yet (its
+/// buffers are host allocations): this produces and checks the kernels.
 void buildCUDAKernelPipeline(OpPassManager &pm,
                              const CUDAKernelOptions &options);
 

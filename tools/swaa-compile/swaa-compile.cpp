@@ -43,7 +43,7 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
-enum class Emit { Import, Mlir, LLVM, Artifact };
+enum class Emit { Import, Mlir, LLVM, PTX, Artifact };
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"),
     cl::values(clEnumValN(Emit::Import, "import",
@@ -56,6 +56,9 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::LLVM, "llvm",
                           "the module lowered for the target (LLVM dialect "
                           "for cpu)"),
+               clEnumValN(Emit::PTX, "ptx",
+                          "--target cuda: the module with every kernel "
+                          "compiled to PTX (gpu.binary ops)"),
                clEnumValN(Emit::Artifact, "artifact",
                           "the compiled model directory (manifest.json, "
                           "model.so, weights.safetensors) that swaa-run and "
@@ -64,9 +67,14 @@ cl::opt<Emit> emit(
     cl::init(Emit::Mlir), cl::cat(category));
 
 cl::OptionCategory targetCategory("Code generation");
-cl::opt<std::string> targetFlag("target",
-                                cl::desc("Target: cpu (the host CPU)"),
-                                cl::init("cpu"), cl::cat(targetCategory));
+cl::opt<std::string> targetFlag(
+    "target",
+    cl::desc("Target: cpu (the host CPU), or cuda (kernels only so far: "
+             "--emit=ptx)"),
+    cl::init("cpu"), cl::cat(targetCategory));
+cl::opt<std::string> cudaArch("cuda-arch",
+                              cl::desc("GPU architecture for --target cuda"),
+                              cl::init("sm_80"), cl::cat(targetCategory));
 cl::opt<bool> portable(
     "portable",
     cl::desc("Generate code for any x86-64-v2 CPU instead of tuning for "
@@ -287,16 +295,48 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> full;
   if (report)
     full = module->clone();
-  if ((hasRecipe && emit == Emit::Mlir) || report) {
+  // The recipe and the prefill/decode split: for everything but the plain
+  // import (and --emit=mlir without a recipe, which prints the import).
+  bool artifact = emit == Emit::Artifact ||
+                  (emit.getNumOccurrences() == 0 &&
+                   llvm::StringRef(outputPath).ends_with(".swaa"));
+  bool split = report || artifact || emit == Emit::LLVM || emit == Emit::PTX ||
+               (emit == Emit::Mlir && hasRecipe);
+  if (split) {
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
     if (failed(pm.run(*module)) || failedAny)
       return 1;
   }
 
-  bool artifact = emit == Emit::Artifact ||
-                  (emit.getNumOccurrences() == 0 &&
-                   llvm::StringRef(outputPath).ends_with(".swaa"));
+  if (targetFlag == "cuda" || emit == Emit::PTX) {
+    if (targetFlag != "cuda")
+      return fail("--emit=ptx needs --target cuda");
+    if (emit != Emit::PTX)
+      return fail("--target cuda: only --emit=ptx exists so far (CUDA "
+                  "artifacts and the runtime's CUDA back end are not "
+                  "implemented yet)");
+    if (!llvm::StringRef(cudaArch).starts_with("sm_"))
+      return fail("--cuda-arch " + cudaArch + ": expected sm_NN");
+    PassManager pm(&mlirContext);
+    swaa::CUDAKernelOptions cuda;
+    cuda.chip = cudaArch;
+    cuda.format = "isa";
+    if (keyTile.getNumOccurrences())
+      cuda.keyTile = keyTile;
+    swaa::buildCUDAKernelPipeline(pm, cuda);
+    if (failed(pm.run(*module)) || failedAny)
+      return 1;
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(outputPath, &error);
+    if (!out)
+      return fail(error);
+    module->print(out->os());
+    out->keep();
+    return 0;
+  }
+
   if (artifact || emit == Emit::LLVM) {
     if (targetFlag != "cpu")
       return fail("--target " + targetFlag +
@@ -305,13 +345,6 @@ int main(int argc, char **argv) {
       return fail("--query-tile and --key-tile must be at least 1");
     if (artifact && outputPath == "-")
       return fail("an artifact is a directory: give -o DIR.swaa");
-    if (!hasRecipe) {
-      // The split into prefill and decode (full attention).
-      PassManager pm(&mlirContext);
-      swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
-      if (failed(pm.run(*module)) || failedAny)
-        return 1;
-    }
     FailureOr<std::vector<swaa::EntryPoint>> entries =
         swaa::describeEntryPoints(*module);
     if (failed(entries))
