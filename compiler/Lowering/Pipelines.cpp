@@ -21,12 +21,12 @@
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace mlir::swaa;
 
-/// Everything after attention is lowered: to the LLVM dialect for the host.
-static void buildHostLLVMPipeline(OpPassManager &pm) {
-  // Elementwise arith/math on tensors (what importers emit) -> linalg.
+/// Elementwise arith/math on tensors (what importers emit) as linalg, then
+/// one-shot bufferization across function boundaries.
+static void addBufferization(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   // Identity layouts at function boundaries, so that reshapes of arguments
@@ -34,6 +34,26 @@ static void buildHostLLVMPipeline(OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+}
+
+/// The compiled entry points after attention is lowered, as the CPU and GPU
+/// back ends share them: bufferized with the caches updated in place (their
+/// results fold to the arguments, which the entry ABI then drops), every
+/// linalg op as a parallel loop nest whose innermost loop runs along the
+/// output's innermost dimension, only the outermost loop of a nest parallel.
+static void addEntryParallelLoops(OpPassManager &pm) {
+  addBufferization(pm);
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSwaaEntryABIPass());
+  pm.addPass(createSwaaExpandMemrefCopyPass());
+  pm.addPass(createSwaaInterchangeReductionsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createSwaaSequentializeNestedParallelPass());
+}
+
+/// Everything after attention is lowered: to the LLVM dialect for the host.
+static void buildHostLLVMPipeline(OpPassManager &pm) {
+  addBufferization(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   // Clones that deallocation adds for loop-carried buffers (the KV cache
@@ -67,22 +87,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(createSwaaProfileOpsPass());
   pm.addPass(createAttnLowerTiledPass(
       {options.queryTile.getValue(), options.keyTile.getValue()}));
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // The caches are updated in place: their results fold to the arguments,
-  // which the entry ABI then drops.
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createSwaaEntryABIPass());
-  pm.addPass(createSwaaExpandMemrefCopyPass());
-  // Contractions with their output's innermost dimension innermost, every
-  // linalg op as parallel loops, only the outermost of a nest parallel.
-  pm.addPass(createSwaaInterchangeReductionsPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  pm.addPass(createSwaaSequentializeNestedParallelPass());
+  addEntryParallelLoops(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   if (options.openmp) {
@@ -109,20 +114,9 @@ void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
   tiled.keyTile = options.keyTile;
   tiled.privateState = true;
   pm.addPass(createAttnLowerTiledPass(tiled));
-  // The rest of the model as in the CPU back end, every op a parallel loop
-  // nest (only the outermost loop parallel) that becomes one kernel.
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createSwaaEntryABIPass());
-  pm.addPass(createSwaaExpandMemrefCopyPass());
-  pm.addPass(createSwaaInterchangeReductionsPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  pm.addPass(createSwaaSequentializeNestedParallelPass());
+  // The rest of the model as in the CPU back end; each parallel loop nest
+  // becomes one kernel.
+  addEntryParallelLoops(pm);
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addPass(createGpuKernelOutliningPass());

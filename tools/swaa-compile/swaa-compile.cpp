@@ -309,6 +309,19 @@ int main(int argc, char **argv) {
       return 1;
   }
 
+  // The module, as text, to -o (every --emit but artifact and the report).
+  auto printModule = [&]() {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(outputPath, &error);
+    if (!out)
+      return fail(error);
+    module->print(out->os());
+    out->os() << "\n";
+    out->keep();
+    return 0;
+  };
+
   if (targetFlag == "cuda" || emit == Emit::PTX) {
     if (targetFlag != "cuda")
       return fail("--emit=ptx needs --target cuda");
@@ -327,14 +340,7 @@ int main(int argc, char **argv) {
     swaa::buildCUDAKernelPipeline(pm, cuda);
     if (failed(pm.run(*module)) || failedAny)
       return 1;
-    std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> out =
-        openOutputFile(outputPath, &error);
-    if (!out)
-      return fail(error);
-    module->print(out->os());
-    out->keep();
-    return 0;
+    return printModule();
   }
 
   if (artifact || emit == Emit::LLVM) {
@@ -364,16 +370,8 @@ int main(int argc, char **argv) {
     swaa::buildCPUPipeline(pm, cpu);
     if (failed(pm.run(*module)) || failedAny)
       return 1;
-    if (emit == Emit::LLVM) {
-      std::string error;
-      std::unique_ptr<llvm::ToolOutputFile> out =
-          openOutputFile(outputPath, &error);
-      if (!out)
-        return fail(error);
-      module->print(out->os());
-      out->keep();
-      return 0;
-    }
+    if (emit == Emit::LLVM)
+      return printModule();
     swaa::ArtifactSpec spec;
     spec.dir = outputPath;
     spec.modelPath = inputPath;
@@ -401,14 +399,12 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  std::string error;
-  std::unique_ptr<llvm::ToolOutputFile> out =
-      openOutputFile(outputPath, &error);
-  if (!out) {
-    llvm::errs() << "swaa-compile: error: " << error << "\n";
-    return 1;
-  }
   if (report) {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(outputPath, &error);
+    if (!out)
+      return fail(error);
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, swaa::Recipe(), /*split=*/true);
     if (failed(pm.run(*full)) || failedAny)
@@ -421,8 +417,5 @@ int main(int argc, char **argv) {
     out->keep();
     return 0;
   }
-  module->print(out->os());
-  out->os() << "\n";
-  out->keep();
-  return 0;
+  return printModule();
 }
