@@ -203,58 +203,63 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
         names.push_back(v.name);
         expected[v.name] = v;
       }
-  llvm::SmallVector<WeightData> described;
-  if (!describeWeights(spec.modelPath, names, described, error))
-    return fail(error);
-  llvm::json::Object header;
-  uint64_t offset = 0;
-  for (const WeightData &w : described) {
-    const EntryValue &want = expected[w.name];
-    if (w.dtype != want.dtype ||
-        llvm::ArrayRef<int64_t>(w.shape) != llvm::ArrayRef<int64_t>(want.shape))
-      return fail("weight '" + w.name +
-                  "' in the model does not match the "
-                  "compiled function's argument");
-    uint64_t bytes = dtypeWidth(w.dtype);
-    for (int64_t d : w.shape)
-      bytes *= (uint64_t)d;
-    header[w.name] = llvm::json::Object{
-        {"dtype", w.dtype},
-        {"shape", llvm::json::Array(w.shape)},
-        {"data_offsets", llvm::json::Array{offset, offset + bytes}}};
-    offset += bytes;
-  }
-  header["__metadata__"] =
-      llvm::json::Object{{"format", "pt"}, {"source", spec.modelPath}};
-  std::string headerText;
-  llvm::raw_string_ostream(headerText) << llvm::json::Value(std::move(header));
-  while (headerText.size() % 8)
-    headerText += ' ';
-  {
-    llvm::SmallString<256> path(tmp);
-    llvm::sys::path::append(path, "weights.safetensors");
-    std::error_code ec;
-    llvm::raw_fd_ostream os(path, ec);
-    if (ec)
-      return fail("cannot write " + path.str().str() + ": " + ec.message());
+  // The safetensors header from the weights' descriptions, then their data,
+  // from one parse of the model.
+  llvm::SmallString<256> weightsPath(tmp);
+  llvm::sys::path::append(weightsPath, "weights.safetensors");
+  std::error_code ec;
+  llvm::raw_fd_ostream os(weightsPath, ec);
+  if (ec)
+    return fail("cannot write " + weightsPath.str().str() + ": " +
+                ec.message());
+  std::string mismatch;
+  auto writeHeader = [&](llvm::ArrayRef<WeightData> described) {
+    llvm::json::Object header;
+    uint64_t offset = 0;
+    for (const WeightData &w : described) {
+      const EntryValue &want = expected[w.name];
+      if (w.dtype != want.dtype || llvm::ArrayRef<int64_t>(w.shape) !=
+                                       llvm::ArrayRef<int64_t>(want.shape)) {
+        mismatch = "weight '" + w.name +
+                   "' in the model does not match the compiled function's "
+                   "argument";
+        return false;
+      }
+      uint64_t bytes = dtypeWidth(w.dtype);
+      for (int64_t d : w.shape)
+        bytes *= (uint64_t)d;
+      header[w.name] = llvm::json::Object{
+          {"dtype", w.dtype},
+          {"shape", llvm::json::Array(w.shape)},
+          {"data_offsets", llvm::json::Array{offset, offset + bytes}}};
+      offset += bytes;
+    }
+    header["__metadata__"] =
+        llvm::json::Object{{"format", "pt"}, {"source", spec.modelPath}};
+    std::string headerText;
+    llvm::raw_string_ostream(headerText)
+        << llvm::json::Value(std::move(header));
+    while (headerText.size() % 8)
+      headerText += ' ';
     uint64_t n = headerText.size();
     char size[8];
     for (int i = 0; i < 8; ++i)
       size[i] = (char)((n >> (8 * i)) & 0xff);
     os.write(size, 8);
     os << headerText;
-    if (!readWeights(
-            spec.modelPath, names,
-            [&](const WeightData &w) {
-              os.write(w.bytes.data(), w.bytes.size());
-              return !os.has_error();
-            },
-            error))
-      return fail(error);
-    os.close();
-    if (os.has_error())
-      return fail("cannot write " + path.str().str());
-  }
+    return !os.has_error();
+  };
+  auto writeData = [&](const WeightData &w) {
+    os.write(w.bytes.data(), w.bytes.size());
+    return !os.has_error();
+  };
+  if (!readWeights(spec.modelPath, names, writeHeader, writeData, error))
+    return fail(!mismatch.empty() ? mismatch
+                : !error.empty()  ? error
+                                  : "cannot write " + weightsPath.str().str());
+  os.close();
+  if (os.has_error())
+    return fail("cannot write " + weightsPath.str().str());
 
   // Code.
   {

@@ -1212,48 +1212,37 @@ bool describe(const onnx::TensorProto &t, WeightData &w, std::string &error) {
 }
 } // namespace
 
-bool mlir::swaa::describeWeights(llvm::StringRef path,
-                                 llvm::ArrayRef<std::string> names,
-                                 llvm::SmallVectorImpl<WeightData> &out,
-                                 std::string &error) {
+bool mlir::swaa::readWeights(
+    llvm::StringRef path, llvm::ArrayRef<std::string> names,
+    llvm::function_ref<bool(llvm::ArrayRef<WeightData>)> described,
+    llvm::function_ref<bool(const WeightData &)> sink, std::string &error) {
   onnx::ModelProto model;
   std::map<std::string, const onnx::TensorProto *> byName;
   if (!loadForWeights(path, model, byName, error))
     return false;
+  // Every weight's name, dtype and shape first (a safetensors header needs
+  // them all), then the data, one weight at a time.
+  llvm::SmallVector<const onnx::TensorProto *> tensors;
+  llvm::SmallVector<WeightData> descriptions;
   for (const std::string &name : names) {
     auto it = byName.find(name);
     if (it == byName.end()) {
       error = path.str() + ": no initializer '" + name + "'";
       return false;
     }
-    WeightData w;
-    if (!describe(*it->second, w, error))
+    tensors.push_back(it->second);
+    if (!describe(*it->second, descriptions.emplace_back(), error))
       return false;
-    out.push_back(std::move(w));
   }
-  return true;
-}
-
-bool mlir::swaa::readWeights(llvm::StringRef path,
-                             llvm::ArrayRef<std::string> names,
-                             llvm::function_ref<bool(const WeightData &)> sink,
-                             std::string &error) {
-  onnx::ModelProto model;
-  std::map<std::string, const onnx::TensorProto *> byName;
-  if (!loadForWeights(path, model, byName, error))
+  if (!described(descriptions))
     return false;
   llvm::SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
-  for (const std::string &name : names) {
-    auto it = byName.find(name);
-    if (it == byName.end()) {
-      error = path.str() + ": no initializer '" + name + "'";
-      return false;
-    }
-    const onnx::TensorProto &t = *it->second;
-    WeightData w;
-    if (!describe(t, w, error))
-      return false;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    // One weight's bytes at a time: memory stays near the largest weight.
+    const onnx::TensorProto &t = *tensors[i];
+    WeightData w = descriptions[i];
+    const std::string &name = w.name;
     uint64_t n = 1;
     for (int64_t d : w.shape)
       n *= (uint64_t)d;

@@ -57,16 +57,14 @@ struct WeightData {
 };
 
 /// Reads the initializers `names` of the ONNX file at `path` (with external
-/// data), calling `sink` for each in order; stops at the first failure with
-/// `error` set (a missing name, unreadable data, an unsupported type).
+/// data), parsing the file once: first `described` gets every weight's name,
+/// dtype and shape (no bytes), then `sink` gets each weight with its bytes,
+/// in order. Stops at the first failure with `error` set (a missing name,
+/// unreadable data, an unsupported type) or when a callback returns false.
 bool readWeights(llvm::StringRef path, llvm::ArrayRef<std::string> names,
+                 llvm::function_ref<bool(llvm::ArrayRef<WeightData>)> described,
                  llvm::function_ref<bool(const WeightData &)> sink,
                  std::string &error);
-
-/// Shapes and dtypes of `names` without reading their data.
-bool describeWeights(llvm::StringRef path, llvm::ArrayRef<std::string> names,
-                     llvm::SmallVectorImpl<WeightData> &out,
-                     std::string &error);
 
 /// The dialects the importer creates ops of.
 void registerImportDialects(DialectRegistry &registry);
