@@ -68,8 +68,8 @@ struct AttnLowerTiledPass final
       rewriter.setInsertionPoint(op);
       FailureOr<Value> lowered =
           isa<attn::CacheAppendOp>(op)
-              ? lowerCacheAppendToReference(rewriter,
-                                            cast<attn::CacheAppendOp>(op))
+              ? lowerCacheAppendToParallel(rewriter,
+                                           cast<attn::CacheAppendOp>(op))
               : lowerAttentionToTiled(rewriter, op, queryTile, keyTile,
                                       privateState);
       if (failed(lowered))

@@ -34,6 +34,19 @@ FailureOr<Value> lowerAttentionToReference(RewriterBase &rewriter,
 FailureOr<Value> lowerCacheAppendToReference(RewriterBase &rewriter,
                                              attn::CacheAppendOp op);
 
+/// Replaces `op` with one parallel loop over the update's elements that
+/// stores each row into its slot; of the rows that share a ring slot only
+/// the last is stored, so the loop has no write conflicts
+/// (CacheAppend.cpp). The cache is updated in place.
+FailureOr<Value> lowerCacheAppendToParallel(RewriterBase &rewriter,
+                                            attn::CacheAppendOp op);
+
+/// The slot of absolute position `j` in a cache: `j` for a full cache
+/// (null `ringWindow`); for a ring of `window` + `sinks` slots, `j` below the
+/// sinks, else `sinks + (j - sinks) mod window`.
+Value cacheSlot(OpBuilder &b, Location loc, Value j, IntegerAttr ringWindow,
+                IntegerAttr ringSinks);
+
 /// Replaces `op` with a gather of the cached keys/values of positions
 /// 0 .. pos + n - 1 and the reference attention over them.
 FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,

@@ -48,7 +48,8 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
     window start to the last row's position), each updating the online
     softmax. A windowed layer costs O(n * (window + sinks)). The cache form
     reads key position `j` from its slot (full, or ring). `attn.cache_append`
-    becomes row copies into the cache slots (as in the reference lowering).
+    becomes one parallel loop that stores the update's rows into their
+    cache slots in place (of rows sharing a ring slot, only the last).
   }];
   let options = [
     Option<"queryTile", "query-tile", "int64_t", /*default=*/"32",

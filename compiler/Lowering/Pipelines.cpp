@@ -34,6 +34,8 @@ static void addBufferization(OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // The KV cache writes (scf.forall on tensors) as parallel loops.
+  pm.addPass(createForallToParallelLoopPass());
 }
 
 /// The compiled entry points after attention is lowered, as the CPU and GPU

@@ -339,11 +339,8 @@ FailureOr<Value> swaa::lowerAttentionToReference(RewriterBase &rewriter,
 // KV cache ops
 //===----------------------------------------------------------------------===//
 
-/// The slot of absolute position `j` in a cache: `j` for a full cache; for a
-/// ring of `window` + `sinks` slots, `j` below the sinks, else
-/// `sinks + (j - sinks) mod window`.
-static Value cacheSlot(OpBuilder &b, Location loc, Value j,
-                       IntegerAttr ringWindow, IntegerAttr ringSinks) {
+Value swaa::cacheSlot(OpBuilder &b, Location loc, Value j,
+                      IntegerAttr ringWindow, IntegerAttr ringSinks) {
   if (!ringWindow)
     return j;
   Value sinks = arith::ConstantIndexOp::create(b, loc, ringSinks.getInt());

@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Lowering/AttentionView.h"
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -36,21 +37,6 @@ using namespace mlir;
 using namespace mlir::swaa;
 
 namespace {
-/// What attn.attention and attn.cache_attention share.
-struct AttentionView {
-  Operation *op;
-  Value query, key, value, mask;
-  double scale;
-  bool causal;
-  std::optional<int64_t> window;
-  int64_t sinks;
-  /// Cache form: the first query's position and the cache policy.
-  Value pos;
-  std::optional<int64_t> ringWindow;
-  int64_t ringSinks = 0;
-  RankedTensorType resultType;
-};
-
 class TiledBuilder {
 public:
   TiledBuilder(RewriterBase &b, const AttentionView &a, int64_t queryTile,
@@ -161,12 +147,7 @@ private:
 
   /// The slot of key position j in the key/value operand.
   Value slot(Value j) {
-    if (!a.ringWindow)
-      return j;
-    Value s = idx(a.ringSinks), w = idx(*a.ringWindow);
-    Value ring = add(s, arith::RemUIOp::create(b, loc, sub(j, s), w));
-    return arith::SelectOp::create(b, loc, cmp(arith::CmpIPredicate::ult, j, s),
-                                   j, ring);
+    return cacheSlot(b, loc, j, a.ringWindow, a.ringSinks);
   }
 
   /// A mask index: 0 where the mask broadcasts (static size 1).
@@ -373,10 +354,7 @@ private:
 };
 } // namespace
 
-FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
-                                             Operation *op, int64_t queryTile,
-                                             int64_t keyTile,
-                                             bool privateState) {
+FailureOr<AttentionView> swaa::viewAttention(Operation *op) {
   AttentionView view;
   view.op = op;
   if (auto a = dyn_cast<attn::AttentionOp>(op)) {
@@ -390,7 +368,9 @@ FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
       view.window = a.getWindowAttr().getInt();
     view.sinks = a.getSinksAttr().getInt();
     view.resultType = a.getType();
-  } else if (auto c = dyn_cast<attn::CacheAttentionOp>(op)) {
+    return view;
+  }
+  if (auto c = dyn_cast<attn::CacheAttentionOp>(op)) {
     view.query = c.getQuery();
     view.key = c.getKeyCache();
     view.value = c.getValueCache();
@@ -401,19 +381,27 @@ FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
       view.window = c.getWindowAttr().getInt();
     view.sinks = c.getSinksAttr().getInt();
     view.pos = c.getPos();
-    if (c.getRingWindowAttr())
-      view.ringWindow = c.getRingWindowAttr().getInt();
-    view.ringSinks = c.getRingSinksAttr().getInt();
+    view.ringWindow = c.getRingWindowAttr();
+    view.ringSinks = c.getRingSinksAttr();
     view.resultType = c.getType();
-  } else {
-    return op->emitOpError("is not an attention op");
+    return view;
   }
+  return op->emitOpError("is not an attention op");
+}
+
+FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
+                                             Operation *op, int64_t queryTile,
+                                             int64_t keyTile,
+                                             bool privateState) {
+  FailureOr<AttentionView> view = viewAttention(op);
+  if (failed(view))
+    return failure();
   if (queryTile < 1 || keyTile < 1)
     return op->emitOpError("needs positive tile sizes");
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Value result =
-      TiledBuilder(rewriter, view, queryTile, keyTile, privateState).build();
+      TiledBuilder(rewriter, *view, queryTile, keyTile, privateState).build();
   rewriter.replaceOp(op, result);
   return result;
 }

@@ -1,0 +1,43 @@
+//===- AttentionView.h - what the attention ops share -----------*- C++ -*-===//
+//
+// `attn.attention` and `attn.cache_attention` seen through one struct, so
+// that each lowering (tiled CPU loop nest, GPU kernels) handles both forms
+// with one code path.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SWAA_COMPILER_LOWERING_ATTENTIONVIEW_H
+#define SWAA_COMPILER_LOWERING_ATTENTIONVIEW_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Operation.h"
+#include "mlir/IR/Value.h"
+
+#include <optional>
+
+namespace mlir::swaa {
+
+struct AttentionView {
+  Operation *op = nullptr;
+  /// [B, H, N, D] queries, [B, Hkv, K, D] keys, [B, Hkv, K, Dv] values, and
+  /// an optional additive mask broadcastable to [B, H, N, K].
+  Value query, key, value, mask;
+  double scale = 1.0;
+  bool causal = false;
+  std::optional<int64_t> window;
+  int64_t sinks = 0;
+  /// Cache form: the first query's absolute position, and the cache policy
+  /// (null ringWindow: a full cache).
+  Value pos;
+  IntegerAttr ringWindow, ringSinks;
+  RankedTensorType resultType;
+};
+
+/// The view of an attn.attention or attn.cache_attention; emits an error on
+/// any other op.
+FailureOr<AttentionView> viewAttention(Operation *op);
+
+} // namespace mlir::swaa
+
+#endif // SWAA_COMPILER_LOWERING_ATTENTIONVIEW_H
