@@ -31,6 +31,7 @@ inline void registerAllSwaaDialects(DialectRegistry &registry) {
   // translate modules in process.
   registerAllToLLVMIRTranslations(registry);
   registry.insert<attn::AttnDialect>();
+  registerGPUExternalModels(registry);
 }
 
 /// Registers upstream passes, swaa's passes and swaa's named pipelines with

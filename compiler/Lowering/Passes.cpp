@@ -9,6 +9,7 @@
 namespace mlir::swaa {
 #define GEN_PASS_DEF_ATTNLOWERREFERENCEPASS
 #define GEN_PASS_DEF_ATTNLOWERTILEDPASS
+#define GEN_PASS_DEF_ATTNLOWERGPUPASS
 #define GEN_PASS_DEF_SWAAENTRYABIPASS
 #define GEN_PASS_DEF_SWAAEXPANDMEMREFCOPYPASS
 #define GEN_PASS_DEF_SWAAINTERCHANGEREDUCTIONSPASS
@@ -72,6 +73,31 @@ struct AttnLowerTiledPass final
                                            cast<attn::CacheAppendOp>(op))
               : lowerAttentionToTiled(rewriter, op, queryTile, keyTile,
                                       privateState);
+      if (failed(lowered))
+        return signalPassFailure();
+    }
+  }
+};
+
+struct AttnLowerGPUPass final : impl::AttnLowerGPUPassBase<AttnLowerGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<attn::CacheAppendOp, attn::CacheAttentionOp, attn::AttentionOp>(
+              op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<Value> lowered =
+          isa<attn::CacheAppendOp>(op)
+              ? lowerCacheAppendToParallel(rewriter,
+                                           cast<attn::CacheAppendOp>(op))
+              : lowerAttentionToGPU(rewriter, op, queryTile, keyTile,
+                                    decodeThreads);
       if (failed(lowered))
         return signalPassFailure();
     }

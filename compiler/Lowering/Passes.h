@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -59,6 +60,19 @@ FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,
 FailureOr<Value> lowerAttentionToTiled(RewriterBase &rewriter, Operation *op,
                                        int64_t queryTile, int64_t keyTile,
                                        bool privateState = false);
+
+/// Replaces `op` (attn.attention or attn.cache_attention) with `gpu.launch`
+/// kernels (GPUAttention.cpp): for several query rows, a block of
+/// `queryTile` threads per query tile with `keyTile` keys staged through
+/// shared memory; for one row, a block of `decodeThreads` threads that split
+/// the keys and combine through shared memory.
+FailureOr<Value> lowerAttentionToGPU(RewriterBase &rewriter, Operation *op,
+                                     int64_t queryTile, int64_t keyTile,
+                                     int64_t decodeThreads);
+
+/// Adds what the GPU pipelines need of upstream ops: the memory effects of
+/// gpu.barrier (an external model; buffer deallocation asks every op).
+void registerGPUExternalModels(DialectRegistry &registry);
 
 #define GEN_PASS_DECL
 #include "compiler/Lowering/Passes.h.inc"

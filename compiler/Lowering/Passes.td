@@ -69,6 +69,101 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
   ];
 }
 
+def AttnLowerGPUPass : Pass<"attn-lower-gpu"> {
+  let summary = "lower attention to GPU kernels (gpu.launch)";
+  let description = [{
+    Rewrites every `attn.attention` and `attn.cache_attention` into
+    `gpu.launch` kernels on the operands' buffers. Several query rows
+    (prefill): a block per (query tile, head, batch), one query row per
+    thread with its online-softmax state (max, sum, output row) in
+    registers, the key and value rows of each key tile staged through
+    shared memory by the whole block; only the key tiles that hold a
+    visible key are visited (sinks, then the window). One query row
+    (decode): a block per (head, batch) whose threads split the visible
+    keys and combine their partial softmax states through shared memory.
+    A query with a dynamic number of rows gets both, chosen on the host.
+    `attn.cache_append` becomes the same parallel copy as in
+    `attn-lower-tiled`. Head dimensions must be static.
+  }];
+  let options = [
+    Option<"queryTile", "query-tile", "int64_t", /*default=*/"32",
+           "query rows per prefill block">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"32",
+           "keys per shared-memory tile">,
+    Option<"decodeThreads", "decode-threads", "int64_t", /*default=*/"128",
+           "threads per decode block (a multiple of 32)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def SwaaParallelLoopsToGPUPass : Pass<"swaa-parallel-loops-to-gpu"> {
+  let summary = "turn outermost parallel loops into 1-D GPU kernels";
+  let description = [{
+    Every outermost `scf.parallel` (outside kernels) becomes a `gpu.launch`
+    over its whole iteration space flattened to one dimension:
+    ceil(n / threads) blocks of `threads` threads, thread i running the
+    iteration whose delinearized index is i (the loop's innermost dimension
+    fastest, so that neighbouring threads touch neighbouring elements). A
+    store left on the host (a scalar written into a buffer) becomes a
+    kernel of one thread. Loops nested in the outermost one must already be
+    sequential (`swaa-sequentialize-nested-parallel`).
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256",
+           "threads per block">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def SwaaGPUFreeBuffersPass : Pass<"swaa-gpu-free-buffers"> {
+  let summary = "free each host-allocated buffer after its last use";
+  let description = [{
+    For the CUDA back end, instead of upstream's ownership-based buffer
+    deallocation (which adds ownership arguments to the regions of
+    `gpu.launch` ops, and the launch rejects them): every `memref.alloc`
+    outside kernels gets a `memref.dealloc` after the last op of its block
+    that uses it or a view of it. Buffers that are returned, yielded or
+    captured by an op that produces a buffer are left to their new owner
+    (the logits, which the runtime frees). Launches are synchronous, so a
+    buffer is free only once its kernels have finished.
+  }];
+}
+
+def SwaaGPUMergeModulesPass : Pass<"swaa-gpu-merge-modules", "::mlir::ModuleOp"> {
+  let summary = "put every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel; this moves
+    every kernel into one module, `@swaa_kernels`, each named after the
+    module it came from, and updates the launches. The model's kernels then
+    compile to one PTX file, assemble with one ptxas run per architecture
+    and load as one CUDA module.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def SwaaGPUHostMemoryPass : Pass<"swaa-gpu-host-memory", "::mlir::ModuleOp"> {
+  let summary = "keep every buffer of the host functions on the device";
+  let description = [{
+    In the host functions (after kernel outlining): `memref.alloc` and
+    `memref.dealloc` become `gpu.alloc` and `gpu.dealloc`, a constant
+    (`memref.get_global`) a device copy made with `gpu.memcpy` and freed at
+    the function's returns, `memref.copy` a `gpu.memcpy`. Any other host op
+    that reads or writes buffer contents is an error naming the op: it
+    would touch device memory on the CPU.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def SwaaEntryABIPass : Pass<"swaa-entry-abi", "::mlir::ModuleOp"> {
   let summary = "shape the bufferized entry points into the runtime's ABI";
   let description = [{

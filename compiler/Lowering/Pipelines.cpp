@@ -41,14 +41,18 @@ static void addBufferization(OpPassManager &pm) {
 /// The compiled entry points after attention is lowered, as the CPU and GPU
 /// back ends share them: bufferized with the caches updated in place (their
 /// results fold to the arguments, which the entry ABI then drops), every
-/// linalg op as a parallel loop nest whose innermost loop runs along the
-/// output's innermost dimension, only the outermost loop of a nest parallel.
-static void addEntryParallelLoops(OpPassManager &pm) {
+/// linalg op as a parallel loop nest, only the outermost loop of a nest
+/// parallel. With `innermostOutput` (CPU), a contraction's reductions move
+/// outside the output's innermost loop, which then vectorizes; without (GPU)
+/// they stay innermost, so that every output element is a parallel
+/// iteration (a thread).
+static void addEntryParallelLoops(OpPassManager &pm, bool innermostOutput) {
   addBufferization(pm);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSwaaEntryABIPass());
   pm.addPass(createSwaaExpandMemrefCopyPass());
-  pm.addPass(createSwaaInterchangeReductionsPass());
+  if (innermostOutput)
+    pm.addPass(createSwaaInterchangeReductionsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createSwaaSequentializeNestedParallelPass());
 }
@@ -89,7 +93,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(createSwaaProfileOpsPass());
   pm.addPass(createAttnLowerTiledPass(
       {options.queryTile.getValue(), options.keyTile.getValue()}));
-  addEntryParallelLoops(pm);
+  addEntryParallelLoops(pm, /*innermostOutput=*/true);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   if (options.openmp) {
@@ -111,26 +115,42 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
 
 void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
                                    const CUDAKernelOptions &options) {
-  AttnLowerTiledPassOptions tiled;
-  tiled.queryTile = 1;
-  tiled.keyTile = options.keyTile;
-  tiled.privateState = true;
-  pm.addPass(createAttnLowerTiledPass(tiled));
+  AttnLowerGPUPassOptions attention;
+  attention.queryTile = options.queryTile;
+  attention.keyTile = options.keyTile;
+  attention.decodeThreads = options.decodeThreads;
+  pm.addPass(createAttnLowerGPUPass(attention));
   // The rest of the model as in the CPU back end; each parallel loop nest
-  // becomes one kernel.
-  addEntryParallelLoops(pm);
-  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
-  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  // becomes one kernel, every buffer a device buffer.
+  addEntryParallelLoops(pm, /*innermostOutput=*/false);
+  pm.addNestedPass<func::FuncOp>(createSwaaGPUFreeBuffersPass());
+  SwaaParallelLoopsToGPUPassOptions loops;
+  loops.threads = options.threads;
+  pm.addNestedPass<func::FuncOp>(createSwaaParallelLoopsToGPUPass(loops));
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createSwaaGPUMergeModulesPass());
+  pm.addPass(createSwaaGPUHostMemoryPass());
+  // Launches, copies and allocations in order on one stream, synchronized
+  // at the functions' returns.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createCanonicalizerPass());
-  GpuNVVMAttachTargetOptions target;
-  target.chip = options.chip;
-  target.features = options.features;
-  target.optLevel = 3;
-  pm.addPass(createGpuNVVMAttachTarget(target));
+  // One NVVM target per architecture: gpu-module-to-binary makes one object
+  // (PTX or cubin) for each.
+  SmallVector<StringRef> chips;
+  StringRef(options.chip).split(chips, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef chip : chips) {
+    GpuNVVMAttachTargetOptions target;
+    target.chip = chip.str();
+    target.features = options.features;
+    target.optLevel = 3;
+    pm.addPass(createGpuNVVMAttachTarget(target));
+  }
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  // Views (the KV cache rows' subviews) as plain address arithmetic.
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
@@ -141,13 +161,36 @@ void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
+void swaa::buildCUDAHostPipeline(OpPassManager &pm) {
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertMathToLLVMPass());
+  GpuToLLVMConversionPassOptions host;
+  pm.addPass(createGpuToLLVMConversionPass(host));
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void swaa::buildCUDAPipeline(OpPassManager &pm,
+                             const CUDAKernelOptions &options) {
+  buildCUDAKernelPipeline(pm, options);
+  buildCUDAHostPipeline(pm);
+}
+
 void swaa::registerLoweringPipelines() {
   PassPipelineRegistration<CUDAKernelOptions>(
       "swaa-cuda-kernels",
-      "The model's kernels for CUDA: attention as the tiled loop nest with one "
-      "query row per GPU thread, every other op a kernel over its parallel "
-      "loops; NVVM, PTX/cubin through gpu-module-to-binary",
+      "The model's kernels for CUDA: attention as flash-attention kernels "
+      "(attn-lower-gpu), every other op a 1-D kernel over its parallel loop, "
+      "device buffers on the host side; NVVM, PTX/cubin through "
+      "gpu-module-to-binary",
       buildCUDAKernelPipeline);
+  PassPipelineRegistration<CUDAKernelOptions>(
+      "swaa-cuda",
+      "The CUDA back end: swaa-cuda-kernels, then the host code (kernel "
+      "launches, device buffers) to the LLVM dialect, calling the mgpu* "
+      "functions that the swaa runtime provides",
+      buildCUDAPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "swaa-cpu",
       "The CPU back end: tiled attention, in-place KV caches, bufferized "

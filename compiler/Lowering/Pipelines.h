@@ -53,8 +53,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
 struct CUDAKernelOptions : public PassPipelineOptions<CUDAKernelOptions> {
-  Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture"),
-                           llvm::cl::init("sm_80")};
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("GPU architectures, comma-separated (one object each)"),
+      llvm::cl::init("sm_80")};
   Option<std::string> features{*this, "features",
                                llvm::cl::desc("PTX features"),
                                llvm::cl::init("+ptx80")};
@@ -65,20 +67,38 @@ struct CUDAKernelOptions : public PassPipelineOptions<CUDAKernelOptions> {
   Option<std::string> toolkit{*this, "toolkit",
                               llvm::cl::desc("CUDA toolkit (ptxas)"),
                               llvm::cl::init("/usr/local/cuda")};
+  Option<int64_t> queryTile{*this, "query-tile",
+                            llvm::cl::desc("query rows per attention block"),
+                            llvm::cl::init(32)};
   Option<int64_t> keyTile{*this, "key-tile",
-                          llvm::cl::desc("keys per attention tile"),
+                          llvm::cl::desc("keys per shared-memory tile"),
                           llvm::cl::init(32)};
+  Option<int64_t> decodeThreads{
+      *this, "decode-threads",
+      llvm::cl::desc("threads per decode attention block"),
+      llvm::cl::init(128)};
+  Option<int64_t> threads{*this, "threads",
+                          llvm::cl::desc("threads per block of the other "
+                                         "kernels"),
+                          llvm::cl::init(256)};
 };
 
-/// The model's kernels for CUDA (first step of the CUDA target): attention
-/// as the tiled loop nest with one query row per parallel iteration and its
-/// online-softmax state thread-private; every other op bufferized as on the
-/// CPU and turned into parallel loops; the parallel loops mapped to the
-/// grid, outlined into gpu.modules, lowered to NVVM and serialized (PTX or
-/// cubin) by gpu-module-to-binary. The host side is not executable yet (its
-/// buffers are host allocations): this produces and checks the kernels.
+/// The model's kernels for CUDA: attention as the flash-attention kernels of
+/// attn-lower-gpu; every other op bufferized as on the CPU, each outermost
+/// parallel loop a 1-D kernel (swaa-parallel-loops-to-gpu); the kernels
+/// outlined into one gpu.module, lowered to NVVM and serialized (PTX or
+/// cubin, per architecture) by gpu-module-to-binary; the host functions'
+/// buffers on the device (swaa-gpu-host-memory).
 void buildCUDAKernelPipeline(OpPassManager &pm,
                              const CUDAKernelOptions &options);
+
+/// The host side after buildCUDAKernelPipeline: launches, device buffers and
+/// the rest to the LLVM dialect (gpu-to-llvm: calls of mgpuLaunchKernel,
+/// mgpuMemAlloc, ..., which the runtime provides).
+void buildCUDAHostPipeline(OpPassManager &pm);
+
+/// Both: the CUDA back end from the split model to the LLVM dialect.
+void buildCUDAPipeline(OpPassManager &pm, const CUDAKernelOptions &options);
 
 /// Registers the pipelines above with the global pass registry.
 void registerLoweringPipelines();

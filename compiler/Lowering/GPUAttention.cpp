@@ -1,0 +1,589 @@
+//===- GPUAttention.cpp - attention as CUDA-style kernels -----------------===//
+//
+// Lowers `attn.attention` and `attn.cache_attention` to `gpu.launch` kernels
+// (flash attention for GPUs; the CPU's loop nest is TiledAttention.cpp):
+//
+// Prefill (several query rows): a block per (query tile, head, batch), R
+// threads per query row (R = 1, 2, 4, .. so that a thread holds at most 32
+// of the row's q and output elements: no register spills at head_dim 64 or
+// 128), each with its part of q and of the online-softmax state (running
+// max m, sum l, output acc) in registers; the R partial dot products are
+// summed with warp shuffles:
+//
+//   q = scale * Q[row]                               -- registers
+//   for key tile in [0, sink end) then [window start, last row]:
+//     Ks, Vs <- K, V rows of the tile                -- shared memory, loaded
+//     barrier                                           by the whole block
+//     for each key c of the tile:
+//       s = q . Ks[c] (+ mask), -inf where hidden
+//       m' = max(m, s); l = l e^(m-m') + e^(s-m'); acc = acc e^(m-m') + e^(s-m') Vs[c]
+//     barrier
+//   O[row] = l > 0 ? acc / l : 0
+//
+// The key tiles a block visits are bounded by its rows' visibility (the
+// same ranges as the CPU loop nest), so a windowed layer costs
+// O(n * (window + sinks)).
+//
+// Decode (one query row): a block of `decode-threads` threads per
+// (head, batch) splits the visible keys (sinks, then the window) over its
+// groups of R threads; each group keeps its own (m, l, acc) and the block
+// combines them through shared memory:
+// O = sum_g e^(m_g - M) acc_g / sum_g e^(m_g - M) l_g.
+// When the number of rows is only known at run time, both kernels are
+// emitted and the host picks one (rows == 1).
+//
+// The kernels are built on the operands' buffers (bufferization.to_buffer)
+// and write a fresh buffer, returned as a tensor (to_tensor restrict), so
+// the whole model is still bufferized by one-shot bufferization.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/AttentionView.h"
+#include "compiler/Lowering/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::swaa;
+
+namespace {
+/// Shared memory a block may use without the opt-in, with room to spare.
+constexpr int64_t kSharedBudget = 40 * 1024;
+/// At most this many of q's and the output row's elements per thread.
+constexpr int64_t kRowElementsPerThread = 32;
+
+/// The online-softmax state of one query row: max, sum, output.
+struct RowState {
+  Value m, l;
+  SmallVector<Value> acc;
+
+  SmallVector<Value> flat() const {
+    SmallVector<Value> v = {m, l};
+    v.append(acc.begin(), acc.end());
+    return v;
+  }
+  static RowState from(ValueRange v) {
+    RowState s;
+    s.m = v[0];
+    s.l = v[1];
+    s.acc.assign(v.begin() + 2, v.end());
+    return s;
+  }
+};
+
+class GPUAttentionBuilder {
+public:
+  GPUAttentionBuilder(RewriterBase &b, const AttentionView &a,
+                      int64_t queryTile, int64_t keyTile, int64_t decodeThreads)
+      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile),
+        decodeThreads(decodeThreads) {
+    f32 = b.getF32Type();
+    auto qType = cast<RankedTensorType>(a.query.getType());
+    auto vType = cast<RankedTensorType>(a.value.getType());
+    headDim = qType.getDimSize(3);
+    valueDim = vType.getDimSize(3);
+  }
+
+  LogicalResult build() {
+    if (ShapedType::isDynamic(headDim) || ShapedType::isDynamic(valueDim))
+      return a.op->emitOpError(
+          "needs a static head dimension for the GPU kernels (query and "
+          "value types end in ?)");
+    // Threads per query row: a power of two (at most a warp) that divides
+    // both head dimensions.
+    lanes = 1;
+    while (lanes < 32 && (headDim + valueDim) / lanes > kRowElementsPerThread &&
+           headDim % (2 * lanes) == 0 && valueDim % (2 * lanes) == 0)
+      lanes *= 2;
+    dPart = headDim / lanes;
+    ePart = valueDim / lanes;
+    // Shrink the tiles until the shared memory fits.
+    while (tk > 1 && prefillShared() > kSharedBudget)
+      tk /= 2;
+    while (decodeThreads > 32 && decodeShared() > kSharedBudget)
+      decodeThreads /= 2;
+    decodeThreads = std::max(decodeThreads, lanes);
+    if (prefillShared() > kSharedBudget || decodeShared() > kSharedBudget)
+      return a.op->emitOpError("head dimension ")
+             << headDim << " is too large for the GPU attention kernels";
+
+    q = buffer(a.query);
+    k = buffer(a.key);
+    v = buffer(a.value);
+    if (a.mask)
+      mask = buffer(a.mask);
+    batch = dim(a.query, 0);
+    heads = dim(a.query, 1);
+    rows = dim(a.query, 2);
+    kvHeads = dim(a.key, 1);
+    if (a.pos) {
+      offset = a.pos;
+      keys = add(a.pos, rows);
+    } else {
+      keys = dim(a.key, 2);
+      offset = sub(keys, rows);
+    }
+    group = arith::DivUIOp::create(b, loc, heads, kvHeads);
+
+    SmallVector<Value> outSizes = {batch, heads, rows, idx(valueDim)};
+    SmallVector<Value> dynSizes;
+    for (auto [i, s] : llvm::enumerate(a.resultType.getShape()))
+      if (ShapedType::isDynamic(s))
+        dynSizes.push_back(outSizes[i]);
+    out = memref::AllocOp::create(
+        b, loc, MemRefType::get(a.resultType.getShape(),
+                                a.resultType.getElementType()),
+        dynSizes);
+
+    int64_t staticRows =
+        cast<RankedTensorType>(a.query.getType()).getDimSize(2);
+    if (staticRows == 1) {
+      decodeKernel();
+    } else if (!ShapedType::isDynamic(staticRows)) {
+      prefillKernel();
+    } else {
+      Value single = cmp(arith::CmpIPredicate::eq, rows, idx(1));
+      scf::IfOp::create(
+          b, loc, single,
+          [&](OpBuilder &, Location) {
+            decodeKernel();
+            scf::YieldOp::create(b, loc);
+          },
+          [&](OpBuilder &, Location) {
+            prefillKernel();
+            scf::YieldOp::create(b, loc);
+          });
+    }
+    result = bufferization::ToTensorOp::create(b, loc, a.resultType, out,
+                                               /*restrict=*/true,
+                                               /*writable=*/true);
+    return success();
+  }
+
+  Value result;
+
+private:
+  RewriterBase &b;
+  const AttentionView &a;
+  Location loc;
+  int64_t tq, tk, decodeThreads;
+  int64_t headDim, valueDim;
+  /// Threads per query row, and the q / output elements each one holds.
+  int64_t lanes = 1, dPart = 0, ePart = 0;
+  Type f32;
+  Value q, k, v, mask, out;
+  Value batch, heads, rows, kvHeads, keys, offset, group;
+
+  int64_t prefillShared() const { return 4 * tk * (headDim + valueDim); }
+  int64_t decodeShared() const {
+    return 4 * (decodeThreads / lanes) * (valueDim + 3);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Small builders
+  //===--------------------------------------------------------------------===//
+
+  Value idx(int64_t x) { return arith::ConstantIndexOp::create(b, loc, x); }
+  Value fconst(double x) {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat((float)x));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value dim(Value t, int64_t d) {
+    return b.createOrFold<tensor::DimOp>(loc, t, d);
+  }
+  arith::FastMathFlags fast() {
+    return arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+  }
+  Value fadd(Value x, Value y) {
+    return arith::AddFOp::create(b, loc, x, y, fast());
+  }
+  Value fmul(Value x, Value y) {
+    return arith::MulFOp::create(b, loc, x, y, fast());
+  }
+  Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
+
+  /// The operand's buffer: any layout with contiguous rows.
+  Value buffer(Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+    strides.back() = 1;
+    auto layout =
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+    return bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType(), layout),
+        tensor, /*read_only=*/true);
+  }
+  MemRefType sharedType(ArrayRef<int64_t> shape) {
+    return MemRefType::get(
+        shape, f32, MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::GPUDialect::getWorkgroupAddressSpace()));
+  }
+  Value load(Value buf, ValueRange indices) {
+    Value x = memref::LoadOp::create(b, loc, buf, indices);
+    if (x.getType() != f32)
+      x = arith::ExtFOp::create(b, loc, f32, x);
+    return x;
+  }
+  void store(Value x, Value buf, ValueRange indices) {
+    Type elem = cast<MemRefType>(buf.getType()).getElementType();
+    if (elem != f32)
+      x = arith::TruncFOp::create(b, loc, elem, x);
+    memref::StoreOp::create(b, loc, x, buf, indices);
+  }
+  Value slot(Value j) {
+    return cacheSlot(b, loc, j, a.ringWindow, a.ringSinks);
+  }
+  Value maskIndex(unsigned d, Value i) {
+    return cast<MemRefType>(mask.getType()).getDimSize(d) == 1 ? idx(0) : i;
+  }
+
+  void forLoop(Value from, Value to, Value step,
+               function_ref<void(Value)> body) {
+    scf::ForOp::create(b, loc, from, to, step, ValueRange{},
+                       [&](OpBuilder &, Location, Value iv, ValueRange) {
+                         body(iv);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+  RowState forState(Value from, Value to, Value step, const RowState &init,
+                    function_ref<RowState(Value, const RowState &)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, from, to, step, init.flat(),
+        [&](OpBuilder &, Location, Value iv, ValueRange iter) {
+          scf::YieldOp::create(b, loc, body(iv, RowState::from(iter)).flat());
+        });
+    return RowState::from(loop.getResults());
+  }
+  void ifThen(Value cond, function_ref<void()> body) {
+    scf::IfOp::create(b, loc, cond, [&](OpBuilder &, Location) {
+      body();
+      scf::YieldOp::create(b, loc);
+    });
+  }
+
+  //===--------------------------------------------------------------------===//
+  // What both kernels share
+  //===--------------------------------------------------------------------===//
+
+  /// The visibility of key position j to the query at absolute position i,
+  /// or null when every key of the ranges is visible.
+  Value visibleKey(Value i, Value j) {
+    Value vis;
+    if (a.causal)
+      vis = cmp(arith::CmpIPredicate::ule, j, i);
+    if (a.window) {
+      Value inWindow =
+          cmp(arith::CmpIPredicate::ugt, add(j, idx(*a.window)), i);
+      if (a.sinks > 0)
+        inWindow = arith::OrIOp::create(
+            b, loc, inWindow, cmp(arith::CmpIPredicate::ult, j, idx(a.sinks)));
+      vis = vis ? arith::AndIOp::create(b, loc, vis, inWindow).getResult()
+                : inWindow;
+    }
+    return vis;
+  }
+
+  /// The key ranges of queries at absolute positions i0..i1: sinks
+  /// [0, sinkEnd) and the window [start, end).
+  void keyRanges(Value i0, Value i1, Value &sinkEnd, Value &start,
+                 Value &end) {
+    Value zero = idx(0);
+    end = a.causal ? minI(keys, add(i1, idx(1))) : keys;
+    start = zero;
+    if (a.window)
+      start = maxI(zero, add(sub(i0, idx(*a.window)), idx(1)));
+    start = minI(start, end);
+    sinkEnd = zero;
+    if (a.window && a.sinks > 0)
+      sinkEnd = minI(idx(a.sinks), start);
+  }
+
+  RowState initialState() {
+    RowState s;
+    s.m = fconst(-std::numeric_limits<float>::infinity());
+    s.l = fconst(0.0);
+    s.acc.assign(ePart, fconst(0.0));
+    return s;
+  }
+
+  /// One key's step of the online softmax: `score` (already -inf where
+  /// hidden) and the thread's part of the key's value row, `valueAt(e)`.
+  RowState update(const RowState &s, Value score,
+                  function_ref<Value(int64_t)> valueAt) {
+    Value negInf = fconst(-std::numeric_limits<float>::infinity());
+    Value mNew = arith::MaximumFOp::create(b, loc, s.m, score);
+    // Nothing visible yet: subtract 0 instead of -inf (no NaN).
+    Value mSafe = select(
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, negInf),
+        fconst(0.0), mNew);
+    Value corr = exp(arith::SubFOp::create(b, loc, s.m, mSafe));
+    Value p = exp(arith::SubFOp::create(b, loc, score, mSafe));
+    RowState n;
+    n.m = mNew;
+    n.l = fadd(fmul(s.l, corr), p);
+    for (int64_t e = 0; e < ePart; ++e)
+      n.acc.push_back(fadd(fmul(s.acc[e], corr), fmul(p, valueAt(e))));
+    return n;
+  }
+
+  /// scale * q . key (+ the mask), -inf where the key is hidden: each of
+  /// the row's threads sums its part (`qAt(d)`, `kAt(d)` for d < dPart),
+  /// warp shuffles add the parts (every thread of the group gets the sum).
+  Value score(function_ref<Value(int64_t)> qAt, function_ref<Value(int64_t)> kAt,
+              Value bIdx, Value h, Value row, Value i, Value j) {
+    Value dot = fconst(0.0);
+    for (int64_t d = 0; d < dPart; ++d)
+      dot = fadd(dot, fmul(qAt(d), kAt(d)));
+    for (int64_t off = 1; off < lanes; off *= 2)
+      dot = fadd(dot, gpu::ShuffleOp::create(b, loc, dot, off, 32,
+                                             gpu::ShuffleMode::XOR)
+                          .getShuffleResult());
+    if (mask)
+      dot = fadd(dot, load(mask, {maskIndex(0, bIdx), maskIndex(1, h),
+                                  maskIndex(2, row), maskIndex(3, j)}));
+    if (Value vis = visibleKey(i, j))
+      dot = select(vis, dot,
+                   fconst(-std::numeric_limits<float>::infinity()));
+    return dot;
+  }
+
+  /// The thread's part (lane `r` of the row's threads) of q * scale.
+  SmallVector<Value> loadQuery(Value bIdx, Value h, Value row, Value r) {
+    Value scale = fconst(a.scale);
+    Value base = mul(r, idx(dPart));
+    SmallVector<Value> regs;
+    for (int64_t d = 0; d < dPart; ++d)
+      regs.push_back(fmul(load(q, {bIdx, h, row, add(base, idx(d))}), scale));
+    return regs;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Prefill: a query tile per block, key tiles through shared memory
+  //===--------------------------------------------------------------------===//
+
+  void prefillKernel() {
+    Value one = idx(1);
+    int64_t threads = tq * lanes;
+    Value qTiles = arith::CeilDivUIOp::create(b, loc, rows, idx(tq));
+    SmallVector<Type> shared = {sharedType({tk, headDim}),
+                                sharedType({tk, valueDim})};
+    auto launch = gpu::LaunchOp::create(b, loc, qTiles, heads, batch,
+                                        idx(threads), one, one, nullptr,
+                                        nullptr, ValueRange{}, shared);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    Value ks = launch.getWorkgroupAttributions()[0];
+    Value vs = launch.getWorkgroupAttributions()[1];
+    Value t = launch.getThreadIds().x;
+    Value r = arith::RemUIOp::create(b, loc, t, idx(lanes));
+    Value bIdx = launch.getBlockIds().z, h = launch.getBlockIds().y;
+    Value hk = arith::DivUIOp::create(b, loc, h, group);
+    Value q0 = mul(launch.getBlockIds().x, idx(tq));
+    Value row = add(q0, arith::DivUIOp::create(b, loc, t, idx(lanes)));
+    Value active = cmp(arith::CmpIPredicate::ult, row, rows);
+    // Threads past the last row compute on a copy of it (they take part in
+    // the block's loads, barriers and shuffles) and store nothing.
+    Value rowC = minI(row, sub(rows, one));
+    Value i = add(offset, rowC);
+    Value nRows = minI(idx(tq), sub(rows, q0));
+    Value i0 = add(offset, q0), i1 = add(i0, sub(nRows, one));
+    Value sinkEnd, start, end;
+    keyRanges(i0, i1, sinkEnd, start, end);
+
+    SmallVector<Value> qRegs = loadQuery(bIdx, h, rowC, r);
+    Value dBase = mul(r, idx(dPart)), eBase = mul(r, idx(ePart));
+
+    auto keyRange = [&](Value from, Value to, const RowState &init) {
+      return forState(
+          from, to, idx(tk), init, [&](Value k0, const RowState &s) {
+            Value nKeys = minI(idx(tk), sub(to, k0));
+            // The block loads the tile's rows, element by element.
+            auto stage = [&](Value src, Value dst, int64_t width) {
+              forLoop(t, idx(tk * width), idx(threads), [&](Value el) {
+                Value c = arith::DivUIOp::create(b, loc, el, idx(width));
+                Value d = arith::RemUIOp::create(b, loc, el, idx(width));
+                ifThen(cmp(arith::CmpIPredicate::ult, c, nKeys), [&] {
+                  Value x = load(src, {bIdx, hk, slot(add(k0, c)), d});
+                  memref::StoreOp::create(b, loc, x, dst, ValueRange{c, d});
+                });
+              });
+            };
+            stage(k, ks, headDim);
+            stage(v, vs, valueDim);
+            gpu::BarrierOp::create(b, loc);
+            RowState next = forState(
+                idx(0), nKeys, one, s, [&](Value c, const RowState &st) {
+                  Value j = add(k0, c);
+                  Value sc = score(
+                      [&](int64_t d) { return qRegs[d]; },
+                      [&](int64_t d) -> Value {
+                        return memref::LoadOp::create(
+                            b, loc, ks, ValueRange{c, add(dBase, idx(d))});
+                      },
+                      bIdx, h, rowC, i, j);
+                  return update(st, sc, [&](int64_t e) -> Value {
+                    return memref::LoadOp::create(
+                        b, loc, vs, ValueRange{c, add(eBase, idx(e))});
+                  });
+                });
+            // The next tile overwrites the shared rows.
+            gpu::BarrierOp::create(b, loc);
+            return next;
+          });
+    };
+    RowState s = initialState();
+    if (a.window && a.sinks > 0)
+      s = keyRange(idx(0), sinkEnd, s);
+    s = keyRange(start, end, s);
+    ifThen(active, [&] { storeRow(s, bIdx, h, row, eBase); });
+    gpu::TerminatorOp::create(b, loc);
+  }
+
+  /// The thread's part of out[b, h, row, :] = l > 0 ? acc / l : 0 (no
+  /// visible key: zeros).
+  void storeRow(const RowState &s, Value bIdx, Value h, Value row,
+                Value eBase) {
+    Value any =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, s.l,
+                              fconst(0.0));
+    Value inv = arith::DivFOp::create(b, loc, fconst(1.0), s.l);
+    for (int64_t e = 0; e < ePart; ++e)
+      store(select(any, fmul(s.acc[e], inv), fconst(0.0)), out,
+            {bIdx, h, row, add(eBase, idx(e))});
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Decode: one query row, the keys split over the block's threads
+  //===--------------------------------------------------------------------===//
+
+  void decodeKernel() {
+    Value one = idx(1), zero = idx(0);
+    int64_t T = decodeThreads, G = decodeThreads / lanes;
+    SmallVector<Type> shared = {sharedType({G}), sharedType({G}),
+                                sharedType({G, valueDim + 1})};
+    auto launch = gpu::LaunchOp::create(b, loc, one, heads, batch, idx(T), one,
+                                        one, nullptr, nullptr, ValueRange{},
+                                        shared);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    Value ms = launch.getWorkgroupAttributions()[0];
+    Value ls = launch.getWorkgroupAttributions()[1];
+    Value accs = launch.getWorkgroupAttributions()[2];
+    Value t = launch.getThreadIds().x;
+    Value g = arith::DivUIOp::create(b, loc, t, idx(lanes));
+    Value r = arith::RemUIOp::create(b, loc, t, idx(lanes));
+    Value bIdx = launch.getBlockIds().z, h = launch.getBlockIds().y;
+    Value hk = arith::DivUIOp::create(b, loc, h, group);
+    Value i = offset;
+    Value sinkEnd, start, end;
+    keyRanges(i, i, sinkEnd, start, end);
+    Value total = add(sinkEnd, sub(end, start));
+    SmallVector<Value> qRegs = loadQuery(bIdx, h, zero, r);
+    Value dBase = mul(r, idx(dPart)), eBase = mul(r, idx(ePart));
+
+    // Group g takes the keys g, g + G, ... of sinks ++ window. The trip
+    // count is the same for every thread (shuffles need the whole warp):
+    // a group past the end computes on the last key and masks it.
+    RowState s = forState(
+        zero, total, idx(G), initialState(), [&](Value el0, const RowState &st) {
+          Value el = add(el0, g);
+          Value valid = cmp(arith::CmpIPredicate::ult, el, total);
+          el = minI(el, sub(total, one));
+          Value j = select(cmp(arith::CmpIPredicate::ult, el, sinkEnd), el,
+                           add(start, sub(el, sinkEnd)));
+          Value kj = slot(j);
+          Value sc = score(
+              [&](int64_t d) { return qRegs[d]; },
+              [&](int64_t d) -> Value {
+                return load(k, {bIdx, hk, kj, add(dBase, idx(d))});
+              },
+              bIdx, h, zero, i, j);
+          sc = select(valid, sc,
+                      fconst(-std::numeric_limits<float>::infinity()));
+          return update(st, sc, [&](int64_t e) -> Value {
+            return load(v, {bIdx, hk, kj, add(eBase, idx(e))});
+          });
+        });
+    ifThen(cmp(arith::CmpIPredicate::eq, r, zero), [&] {
+      memref::StoreOp::create(b, loc, s.m, ms, ValueRange{g});
+      memref::StoreOp::create(b, loc, s.l, ls, ValueRange{g});
+    });
+    for (int64_t e = 0; e < ePart; ++e)
+      memref::StoreOp::create(b, loc, s.acc[e], accs,
+                              ValueRange{g, add(eBase, idx(e))});
+    gpu::BarrierOp::create(b, loc);
+
+    // Combine: M = max m_g; L = sum l_g e^(m_g - M); out = sum acc_g e^(..) / L.
+    Value negInf = fconst(-std::numeric_limits<float>::infinity());
+    auto reduce = [&](Value init, function_ref<Value(Value, Value)> body) {
+      auto loop = scf::ForOp::create(
+          b, loc, zero, idx(G), one, ValueRange{init},
+          [&](OpBuilder &, Location, Value u, ValueRange iter) {
+            scf::YieldOp::create(b, loc, body(u, iter[0]));
+          });
+      return loop.getResult(0);
+    };
+    Value M = reduce(negInf, [&](Value u, Value best) -> Value {
+      return arith::MaximumFOp::create(
+          b, loc, best, memref::LoadOp::create(b, loc, ms, ValueRange{u}));
+    });
+    Value mSafe = select(
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, M, negInf),
+        fconst(0.0), M);
+    auto weight = [&](Value u) {
+      return exp(arith::SubFOp::create(
+          b, loc, memref::LoadOp::create(b, loc, ms, ValueRange{u}), mSafe));
+    };
+    Value L = reduce(fconst(0.0), [&](Value u, Value sum) -> Value {
+      return fadd(sum, fmul(weight(u), memref::LoadOp::create(
+                                           b, loc, ls, ValueRange{u})));
+    });
+    Value any =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, L, fconst(0.0));
+    Value inv = arith::DivFOp::create(b, loc, fconst(1.0), L);
+    forLoop(t, idx(valueDim), idx(T), [&](Value e) {
+      Value o = reduce(fconst(0.0), [&](Value u, Value sum) -> Value {
+        return fadd(sum, fmul(weight(u), memref::LoadOp::create(
+                                             b, loc, accs, ValueRange{u, e})));
+      });
+      store(select(any, fmul(o, inv), fconst(0.0)), out, {bIdx, h, zero, e});
+    });
+    gpu::TerminatorOp::create(b, loc);
+  }
+};
+} // namespace
+
+FailureOr<Value> swaa::lowerAttentionToGPU(RewriterBase &rewriter,
+                                           Operation *op, int64_t queryTile,
+                                           int64_t keyTile,
+                                           int64_t decodeThreads) {
+  FailureOr<AttentionView> view = viewAttention(op);
+  if (failed(view))
+    return failure();
+  if (queryTile < 1 || keyTile < 1 || decodeThreads < 32 ||
+      decodeThreads % 32 != 0)
+    return op->emitOpError("needs positive tile sizes and a multiple of 32 "
+                           "decode threads");
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+  GPUAttentionBuilder builder(rewriter, *view, queryTile, keyTile,
+                              decodeThreads);
+  if (failed(builder.build()))
+    return failure();
+  rewriter.replaceOp(op, builder.result);
+  return builder.result;
+}
