@@ -305,6 +305,8 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
                                          {"results", std::move(results)}};
   }
   manifest["entries"] = std::move(entries);
+  for (auto &[key, value] : spec.targetInfo)
+    manifest[key] = value;
   {
     llvm::SmallString<256> path(tmp);
     llvm::sys::path::append(path, "manifest.json");

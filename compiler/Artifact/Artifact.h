@@ -6,7 +6,8 @@
 //                        argument (model input, weight, KV cache with its
 //                        policy, position) and result, per-layer attention
 //                        config, the recipe
-//   model.so             the code (CPU target)
+//   model.so             the code: the CPU target's, or the CUDA target's
+//                        host code with its kernels embedded (a fat binary)
 //   weights.safetensors  the weights, in argument order
 //
 // The manifest is the contract between compiler and runtime: the runtime
@@ -22,6 +23,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/JSON.h"
 
 #include <functional>
 #include <string>
@@ -75,6 +77,9 @@ struct ArtifactSpec {
   /// Writes the code file (e.g. model.so) at the given path.
   std::function<bool(llvm::StringRef path, std::string &error)> writeCode;
   std::string codeFile = "model.so";
+  /// Target-specific manifest entries (the CUDA target: "cuda", with the
+  /// architectures and the launch plan).
+  llvm::json::Object targetInfo;
 };
 
 /// The per-layer attention configuration of a split module.

@@ -113,8 +113,8 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
-                                   const CUDAKernelOptions &options) {
+void swaa::buildCUDAOutliningPipeline(OpPassManager &pm,
+                                      const CUDAKernelOptions &options) {
   AttnLowerGPUPassOptions attention;
   attention.queryTile = options.queryTile;
   attention.keyTile = options.keyTile;
@@ -136,6 +136,10 @@ void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+void swaa::buildCUDASerializationPipeline(OpPassManager &pm,
+                                          const CUDAKernelOptions &options) {
   // One NVVM target per architecture: gpu-module-to-binary makes one object
   // (PTX or cubin) for each.
   SmallVector<StringRef> chips;
@@ -159,6 +163,12 @@ void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
   binary.compilationTarget = options.format;
   binary.toolkitPath = options.toolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void swaa::buildCUDAKernelPipeline(OpPassManager &pm,
+                                   const CUDAKernelOptions &options) {
+  buildCUDAOutliningPipeline(pm, options);
+  buildCUDASerializationPipeline(pm, options);
 }
 
 void swaa::buildCUDAHostPipeline(OpPassManager &pm) {

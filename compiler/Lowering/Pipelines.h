@@ -83,6 +83,17 @@ struct CUDAKernelOptions : public PassPipelineOptions<CUDAKernelOptions> {
                           llvm::cl::init(256)};
 };
 
+/// The first part of buildCUDAKernelPipeline: through kernel outlining (the
+/// kernels as gpu.func in one gpu.module, the host functions launching them
+/// asynchronously on device buffers).
+void buildCUDAOutliningPipeline(OpPassManager &pm,
+                                const CUDAKernelOptions &options);
+
+/// The second part: NVVM targets (one per architecture of `chip`), the
+/// kernels to NVVM, gpu-module-to-binary.
+void buildCUDASerializationPipeline(OpPassManager &pm,
+                                    const CUDAKernelOptions &options);
+
 /// The model's kernels for CUDA: attention as the flash-attention kernels of
 /// attn-lower-gpu; every other op bufferized as on the CPU, each outermost
 /// parallel loop a 1-D kernel (swaa-parallel-loops-to-gpu); the kernels

@@ -8,10 +8,15 @@
 // in place, the logits come back as a descriptor of a buffer that the
 // compiled code allocated with malloc (copied out, then freed here).
 //
+// A CUDA artifact (target "cuda") runs the same way on the device of the
+// CUDA back end (Cuda.cpp): weights uploaded once, caches and inputs in
+// device memory, the descriptors pointing there, the logits copied back.
+//
 //===----------------------------------------------------------------------===//
 
 #include "swaa/runtime.h"
 
+#include "Cuda.h"
 #include "Json.h"
 
 #include <algorithm>
@@ -21,6 +26,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -238,6 +244,10 @@ std::vector<int64_t> descriptor(const void *data,
 
 struct swaa_model {
   std::string dir, recipe;
+  /// The CUDA back end's device (CUDA artifacts only), and the weights'
+  /// device copies by name.
+  std::unique_ptr<swaa::cuda::Device> cuda;
+  std::map<std::string, void *> deviceWeights;
   void *library = nullptr;
   void *weightsMap = nullptr;
   size_t weightsSize = 0;
@@ -248,6 +258,8 @@ struct swaa_model {
   std::vector<CacheSpec> caches;
 
   ~swaa_model() {
+    // The device first: unloading the kernels calls into the library.
+    cuda.reset();
     if (library)
       dlclose(library);
     if (weightsMap)
@@ -259,8 +271,11 @@ struct swaa_session {
   const swaa_model *model = nullptr;
   size_t maxContext = 0, batch = 1, position = 0;
   bool started = false;
-  /// One buffer per model cache, [batch, heads, slots, head_dim] floats.
+  /// One buffer per model cache, [batch, heads, slots, head_dim] floats
+  /// (CUDA: in device memory, `deviceCaches`).
   std::vector<std::vector<float>> caches;
+  std::vector<void *> deviceCaches;
+  std::vector<size_t> cacheBytes;
   std::vector<int64_t> cacheSlots;
   std::vector<float> logits;
   size_t logitRows = 0;
@@ -269,6 +284,11 @@ struct swaa_session {
   std::vector<int64_t> tokens;
   bool profiling = false;
   swaa_profile profile = {0, 0, 0, 0};
+
+  ~swaa_session() {
+    for (void *p : deviceCaches)
+      model->cuda->free(p);
+  }
 };
 
 namespace {
@@ -428,11 +448,21 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
                  ", this runtime reads version " +
                  std::to_string(SWAA_ARTIFACT_FORMAT_VERSION) +
                  " (recompile the model with this swaa-compile)");
-  if (!target || target->kind != Value::String || target->string != "cpu")
+  if (!target || target->kind != Value::String ||
+      (target->string != "cpu" && target->string != "cuda"))
     return error(
         m->dir + "/manifest.json: target '" +
         (target && target->kind == Value::String ? target->string : "?") +
-        "' is not one this runtime runs (cpu)");
+        "' is not one this runtime runs (cpu, cuda)");
+  if (target->string == "cuda") {
+    // The device before anything else: without one, say so in one line.
+    m->cuda = std::make_unique<swaa::cuda::Device>();
+    std::string why = m->cuda->open();
+    if (!why.empty()) {
+      m->cuda.reset();
+      return error(m->dir + ": needs a CUDA GPU: " + why);
+    }
+  }
   if (const Value *recipe = manifest.get("recipe"))
     if (const Value *src = recipe->get("source"))
       if (src->kind == Value::String)
@@ -448,6 +478,13 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
   if (!m->library) {
     const char *why = dlerror();
     return error(so + ": cannot load: " + (why ? why : "unknown error"));
+  }
+  if (m->cuda) {
+    std::string why = m->cuda->bind(m->library);
+    if (why.empty())
+      why = m->cuda->load(m->library);
+    if (!why.empty())
+      return error(so + ": " + why);
   }
   // The code calls the profile hooks through pointers it exports.
   using Hook = void (*)(int32_t);
@@ -489,6 +526,24 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
       return error(m->dir +
                    "/manifest.json: decode's caches differ from prefill's");
   }
+  if (m->cuda) {
+    // Every weight an entry takes, uploaded once.
+    for (const Entry *e : {&m->prefill, &m->decode})
+      for (const ValueSpec &spec : e->args) {
+        if (spec.kind != "weight" || m->deviceWeights.count(spec.name))
+          continue;
+        const Weight &w = m->weights.at(spec.name);
+        size_t bytes = (size_t)dtypeWidth(w.dtype);
+        for (int64_t d : w.shape)
+          bytes *= (size_t)d;
+        void *p = m->cuda->alloc(bytes);
+        std::string why = p ? m->cuda->upload(p, w.data, bytes)
+                            : "out of device memory for the weights";
+        if (!why.empty())
+          return error(m->dir + ": weight '" + spec.name + "': " + why);
+        m->deviceWeights[spec.name] = p;
+      }
+  }
   *out = m.release();
   return nullptr;
 }
@@ -521,8 +576,20 @@ swaa_status *swaa_session_create(const swaa_model *model,
     if (n > (uint64_t)1 << 36)
       return error("swaa_session_create: a KV cache of " + std::to_string(n) +
                    " floats is too large (lower max_context or batch)");
-    s->caches.emplace_back(n, 0.0f);
     s->cacheSlots.push_back(slots);
+    s->cacheBytes.push_back(n * sizeof(float));
+    if (model->cuda) {
+      void *p = model->cuda->alloc(n * sizeof(float));
+      std::string why = p ? model->cuda->zero(p, n * sizeof(float))
+                          : "out of device memory";
+      if (p)
+        s->deviceCaches.push_back(p);
+      if (!why.empty())
+        return error("swaa_session_create: KV cache of " +
+                     std::to_string(n * sizeof(float)) + " bytes: " + why);
+    } else {
+      s->caches.emplace_back(n, 0.0f);
+    }
   }
   *out = s.release();
   return nullptr;
@@ -537,8 +604,8 @@ size_t swaa_session_position(const swaa_session *s) {
 size_t swaa_session_kv_cache_bytes(const swaa_session *s) {
   size_t bytes = 0;
   if (s)
-    for (const auto &c : s->caches)
-      bytes += c.size() * sizeof(float);
+    for (size_t b : s->cacheBytes)
+      bytes += b;
   return bytes;
 }
 
@@ -591,6 +658,20 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
   std::vector<void *> argv;
   int64_t position = P;
   size_t cache = 0;
+  swaa::cuda::Device *cuda = m.cuda.get();
+  // CUDA: the inputs' device copies, freed after the call.
+  std::vector<void *> deviceInputs;
+  struct FreeInputs {
+    swaa::cuda::Device *cuda;
+    std::vector<void *> &inputs;
+    ~FreeInputs() {
+      for (void *p : inputs)
+        cuda->free(p);
+    }
+  };
+  std::optional<FreeInputs> freeInputs;
+  if (cuda)
+    freeInputs.emplace(FreeInputs{cuda, deviceInputs});
   auto intInput = [&](const ValueSpec &spec, std::vector<int64_t> values,
                       std::vector<int64_t> sizes) -> swaa_status * {
     if (spec.shape.size() != sizes.size())
@@ -603,15 +684,28 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
                      std::to_string(spec.shape[d]) + " where the call needs " +
                      std::to_string(sizes[d]));
     const void *data;
+    size_t bytes;
     if (spec.dtype == "I64") {
       ints.push_back(std::move(values));
       data = ints.back().data();
+      bytes = ints.back().size() * sizeof(int64_t);
     } else if (spec.dtype == "I32") {
       ints32.emplace_back(values.begin(), values.end());
       data = ints32.back().data();
+      bytes = ints32.back().size() * sizeof(int32_t);
     } else {
       return error("input '" + spec.name + "' of dtype " + spec.dtype +
                    " is not supported");
+    }
+    if (cuda) {
+      void *p = cuda->alloc(bytes);
+      if (!p)
+        return error("input '" + spec.name + "': out of device memory");
+      deviceInputs.push_back(p);
+      std::string why = cuda->upload(p, data, bytes);
+      if (!why.empty())
+        return error("input '" + spec.name + "': " + why);
+      data = p;
     }
     descriptors.push_back(descriptor(data, sizes));
     argv.push_back(descriptors.back().data());
@@ -637,16 +731,17 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
                  "input_ids, attention_mask and position_ids)");
     } else if (spec.kind == "weight") {
       const Weight &w = m.weights.at(spec.name);
-      descriptors.push_back(descriptor(w.data, w.shape));
+      descriptors.push_back(
+          descriptor(cuda ? m.deviceWeights.at(spec.name) : w.data, w.shape));
       argv.push_back(descriptors.back().data());
     } else if (spec.kind == "cache") {
       if (cache >= s->caches.size())
         st = error("the entry declares more caches than the model");
       else {
         const CacheSpec &c = m.caches[cache];
-        descriptors.push_back(
-            descriptor(s->caches[cache].data(),
-                       {B, c.heads, s->cacheSlots[cache], c.headDim}));
+        descriptors.push_back(descriptor(
+            cuda ? s->deviceCaches[cache] : (void *)s->caches[cache].data(),
+            {B, c.heads, s->cacheSlots[cache], c.headDim}));
         argv.push_back(descriptors.back().data());
         ++cache;
       }
@@ -662,7 +757,17 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
   std::vector<int64_t> result(3 + 2 * 3, 0);
   profileState = ProfileState();
   profileState.on = s->profiling;
-  e.fn(argv.data(), result.data());
+  if (cuda) {
+    cuda->enter();
+    e.fn(argv.data(), result.data());
+    std::string why = cuda->finish();
+    if (!why.empty()) {
+      cuda->free((void *)(intptr_t)result[0]);
+      return error("the model's CUDA code failed: " + why);
+    }
+  } else {
+    e.fn(argv.data(), result.data());
+  }
   profileState.on = false;
   s->profile.attention += profileState.total[0];
   s->profile.kv_cache += profileState.total[1];
@@ -672,14 +777,35 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
   void *allocated = (void *)(intptr_t)result[0];
   int64_t offset = result[2], sizes[3] = {result[3], result[4], result[5]},
           strides[3] = {result[6], result[7], result[8]};
+  auto release = [&] {
+    if (cuda)
+      cuda->free(allocated);
+    else
+      free(allocated);
+  };
   if (!aligned || sizes[0] != B || sizes[1] != N ||
       sizes[2] != (int64_t)m.vocab) {
-    free(allocated);
+    release();
     return error("the compiled code returned logits of shape [" +
                  std::to_string(sizes[0]) + ", " + std::to_string(sizes[1]) +
                  ", " + std::to_string(sizes[2]) + "], expected [" +
                  std::to_string(B) + ", " + std::to_string(N) + ", " +
                  std::to_string(m.vocab) + "]");
+  }
+  std::vector<float> hostCopy;
+  if (cuda) {
+    // The span of elements the descriptor reaches, copied back.
+    int64_t extent = offset + 1;
+    for (int d = 0; d < 3; ++d)
+      extent += (sizes[d] - 1) * strides[d];
+    hostCopy.resize((size_t)extent);
+    std::string why = cuda->download(hostCopy.data(), aligned,
+                                     hostCopy.size() * sizeof(float));
+    if (!why.empty()) {
+      release();
+      return error("reading the logits back: " + why);
+    }
+    aligned = hostCopy.data();
   }
   s->logits.resize((size_t)(B * N) * m.vocab);
   for (int64_t b = 0; b < B; ++b)
@@ -687,7 +813,7 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
       for (int64_t v = 0; v < (int64_t)m.vocab; ++v)
         s->logits[(b * N + i) * m.vocab + v] =
             aligned[offset + b * strides[0] + i * strides[1] + v * strides[2]];
-  free(allocated);
+  release();
   s->logitRows = n;
   return nullptr;
 }

@@ -14,6 +14,8 @@
 #include "compiler/Import/Ops.h"
 #include "compiler/Lowering/Pipelines.h"
 #include "compiler/Targets/CPU/SharedObject.h"
+#include "compiler/Targets/CUDA/Fatbinary.h"
+#include "compiler/Targets/CUDA/LaunchPlan.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
 #include "passes/Recipe.h"
@@ -54,8 +56,8 @@ cl::opt<Emit> emit(
                           "with the KV cache as state (without any recipe "
                           "option: the imported module, as --emit=import)"),
                clEnumValN(Emit::LLVM, "llvm",
-                          "the module lowered for the target (LLVM dialect "
-                          "for cpu)"),
+                          "the module lowered for the target (LLVM dialect; "
+                          "cuda: the host code, kernels in a gpu.binary)"),
                clEnumValN(Emit::PTX, "ptx",
                           "--target cuda: the module with every kernel "
                           "compiled to PTX (gpu.binary ops)"),
@@ -69,12 +71,19 @@ cl::opt<Emit> emit(
 cl::OptionCategory targetCategory("Code generation");
 cl::opt<std::string> targetFlag(
     "target",
-    cl::desc("Target: cpu (the host CPU), or cuda (kernels only so far: "
-             "--emit=ptx)"),
+    cl::desc("Target: cpu (the host CPU), or cuda (NVIDIA GPUs: kernels as "
+             "PTX/cubin, host code that the runtime's CUDA back end runs)"),
     cl::init("cpu"), cl::cat(targetCategory));
-cl::opt<std::string> cudaArch("cuda-arch",
-                              cl::desc("GPU architecture for --target cuda"),
-                              cl::init("sm_80"), cl::cat(targetCategory));
+cl::opt<std::string> cudaArch(
+    "cuda-arch",
+    cl::desc("GPU architectures for --target cuda, comma-separated: a cubin "
+             "for each, and the newest one's PTX for newer GPUs"),
+    cl::value_desc("sm_80,sm_90"), cl::init("sm_80"), cl::cat(targetCategory));
+cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit",
+    cl::desc("CUDA toolkit root (bin/ptxas, bin/fatbinary, libdevice)"),
+    cl::value_desc("dir"), cl::init("/usr/local/cuda"),
+    cl::cat(targetCategory));
 cl::opt<bool> portable(
     "portable",
     cl::desc("Generate code for any x86-64-v2 CPU instead of tuning for "
@@ -322,35 +331,104 @@ int main(int argc, char **argv) {
     return 0;
   };
 
-  if (targetFlag == "cuda" || emit == Emit::PTX) {
-    if (targetFlag != "cuda")
-      return fail("--emit=ptx needs --target cuda");
-    if (emit != Emit::PTX)
-      return fail("--target cuda: only --emit=ptx exists so far (CUDA "
-                  "artifacts and the runtime's CUDA back end are not "
-                  "implemented yet)");
-    if (!llvm::StringRef(cudaArch).starts_with("sm_"))
-      return fail("--cuda-arch " + cudaArch + ": expected sm_NN");
-    PassManager pm(&mlirContext);
+  if (targetFlag != "cpu" && targetFlag != "cuda")
+    return fail("--target " + targetFlag + ": expected cpu or cuda");
+  if (emit == Emit::PTX && targetFlag != "cuda")
+    return fail("--emit=ptx needs --target cuda");
+  if (artifact && outputPath == "-")
+    return fail("an artifact is a directory: give -o DIR.swaa");
+  if (queryTile < 1 || keyTile < 1)
+    return fail("--query-tile and --key-tile must be at least 1");
+
+  if (targetFlag == "cuda" && (emit == Emit::PTX || emit == Emit::LLVM ||
+                               artifact)) {
+    llvm::SmallVector<llvm::StringRef> archs;
+    llvm::StringRef(cudaArch).split(archs, ',', -1, /*KeepEmpty=*/false);
+    if (archs.empty())
+      return fail("--cuda-arch: give at least one architecture (sm_80)");
+    for (llvm::StringRef arch : archs) {
+      unsigned sm = 0;
+      llvm::StringRef digits = arch;
+      if (!digits.consume_front("sm_") || digits.getAsInteger(10, sm) ||
+          sm < 50)
+        return fail("--cuda-arch " + arch.str() +
+                    ": expected sm_NN (sm_50 or newer), e.g. sm_80,sm_90");
+    }
+    std::vector<swaa::EntryPoint> entries;
+    std::vector<swaa::ArtifactSpec::Layer> layers;
+    if (artifact) {
+      FailureOr<std::vector<swaa::EntryPoint>> described =
+          swaa::describeEntryPoints(*module);
+      if (failed(described))
+        return 1;
+      entries = std::move(*described);
+      layers = swaa::describeLayers(*module);
+    }
+    auto start = std::chrono::steady_clock::now();
     swaa::CUDAKernelOptions cuda;
     cuda.chip = cudaArch;
     cuda.format = "isa";
+    cuda.toolkit = cudaToolkit;
+    if (queryTile.getNumOccurrences())
+      cuda.queryTile = queryTile;
     if (keyTile.getNumOccurrences())
       cuda.keyTile = keyTile;
-    swaa::buildCUDAKernelPipeline(pm, cuda);
-    if (failed(pm.run(*module)) || failedAny)
+    PassManager outline(&mlirContext);
+    swaa::buildCUDAOutliningPipeline(outline, cuda);
+    if (failed(outline.run(*module)) || failedAny)
       return 1;
-    return printModule();
+    llvm::json::Object plan = swaa::describeLaunchPlan(*module);
+    PassManager serialize(&mlirContext);
+    swaa::buildCUDASerializationPipeline(serialize, cuda);
+    if (failed(serialize.run(*module)) || failedAny)
+      return 1;
+    if (emit == Emit::PTX)
+      return printModule();
+    std::vector<std::string> cubins;
+    std::string error;
+    if (!swaa::packFatbinaries(*module, cudaToolkit, cubins, error))
+      return fail(error);
+    PassManager host(&mlirContext);
+    swaa::buildCUDAHostPipeline(host);
+    if (failed(host.run(*module)) || failedAny)
+      return 1;
+    if (emit == Emit::LLVM)
+      return printModule();
+    swaa::ArtifactSpec spec;
+    spec.dir = outputPath;
+    spec.modelPath = inputPath;
+    spec.target = "cuda";
+    spec.recipe = recipe;
+    spec.entries = std::move(entries);
+    spec.layers = std::move(layers);
+    llvm::json::Array archList;
+    for (llvm::StringRef arch : archs)
+      archList.push_back(arch.str());
+    spec.targetInfo["cuda"] =
+        llvm::json::Object{{"archs", std::move(archList)},
+                           {"ptx", true},
+                           {"launch_plan", std::move(plan)}};
+    swaa::SharedObjectOptions so;
+    so.hostCPU = !portable;
+    so.openmp = false;
+    so.gpuRuntime = true;
+    so.keepIR = keepIR;
+    spec.writeCode = [&](llvm::StringRef path, std::string &error) {
+      return swaa::emitSharedObject(*module, {"prefill", "decode"}, path, so,
+                                    error);
+    };
+    if (!swaa::writeArtifact(spec, error))
+      return fail(error);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::errs() << "swaa-compile: wrote " << outputPath << " (cuda "
+                 << cudaArch << "; " << recipe.str() << "; code generated in "
+                 << llvm::format("%.1f", seconds) << " s)\n";
+    return 0;
   }
 
   if (artifact || emit == Emit::LLVM) {
-    if (targetFlag != "cpu")
-      return fail("--target " + targetFlag +
-                  ": only the cpu target exists so far");
-    if (queryTile < 1 || keyTile < 1)
-      return fail("--query-tile and --key-tile must be at least 1");
-    if (artifact && outputPath == "-")
-      return fail("an artifact is a directory: give -o DIR.swaa");
     FailureOr<std::vector<swaa::EntryPoint>> entries =
         swaa::describeEntryPoints(*module);
     if (failed(entries))

@@ -11,9 +11,11 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -88,6 +90,73 @@ void defineProfileHooks(llvm::Module &m) {
     b.CreateRetVoid();
   }
 }
+
+/// The CUDA back end's host code (gpu-to-llvm and the gpu.binary's
+/// translation) calls the mgpu* functions of MLIR's GPU runtime ABI and loads
+/// its kernels in global constructors. The shared object must load on a
+/// machine without a driver, and take its GPU functions from the runtime
+/// that loads it (not from a library it links), so:
+/// - the constructors and destructors become `swaa_gpu_load()` and
+///   `swaa_gpu_unload()`, which the runtime calls once it has a device;
+/// - each mgpu* function calls through a pointer `swaa_gpu_<name>` that the
+///   runtime sets, and `swaa_gpu_imports` lists their names (a null-ended
+///   array of C strings) so that the runtime can refuse code that needs one
+///   it does not provide.
+void bindGPURuntime(llvm::Module &m) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto *voidFn = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), false);
+  for (auto [array, name] :
+       {std::pair<const char *, const char *>{"llvm.global_ctors",
+                                              "swaa_gpu_load"},
+        {"llvm.global_dtors", "swaa_gpu_unload"}}) {
+    auto *fn = llvm::Function::Create(voidFn, llvm::GlobalValue::ExternalLinkage,
+                                      name, m);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    if (llvm::GlobalVariable *gv = m.getNamedGlobal(array)) {
+      SmallVector<std::pair<uint64_t, llvm::Function *>> calls;
+      if (auto *init = dyn_cast<llvm::ConstantArray>(gv->getInitializer()))
+        for (llvm::Use &u : init->operands()) {
+          auto *entry = cast<llvm::ConstantStruct>(u.get());
+          auto *priority = cast<llvm::ConstantInt>(entry->getOperand(0));
+          if (auto *f = dyn_cast<llvm::Function>(entry->getOperand(1)))
+            calls.push_back({priority->getZExtValue(), f});
+        }
+      llvm::stable_sort(calls, [](auto &x, auto &y) { return x.first < y.first; });
+      gv->eraseFromParent();
+      for (auto &[priority, f] : calls)
+        b.CreateCall(f);
+    }
+    b.CreateRetVoid();
+  }
+  SmallVector<llvm::Constant *> names;
+  for (llvm::Function &f : m.functions()) {
+    if (!f.isDeclaration() || !f.getName().starts_with("mgpu"))
+      continue;
+    std::string name = f.getName().str();
+    auto *slot = new llvm::GlobalVariable(
+        m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+        llvm::ConstantPointerNull::get(ptrTy), "swaa_gpu_" + name);
+    f.setLinkage(llvm::GlobalValue::InternalLinkage);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", &f));
+    SmallVector<llvm::Value *> args;
+    for (llvm::Argument &a : f.args())
+      args.push_back(&a);
+    llvm::Value *callee = b.CreateLoad(ptrTy, slot);
+    llvm::CallInst *call = b.CreateCall(f.getFunctionType(), callee, args);
+    if (f.getReturnType()->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(call);
+    names.push_back(b.CreateGlobalString(name, "swaa_gpu_import_" + name));
+  }
+  names.push_back(llvm::ConstantPointerNull::get(ptrTy));
+  auto *arrayTy = llvm::ArrayType::get(ptrTy, names.size());
+  new llvm::GlobalVariable(m, arrayTy, /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantArray::get(arrayTy, names),
+                           "swaa_gpu_imports");
+}
 } // namespace
 
 bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
@@ -97,6 +166,10 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  if (options.gpuRuntime) {
+    registerGPUDialectTranslation(registry);
+    gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  }
   module->getContext()->appendDialectRegistry(registry);
 
   llvm::InitializeNativeTarget();
@@ -110,6 +183,8 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
     return false;
   }
   defineProfileHooks(*llvmModule);
+  if (options.gpuRuntime)
+    bindGPURuntime(*llvmModule);
   for (const std::string &name : entries) {
     auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
     if (!fn)

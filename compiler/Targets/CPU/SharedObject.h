@@ -1,7 +1,8 @@
 //===- SharedObject.h - the CPU back end's code: a shared object -*- C++
 //-*-===//
 //
-// Turns a module lowered to the LLVM dialect (the `swaa-cpu` pipeline) into
+// Turns a module lowered to the LLVM dialect (the `swaa-cpu` pipeline, or the
+// host side of `swaa-cuda`) into
 // `model.so`: LLVM IR, one packed entry point per program (`swaa_prefill`,
 // `swaa_decode`) that the runtime calls with an array of argument pointers,
 // -O3 for the host CPU (or a portable x86-64-v2), an object file, and a link
@@ -28,6 +29,10 @@ struct SharedObjectOptions {
   std::string openmpLibDir;
   /// Keep the LLVM IR next to the shared object (model.ll), for inspection.
   bool keepIR = false;
+  /// The host code of the CUDA back end: embed the kernels (gpu.binary),
+  /// and take the mgpu* functions from the runtime (`swaa_gpu_load`,
+  /// `swaa_gpu_<name>` pointers, `swaa_gpu_imports`).
+  bool gpuRuntime = false;
 };
 
 /// Writes `path` from `module` (LLVM dialect). `entries` are the functions
