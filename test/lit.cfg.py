@@ -54,6 +54,7 @@ config.substitutions.extend(
         ),
         ("%test-root", config.test_source_root),
         ("%swaa-obj-root", config.swaa_obj_root),
+        ("%swaa-lib", os.path.join(config.swaa_obj_root, "lib")),
         # ptxas from the CUDA toolkit: GPU code is assembled, never run here.
         ("%ptxas", os.environ.get("CUDA_HOME", "/usr/local/cuda") + "/bin/ptxas"),
         ("%swaa-bin", config.swaa_tools_dir),
@@ -65,6 +66,20 @@ config.substitutions.extend(
         ),
     ]
 )
+
+# A CUDA device (through the driver, as the runtime opens it): the tests in
+# CUDA/Device run CUDA artifacts (REQUIRES: cuda-device). Without one they
+# are reported unsupported, and this says why.
+import sys
+sys.path.insert(0, lib_dir)
+from cuda_probe import probe as cuda_probe
+
+has_gpu, gpu_why = cuda_probe()
+if has_gpu:
+    config.available_features.add("cuda-device")
+    lit_config.note(f"GPU tests run on {gpu_why}")
+else:
+    lit_config.note(f"GPU tests (REQUIRES: cuda-device) are skipped: {gpu_why}")
 
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
 tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-run",

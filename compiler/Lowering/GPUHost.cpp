@@ -28,6 +28,7 @@
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 using namespace mlir;
 using namespace mlir::swaa;
@@ -65,11 +66,12 @@ LogicalResult parallelToLaunch(RewriterBase &b, scf::ParallelOp loop,
   Value total = idx(1);
   for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
                                        loop.getUpperBound(), loop.getStep())) {
-    Value n = arith::CeilDivSIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, ub, lb), step);
-    n = arith::MaxSIOp::create(b, loc, n, idx(0));
+    Value n = b.createOrFold<arith::CeilDivSIOp>(
+        loc, b.createOrFold<arith::SubIOp>(loc, ub, lb), step);
+    if (!getConstantIntValue(n))
+      n = arith::MaxSIOp::create(b, loc, n, idx(0));
     counts.push_back(n);
-    total = arith::MulIOp::create(b, loc, total, n);
+    total = b.createOrFold<arith::MulIOp>(loc, total, n);
   }
   // At least one block (a grid of 0 is invalid; an empty iteration space
   // runs one block that does nothing): no host branch, so the launches stay

@@ -1,40 +1,112 @@
-// The attention loop nest mapped to the GPU (the first stage of
-// swaa-cuda-kernels, no GPU needed): the tiled lowering with one query row per
-// parallel iteration and thread-private online-softmax state (allocas), the
-// parallel loop mapped to the grid and outlined into a kernel that visits
-// the sink keys and then the window keys of its row.
-// RUN: swaa-opt %s --split-input-file --pass-pipeline='builtin.module(attn-lower-tiled{query-tile=1 key-tile=32 private-state=true},one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},canonicalize,func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),gpu-kernel-outlining)' | FileCheck %s
+// attn-lower-gpu: attention as gpu.launch kernels (no GPU needed to check).
+// RUN: swaa-opt %s --split-input-file --attn-lower-gpu | FileCheck %s
 
+// Prefill with a window and sinks, head_dim 64: a block of 32 query rows x 4
+// threads per row (each holds 16 of q and of the output row), grid
+// (query tiles, heads, batch); key and value tiles of 32 rows in shared
+// memory; the sink tiles, then the window tiles, each loaded by the whole
+// block between barriers; the 4 partial dot products summed by shuffles.
 // CHECK-LABEL: func.func @prefill_window_sinks
-// CHECK:         gpu.launch_func @prefill_window_sinks_kernel::@prefill_window_sinks_kernel blocks in
-// CHECK:       gpu.module @prefill_window_sinks_kernel
-// CHECK:         gpu.func @prefill_window_sinks_kernel
-// CHECK-SAME:      kernel
-// CHECK:           gpu.block_id x
-// CHECK:           memref.alloca() : memref<1xf32>
-// CHECK:           memref.alloca() : memref<1x32xf32>
-// CHECK:           arith.minsi %{{.+}}, %{{.+}} : index
+// CHECK:         %[[TILES:.+]] = arith.ceildivui %{{.+}}, %c32
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[TILES]], %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[KS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>, %[[VS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>)
+// Sink tiles [0, min(5, window start)):
 // CHECK:           scf.for
-// CHECK:           scf.for
+// CHECK:             memref.store %{{.+}}, %[[KS]]
+// CHECK:             memref.store %{{.+}}, %[[VS]]
+// CHECK:             gpu.barrier
+// CHECK:             gpu.shuffle xor %{{.+}}, %c1_i32
+// CHECK:             gpu.shuffle xor %{{.+}}, %c2_i32
+// CHECK-NOT:         gpu.shuffle
 // CHECK:             math.exp
-// CHECK:           gpu.return
-func.func @prefill_window_sinks(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x4x?x8xf32> {
-  %o = attn.attention layer 0 causal window 13 sinks 5 scale 0.35
-         ins(%q, %k, %v : tensor<1x4x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) -> tensor<1x4x?x8xf32>
-  return %o : tensor<1x4x?x8xf32>
+// CHECK:             gpu.barrier
+// Window tiles:
+// CHECK:           scf.for
+// CHECK:             gpu.barrier
+// CHECK:             gpu.barrier
+// Rows past the end store nothing:
+// CHECK:           scf.if
+// CHECK:             memref.store
+// CHECK:           gpu.terminator
+// CHECK:         bufferization.to_tensor %{{.+}} restrict writable
+func.func @prefill_window_sinks(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>) -> tensor<1x8x?x64xf32> {
+  %o = attn.attention layer 0 causal window 512 sinks 5 scale 0.125
+         ins(%q, %k, %v : tensor<1x8x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>) -> tensor<1x8x?x64xf32>
+  return %o : tensor<1x8x?x64xf32>
 }
 
 // -----
 
-// Decode: one query per head against a ring cache, read slot by slot.
+// Decode against a ring cache (one query row, static): only the decode
+// kernel. A block of 128 threads per (head, batch): 32 groups of 4 split the
+// visible keys (slots of the ring: remui), each group's (m, l, acc) goes to
+// shared memory, and the block combines them.
 // CHECK-LABEL: func.func @decode_ring
-// CHECK:         gpu.launch_func @decode_ring_kernel::@decode_ring_kernel
-// CHECK:         gpu.func @decode_ring_kernel
-// CHECK:           arith.remui %{{.+}}, %{{.+}} : index
-// CHECK:           math.exp
+// CHECK-NOT:     scf.if
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1{{.*}}, %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[MS:.+]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[LS:.+]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[ACCS:.+]] : memref<32x65xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for %{{.+}} = %c0{{.*}} to %{{.+}} step %c32
+// CHECK:             arith.remui %{{.+}}, %c64
+// CHECK:             gpu.shuffle xor
+// CHECK:             math.exp
+// CHECK:           memref.store %{{.+}}, %[[MS]]
+// CHECK:           memref.store %{{.+}}, %[[ACCS]]
+// CHECK:           gpu.barrier
+// CHECK:           memref.load %[[MS]]
+// CHECK:           memref.load %[[LS]]
+// CHECK:           memref.load %[[ACCS]]
+// CHECK:           gpu.terminator
+// CHECK-NOT:     gpu.launch
 func.func @decode_ring(%q: tensor<1x8x1x64xf32>, %kc: tensor<1x2x68x64xf32>, %vc: tensor<1x2x68x64xf32>, %pos: index) -> tensor<1x8x1x64xf32> {
   %o = attn.cache_attention layer 1 causal window 64 sinks 4 scale 0.125
          ins(%q, %kc, %vc : tensor<1x8x1x64xf32>, tensor<1x2x68x64xf32>, tensor<1x2x68x64xf32>)
          at %pos ring 64 sinks 4 -> tensor<1x8x1x64xf32>
   return %o : tensor<1x8x1x64xf32>
+}
+
+// -----
+
+// Rows known only at run time: both kernels, the host picks (rows == 1).
+// Head_dim 16: one thread per row, no shuffles.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK:         %[[ONE:.+]] = arith.cmpi eq, %{{.+}}, %c1
+// CHECK:         scf.if %[[ONE]] {
+// CHECK:           gpu.launch {{.*}} workgroup(%{{.+}} : memref<128xf32, #gpu.address_space<workgroup>>
+// CHECK:         } else {
+// CHECK:           gpu.launch {{.*}} threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c32{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%{{.+}} : memref<32x16xf32, #gpu.address_space<workgroup>>
+// CHECK-NOT:       gpu.shuffle
+// CHECK:         }
+func.func @dynamic_rows(%q: tensor<?x4x?x16xf32>, %kc: tensor<?x2x?x16xf32>, %vc: tensor<?x2x?x16xf32>, %pos: index) -> tensor<?x4x?x16xf32> {
+  %o = attn.cache_attention layer 0 causal scale 0.25
+         ins(%q, %kc, %vc : tensor<?x4x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>)
+         at %pos -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// -----
+
+// An additive mask is read per (row, key), broadcast dimensions at index 0.
+// CHECK-LABEL: func.func @mask
+// CHECK:         gpu.launch
+// CHECK:           memref.load %{{.+}}[%{{.+}}, %c0{{.*}}, %c0{{.*}}, %{{.+}}] : memref<?x1x1x?xf32, strided<[?, ?, ?, 1], offset: ?>>
+func.func @mask(%q: tensor<?x4x?x16xf32>, %k: tensor<?x2x?x16xf32>, %v: tensor<?x2x?x16xf32>, %m: tensor<?x1x1x?xf32>) -> tensor<?x4x?x16xf32> {
+  %o = attn.attention layer 0 causal scale 0.25
+         ins(%q, %k, %v : tensor<?x4x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>)
+         mask(%m : tensor<?x1x1x?xf32>) -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// -----
+
+// A KV cache write: one scf.forall over [batch, heads, kept rows, head_dim],
+// each iteration inserting one element at its ring slot; the kept rows are
+// the sink positions and the last 64 (min/max of the row count).
+// CHECK-LABEL: func.func @append_ring
+// CHECK:         %[[KEPT:.+]] = arith.addi
+// CHECK:         scf.forall (%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}}, %c2{{.*}}, %[[KEPT]], %c64{{.*}}) shared_outs(%[[C:.+]] = %{{.+}})
+// CHECK:           arith.remui %{{.+}}, %c64
+// CHECK:           tensor.extract_slice %{{.+}}[%{{.+}}] [1, 1, 1, 1] [1, 1, 1, 1]
+// CHECK:           scf.forall.in_parallel
+// CHECK:             tensor.parallel_insert_slice %{{.+}} into %[[C]]
+func.func @append_ring(%u: tensor<?x2x?x64xf32>, %cache: tensor<?x2x68x64xf32>, %pos: index) -> tensor<?x2x68x64xf32> {
+  %c = attn.cache_append %u into %cache at %pos ring 64 sinks 4 : tensor<?x2x?x64xf32> into tensor<?x2x68x64xf32>
+  return %c : tensor<?x2x68x64xf32>
 }

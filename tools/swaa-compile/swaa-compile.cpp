@@ -28,7 +28,9 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -353,6 +355,13 @@ int main(int argc, char **argv) {
           sm < 50)
         return fail("--cuda-arch " + arch.str() +
                     ": expected sm_NN (sm_50 or newer), e.g. sm_80,sm_90");
+    }
+    {
+      llvm::SmallString<128> ptxas(cudaToolkit);
+      llvm::sys::path::append(ptxas, "bin", "ptxas");
+      if (!llvm::sys::fs::can_execute(ptxas))
+        return fail("--cuda-toolkit " + cudaToolkit +
+                    ": no bin/ptxas there (give the CUDA toolkit's root)");
     }
     std::vector<swaa::EntryPoint> entries;
     std::vector<swaa::ArtifactSpec::Layer> layers;
