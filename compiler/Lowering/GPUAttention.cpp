@@ -52,7 +52,7 @@ namespace {
 /// Shared memory a block may use without the opt-in, with room to spare.
 constexpr int64_t kSharedBudget = 40 * 1024;
 /// At most this many of q's and the output row's elements per thread.
-constexpr int64_t kRowElementsPerThread = 32;
+constexpr int64_t kRowElementsPerThread = 16;
 
 /// The online-softmax state of one query row: max, sum, output.
 struct RowState {

@@ -1,14 +1,16 @@
 // attn-lower-gpu: attention as gpu.launch kernels (no GPU needed to check).
 // RUN: swaa-opt %s --split-input-file --attn-lower-gpu | FileCheck %s
 
-// Prefill with a window and sinks, head_dim 64: a block of 32 query rows x 4
-// threads per row (each holds 16 of q and of the output row), grid
-// (query tiles, heads, batch); key and value tiles of 32 rows in shared
-// memory; the sink tiles, then the window tiles, each loaded by the whole
-// block between barriers; the 4 partial dot products summed by shuffles.
+// Prefill with a window and sinks, head_dim 64 (rows dynamic: the decode
+// kernel for one row, then this). A block of 32 query rows x 8 threads per
+// row (each holds 8 of q and of the output row), grid (query tiles, heads,
+// batch); key and value tiles of 32 rows in shared memory; the sink tiles,
+// then the window tiles, each loaded by the whole block between barriers;
+// the 8 partial dot products summed by shuffles.
 // CHECK-LABEL: func.func @prefill_window_sinks
+// CHECK:         } else {
 // CHECK:         %[[TILES:.+]] = arith.ceildivui %{{.+}}, %c32
-// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[TILES]], %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[KS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>, %[[VS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>)
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[TILES]], %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c256{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[KS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>, %[[VS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>)
 // Sink tiles [0, min(5, window start)):
 // CHECK:           scf.for
 // CHECK:             memref.store %{{.+}}, %[[KS]]
@@ -16,6 +18,7 @@
 // CHECK:             gpu.barrier
 // CHECK:             gpu.shuffle xor %{{.+}}, %c1_i32
 // CHECK:             gpu.shuffle xor %{{.+}}, %c2_i32
+// CHECK:             gpu.shuffle xor %{{.+}}, %c4_i32
 // CHECK-NOT:         gpu.shuffle
 // CHECK:             math.exp
 // CHECK:             gpu.barrier
@@ -37,13 +40,13 @@ func.func @prefill_window_sinks(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf3
 // -----
 
 // Decode against a ring cache (one query row, static): only the decode
-// kernel. A block of 128 threads per (head, batch): 32 groups of 4 split the
+// kernel. A block of 128 threads per (head, batch): 16 groups of 8 split the
 // visible keys (slots of the ring: remui), each group's (m, l, acc) goes to
 // shared memory, and the block combines them.
 // CHECK-LABEL: func.func @decode_ring
 // CHECK-NOT:     scf.if
-// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1{{.*}}, %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[MS:.+]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[LS:.+]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[ACCS:.+]] : memref<32x65xf32, #gpu.address_space<workgroup>>)
-// CHECK:           scf.for %{{.+}} = %c0{{.*}} to %{{.+}} step %c32
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1{{.*}}, %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[MS:.+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[LS:.+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[ACCS:.+]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for %{{.+}} = %c0{{.*}} to %{{.+}} step %c16
 // CHECK:             arith.remui %{{.+}}, %c64
 // CHECK:             gpu.shuffle xor
 // CHECK:             math.exp
@@ -65,14 +68,15 @@ func.func @decode_ring(%q: tensor<1x8x1x64xf32>, %kc: tensor<1x2x68x64xf32>, %vc
 // -----
 
 // Rows known only at run time: both kernels, the host picks (rows == 1).
-// Head_dim 16: one thread per row, no shuffles.
+// Head_dim 16: two threads per row, one shuffle.
 // CHECK-LABEL: func.func @dynamic_rows
 // CHECK:         %[[ONE:.+]] = arith.cmpi eq, %{{.+}}, %c1
 // CHECK:         scf.if %[[ONE]] {
-// CHECK:           gpu.launch {{.*}} workgroup(%{{.+}} : memref<128xf32, #gpu.address_space<workgroup>>
+// CHECK:           gpu.launch {{.*}} workgroup(%{{.+}} : memref<64xf32, #gpu.address_space<workgroup>>
 // CHECK:         } else {
-// CHECK:           gpu.launch {{.*}} threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c32{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%{{.+}} : memref<32x16xf32, #gpu.address_space<workgroup>>
-// CHECK-NOT:       gpu.shuffle
+// CHECK:           gpu.launch {{.*}} threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c64{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%{{.+}} : memref<32x16xf32, #gpu.address_space<workgroup>>
+// CHECK:             gpu.shuffle xor %{{.+}}, %c1_i32
+// CHECK-NOT:         gpu.shuffle
 // CHECK:         }
 func.func @dynamic_rows(%q: tensor<?x4x?x16xf32>, %kc: tensor<?x2x?x16xf32>, %vc: tensor<?x2x?x16xf32>, %pos: index) -> tensor<?x4x?x16xf32> {
   %o = attn.cache_attention layer 0 causal scale 0.25
