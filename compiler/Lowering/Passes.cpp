@@ -71,8 +71,7 @@ struct AttnLowerTiledPass final
           isa<attn::CacheAppendOp>(op)
               ? lowerCacheAppendToParallel(rewriter,
                                            cast<attn::CacheAppendOp>(op))
-              : lowerAttentionToTiled(rewriter, op, queryTile, keyTile,
-                                      privateState);
+              : lowerAttentionToTiled(rewriter, op, queryTile, keyTile);
       if (failed(lowered))
         return signalPassFailure();
     }

@@ -54,12 +54,9 @@ FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,
                                                 attn::CacheAttentionOp op);
 
 /// Replaces `op` (attn.attention or attn.cache_attention) with the tiled
-/// online-softmax loop nest (TiledAttention.cpp).
-/// With `privateState` the per-tile state is stack memory (memref.alloca),
-/// which a GPU kernel keeps per thread.
+/// online-softmax loop nest of the CPU target (TiledAttention.cpp).
 FailureOr<Value> lowerAttentionToTiled(RewriterBase &rewriter, Operation *op,
-                                       int64_t queryTile, int64_t keyTile,
-                                       bool privateState = false);
+                                       int64_t queryTile, int64_t keyTile);
 
 /// Replaces `op` (attn.attention or attn.cache_attention) with `gpu.launch`
 /// kernels (GPUAttention.cpp): for several query rows, a block of

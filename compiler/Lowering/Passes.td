@@ -41,7 +41,7 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
   let summary = "lower attention to the tiled online-softmax loop nest";
   let description = [{
     Rewrites every `attn.attention` and `attn.cache_attention` into the loop
-    nest that the CPU and GPU targets share: an `scf.parallel` over batch,
+    nest of the CPU target (the GPU's is `attn-lower-gpu`): an `scf.parallel` over batch,
     heads and query tiles; per tile, a running max, sum and output in small
     buffers; key tiles visited only where they hold a visible key
     (the sink tiles below the window, then the tiles from the first row's
@@ -56,8 +56,6 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
            "query rows per tile (per parallel iteration)">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"64",
            "keys per tile of the online softmax">,
-    Option<"privateState", "private-state", "bool", /*default=*/"false",
-           "keep the tile state in stack memory (thread-private on GPUs)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -1,10 +1,11 @@
 //===- TiledAttention.cpp - attention as a tiled online-softmax loop nest -===//
 //
-// Lowers `attn.attention` and `attn.cache_attention` to the loop nest that
-// both targets share (flash attention, as IREE's online attention, with the
-// key loop bounded by the visibility contract instead of masked):
+// Lowers `attn.attention` and `attn.cache_attention` to the CPU target's
+// loop nest (flash attention, as IREE's online attention, with the key loop
+// bounded by the visibility contract instead of masked; the GPU's kernels,
+// GPUAttention.cpp, visit the same key ranges):
 //
-//   scf.parallel (b, h, query tile)            -- CPU threads / GPU blocks
+//   scf.parallel (b, h, query tile)            -- CPU threads
 //     m = -inf, l = 0, acc = 0                 -- running max, sum, output
 //                                                 (buffers of one tile)
 //     for key tile in [0, sink end)            -- the sink tokens below the
@@ -21,7 +22,7 @@
 // it, so a windowed layer visits O(n * (W + S)) keys, not O(n^2). The cache
 // form reads key position j from its slot (ring or full). The loops work on
 // buffers (bufferization.to_buffer of the operands) so that the whole model's
-// one-shot bufferization keeps them in place; nothing here is CPU-specific.
+// one-shot bufferization keeps them in place.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,9 +41,8 @@ namespace {
 class TiledBuilder {
 public:
   TiledBuilder(RewriterBase &b, const AttentionView &a, int64_t queryTile,
-               int64_t keyTile, bool privateState)
-      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile),
-        privateState(privateState) {
+               int64_t keyTile)
+      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile) {
     f32 = b.getF32Type();
   }
 
@@ -91,13 +91,9 @@ private:
   const AttentionView &a;
   Location loc;
   int64_t tq, tk;
-  /// Tile state in stack (GPU: thread-private) memory instead of buffers.
-  bool privateState;
   Type f32;
 
   Value tileBuffer(MemRefType type, ValueRange sizes = {}) {
-    if (privateState)
-      return memref::AllocaOp::create(b, loc, type, sizes);
     return memref::AllocOp::create(b, loc, type, sizes);
   }
   Value batch, heads, rows, headDim, kvHeads, valueDim, keys, offset, group;
@@ -391,8 +387,7 @@ FailureOr<AttentionView> swaa::viewAttention(Operation *op) {
 
 FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
                                              Operation *op, int64_t queryTile,
-                                             int64_t keyTile,
-                                             bool privateState) {
+                                             int64_t keyTile) {
   FailureOr<AttentionView> view = viewAttention(op);
   if (failed(view))
     return failure();
@@ -401,7 +396,7 @@ FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Value result =
-      TiledBuilder(rewriter, *view, queryTile, keyTile, privateState).build();
+      TiledBuilder(rewriter, *view, queryTile, keyTile).build();
   rewriter.replaceOp(op, result);
   return result;
 }
