@@ -8,6 +8,10 @@
 
 #include "compiler/Artifact/Artifact.h"
 
+#include "llvm/ADT/APFloat.h"
+
+#include <cstring>
+
 #include "compiler/Import/Importer.h"
 #include "dialects/Attn/AttnOps.h"
 
@@ -177,6 +181,36 @@ std::vector<ArtifactSpec::Layer> swaa::describeLayers(ModuleOp split) {
   return out;
 }
 
+/// Little-endian f32 values as `dtype` (BF16 or F16), rounded to nearest
+/// even (NaN stays NaN, overflow becomes infinity).
+static std::string narrowFloats(llvm::StringRef bytes, llvm::StringRef dtype) {
+  size_t n = bytes.size() / 4;
+  std::string out(2 * n, '\0');
+  bool bf16 = dtype == "BF16";
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, bytes.data() + 4 * i, 4);
+    uint16_t half;
+    if (bf16) {
+      if ((bits & 0x7fffffff) > 0x7f800000)
+        half = (uint16_t)((bits >> 16) | 0x40); // quiet NaN
+      else
+        half = (uint16_t)((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+    } else {
+      float f;
+      std::memcpy(&f, &bits, 4);
+      llvm::APFloat value(f);
+      bool lost;
+      value.convert(llvm::APFloat::IEEEhalf(),
+                    llvm::APFloat::rmNearestTiesToEven, &lost);
+      half = (uint16_t)value.bitcastToAPInt().getZExtValue();
+    }
+    out[2 * i] = (char)(half & 0xff);
+    out[2 * i + 1] = (char)(half >> 8);
+  }
+  return out;
+}
+
 bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
   namespace fs = llvm::sys::fs;
   // Build next to the destination, then move into place.
@@ -218,18 +252,21 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
     uint64_t offset = 0;
     for (const WeightData &w : described) {
       const EntryValue &want = expected[w.name];
-      if (w.dtype != want.dtype || llvm::ArrayRef<int64_t>(w.shape) !=
-                                       llvm::ArrayRef<int64_t>(want.shape)) {
+      bool narrowed = w.dtype == "F32" && (want.dtype == "BF16" ||
+                                           want.dtype == "F16");
+      if ((w.dtype != want.dtype && !narrowed) ||
+          llvm::ArrayRef<int64_t>(w.shape) !=
+              llvm::ArrayRef<int64_t>(want.shape)) {
         mismatch = "weight '" + w.name +
                    "' in the model does not match the compiled function's "
                    "argument";
         return false;
       }
-      uint64_t bytes = dtypeWidth(w.dtype);
+      uint64_t bytes = dtypeWidth(want.dtype);
       for (int64_t d : w.shape)
         bytes *= (uint64_t)d;
       header[w.name] = llvm::json::Object{
-          {"dtype", w.dtype},
+          {"dtype", want.dtype},
           {"shape", llvm::json::Array(w.shape)},
           {"data_offsets", llvm::json::Array{offset, offset + bytes}}};
       offset += bytes;
@@ -250,7 +287,14 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
     return !os.has_error();
   };
   auto writeData = [&](const WeightData &w) {
-    os.write(w.bytes.data(), w.bytes.size());
+    const std::string &want = expected[w.name].dtype;
+    if (w.dtype == want) {
+      os.write(w.bytes.data(), w.bytes.size());
+      return !os.has_error();
+    }
+    // F32 -> BF16 / F16 (swaa-compile --dtype), rounding to nearest even.
+    std::string narrow = narrowFloats(w.bytes, want);
+    os.write(narrow.data(), narrow.size());
     return !os.has_error();
   };
   if (!readWeights(spec.modelPath, names, writeHeader, writeData, error))

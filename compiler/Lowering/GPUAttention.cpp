@@ -4,9 +4,9 @@
 // (flash attention for GPUs; the CPU's loop nest is TiledAttention.cpp):
 //
 // Prefill (several query rows): a block per (query tile, head, batch), R
-// threads per query row (R = 1, 2, 4, .. so that a thread holds at most 32
+// threads per query row (R = 1, 2, 4, .. so that a thread holds at most 16
 // of the row's q and output elements: no register spills at head_dim 64 or
-// 128), each with its part of q and of the online-softmax state (running
+// 128; at most 128 threads per block), each with its part of q and of the online-softmax state (running
 // max m, sum l, output acc) in registers; the R partial dot products are
 // summed with warp shuffles:
 //
@@ -53,6 +53,10 @@ namespace {
 constexpr int64_t kSharedBudget = 40 * 1024;
 /// At most this many of q's and the output row's elements per thread.
 constexpr int64_t kRowElementsPerThread = 16;
+/// At most this many threads per prefill block: ptxas budgets fewer
+/// registers per thread for larger blocks (64 at 256 threads on sm_90, where
+/// the kernel for head_dim 64 with 16-bit inputs spills).
+constexpr int64_t kMaxPrefillThreads = 128;
 
 /// The online-softmax state of one query row: max, sum, output.
 struct RowState {
@@ -99,6 +103,7 @@ public:
       lanes *= 2;
     dPart = headDim / lanes;
     ePart = valueDim / lanes;
+    tq = std::min(tq, std::max<int64_t>(1, kMaxPrefillThreads / lanes));
     // Shrink the tiles until the shared memory fits.
     while (tk > 1 && prefillShared() > kSharedBudget)
       tk /= 2;

@@ -290,6 +290,13 @@ struct SwaaGPUMergeModulesPass final
       gpu::GPUFuncOp fn = fns.front();
       fn->remove();
       fn.setName(m.getName());
+      // Kernels with shared memory (attention) keep their row state in
+      // registers: at least one block per SM, so that ptxas gives them the
+      // registers they need (its default for a known block size aims at
+      // more blocks and spills).
+      if (!fn.getWorkgroupAttributions().empty())
+        fn->setAttr("nvvm.minctasm",
+                    IntegerAttr::get(IntegerType::get(fn.getContext(), 32), 1));
       symbols.insert(fn);
       renamed[m.getNameAttr()] = fn.getNameAttr();
     }

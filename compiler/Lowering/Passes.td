@@ -162,6 +162,24 @@ def SwaaGPUHostMemoryPass : Pass<"swaa-gpu-host-memory", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def SwaaLowPrecisionPass : Pass<"swaa-low-precision", "::mlir::ModuleOp"> {
+  let summary = "16-bit weights, KV caches and matmul/attention inputs";
+  let description = [{
+    On the split entry points (`swaa.entry`, tensors): weight arguments and
+    KV-cache arguments become `bf16` or `f16`; the inputs of every
+    contraction (linalg ops with reductions and two inputs) and of every
+    attention op are rounded to that type, while products and sums stay
+    f32 (contraction bodies widen their inputs; the attention lowerings
+    accumulate in f32); attention's output is rounded once and widened for
+    the ops after it. Norms, RoPE and residual adds stay f32.
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"f32\"",
+           "f32 (no change), bf16 or f16">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def SwaaEntryABIPass : Pass<"swaa-entry-abi", "::mlir::ModuleOp"> {
   let summary = "shape the bufferized entry points into the runtime's ABI";
   let description = [{

@@ -271,8 +271,9 @@ struct swaa_session {
   const swaa_model *model = nullptr;
   size_t maxContext = 0, batch = 1, position = 0;
   bool started = false;
-  /// One buffer per model cache, [batch, heads, slots, head_dim] floats
-  /// (CUDA: in device memory, `deviceCaches`).
+  /// One buffer per model cache, [batch, heads, slots, head_dim] of the
+  /// cache's dtype (F32, or BF16/F16 with --dtype; CUDA: in device memory,
+  /// `deviceCaches`).
   std::vector<std::vector<float>> caches;
   std::vector<void *> deviceCaches;
   std::vector<size_t> cacheBytes;
@@ -508,10 +509,10 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
       m->caches.push_back({s.layer, s.cache, s.policy, s.dtype, s.shape[1],
                            s.shape[3], s.window, s.sinks});
   for (const CacheSpec &c : m->caches)
-    if (c.dtype != "F32")
+    if (c.dtype != "F32" && c.dtype != "BF16" && c.dtype != "F16")
       return error(m->dir + "/manifest.json: cache of layer " +
                    std::to_string(c.layer) + " is " + c.dtype +
-                   "; this runtime holds float32 caches");
+                   "; this runtime holds F32, BF16 or F16 caches");
   if (m->hasDecode) {
     size_t n = 0;
     for (const ValueSpec &s : m->decode.args)
@@ -575,20 +576,21 @@ swaa_status *swaa_session_create(const swaa_model *model,
     uint64_t n = (uint64_t)s->batch * c.heads * slots * c.headDim;
     if (n > (uint64_t)1 << 36)
       return error("swaa_session_create: a KV cache of " + std::to_string(n) +
-                   " floats is too large (lower max_context or batch)");
+                   " elements is too large (lower max_context or batch)");
+    uint64_t bytes = n * (uint64_t)dtypeWidth(c.dtype);
     s->cacheSlots.push_back(slots);
-    s->cacheBytes.push_back(n * sizeof(float));
+    s->cacheBytes.push_back(bytes);
     if (model->cuda) {
-      void *p = model->cuda->alloc(n * sizeof(float));
-      std::string why = p ? model->cuda->zero(p, n * sizeof(float))
-                          : "out of device memory";
+      void *p = model->cuda->alloc(bytes);
+      std::string why = p ? model->cuda->zero(p, bytes) : "out of device memory";
       if (p)
         s->deviceCaches.push_back(p);
       if (!why.empty())
         return error("swaa_session_create: KV cache of " +
-                     std::to_string(n * sizeof(float)) + " bytes: " + why);
+                     std::to_string(bytes) + " bytes: " + why);
     } else {
-      s->caches.emplace_back(n, 0.0f);
+      // Zeroed bytes, aligned for any element type.
+      s->caches.emplace_back((bytes + sizeof(float) - 1) / sizeof(float), 0.0f);
     }
   }
   *out = s.release();

@@ -2,15 +2,15 @@
 // RUN: swaa-opt %s --split-input-file --attn-lower-gpu | FileCheck %s
 
 // Prefill with a window and sinks, head_dim 64 (rows dynamic: the decode
-// kernel for one row, then this). A block of 32 query rows x 8 threads per
+// kernel for one row, then this). A block of 16 query rows x 8 threads per
 // row (each holds 8 of q and of the output row), grid (query tiles, heads,
 // batch); key and value tiles of 32 rows in shared memory; the sink tiles,
 // then the window tiles, each loaded by the whole block between barriers;
 // the 8 partial dot products summed by shuffles.
 // CHECK-LABEL: func.func @prefill_window_sinks
 // CHECK:         } else {
-// CHECK:         %[[TILES:.+]] = arith.ceildivui %{{.+}}, %c32
-// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[TILES]], %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c256{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[KS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>, %[[VS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>)
+// CHECK:         %[[TILES:.+]] = arith.ceildivui %{{.+}}, %c16
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[TILES]], %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[KS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>, %[[VS:.+]] : memref<32x64xf32, #gpu.address_space<workgroup>>)
 // Sink tiles [0, min(5, window start)):
 // CHECK:           scf.for
 // CHECK:             memref.store %{{.+}}, %[[KS]]

@@ -10,8 +10,9 @@ tokens agree.
                        [--tol 1e-3] [recipe flags after --]
 
 --target-b cpu compares the CPU back end with itself (the checker's own test
-on machines without a GPU); --b-flags adds compile flags to the second
-build only (a different recipe must fail the check).
+on machines without a GPU, and 16-bit builds against f32 ones); --a-flags
+and --b-flags add compile flags to one build only (--dtype=bf16; a
+different recipe must fail the check).
 """
 
 import argparse
@@ -51,6 +52,11 @@ def main():
     p.add_argument("--b-flags", default="")
     p.add_argument("--tol", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--a-flags", default="",
+                   help="compile flags for the first (CPU) build only")
+    p.add_argument("--allow-divergence", action="store_true",
+                   help="16-bit builds: greedy tokens may part (a near tie "
+                        "rounds the other way); logits are compared up to there")
     argv = sys.argv[1:]
     recipe = []
     if "--" in argv:
@@ -68,7 +74,8 @@ def main():
         manifest = json.load(open(os.path.join(probe, "manifest.json")))
         vocab = manifest["entries"]["prefill"]["results"][0]["shape"][2]
         prompt = np.random.default_rng(args.seed).integers(0, vocab, args.prompt)
-        pa, sa, ta = build_and_run(args.bin_dir, args.model, "cpu", recipe, prompt,
+        pa, sa, ta = build_and_run(args.bin_dir, args.model, "cpu",
+                                   recipe + shlex.split(args.a_flags), prompt,
                                    args.new, work, "a")
         pb, sb, tb = build_and_run(args.bin_dir, args.model, args.target_b,
                                    recipe + shlex.split(args.b_flags), prompt,
@@ -88,10 +95,11 @@ def main():
     what = (f"{name} {' '.join(recipe) or 'full attention'}: cpu vs {args.target_b}, "
             f"prefill of {args.prompt} and {steps} decode steps, max error {worst:.2e} "
             f"relative to the largest logit")
-    if worst > args.tol or same != len(ta):
+    if worst > args.tol or (same != len(ta) and not args.allow_divergence):
         print(f"FAIL: {what}; greedy tokens agree for {same} of {len(ta)} steps")
         return 1
-    print(f"OK: {what}; greedy tokens equal")
+    print(f"OK: {what}; greedy tokens "
+          + ("equal" if same == len(ta) else f"equal for {same} of {len(ta)} steps"))
     return 0
 
 

@@ -25,6 +25,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -100,6 +101,12 @@ cl::opt<int64_t> queryTile("query-tile",
                            cl::init(32), cl::cat(targetCategory));
 cl::opt<int64_t> keyTile("key-tile", cl::desc("Keys per attention tile"),
                          cl::init(64), cl::cat(targetCategory));
+cl::opt<std::string> dtypeFlag(
+    "dtype",
+    cl::desc("Precision: f32 (default), or bf16 / f16: weights and KV caches "
+             "stored in 16 bits, matmul and attention inputs rounded to it, "
+             "sums in f32"),
+    cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::cat(targetCategory));
 cl::opt<bool> keepIR("keep-ir",
                      cl::desc("Keep the optimized LLVM IR (model.so.ll) in "
                               "the artifact"),
@@ -295,6 +302,8 @@ int main(int argc, char **argv) {
   if (!module || failedAny)
     return 1;
 
+  if (dtypeFlag != "f32" && dtypeFlag != "bf16" && dtypeFlag != "f16")
+    return fail("--dtype " + dtypeFlag + ": expected f32, bf16 or f16");
   // Checks against the model (layer ranges), then the passes.
   int64_t numLayers = swaa::countAttentionLayers(*module);
   if (llvm::Error e = swaa::validateRecipe(
@@ -312,10 +321,17 @@ int main(int argc, char **argv) {
                   (emit.getNumOccurrences() == 0 &&
                    llvm::StringRef(outputPath).ends_with(".swaa"));
   bool split = report || artifact || emit == Emit::LLVM || emit == Emit::PTX ||
-               (emit == Emit::Mlir && hasRecipe);
+               (emit == Emit::Mlir && (hasRecipe || dtypeFlag != "f32"));
   if (split) {
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
+    if (dtypeFlag != "f32") {
+      swaa::SwaaLowPrecisionPassOptions precision;
+      precision.dtype = dtypeFlag;
+      pm.addPass(swaa::createSwaaLowPrecisionPass(precision));
+      pm.addPass(createCanonicalizerPass());
+      pm.addPass(createCSEPass());
+    }
     if (failed(pm.run(*module)) || failedAny)
       return 1;
   }

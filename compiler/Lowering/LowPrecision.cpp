@@ -1,0 +1,150 @@
+//===- LowPrecision.cpp - 16-bit storage and inputs, f32 accumulation -----===//
+//
+// swaa-low-precision{dtype=bf16|f16} on the split entry points (tensors,
+// before lowering):
+//
+// - weights are stored in the 16-bit type (half the bytes to load), widened
+//   where they are used;
+// - the KV caches hold the 16-bit type (half the cache memory);
+// - the inputs of every contraction (matmuls: linalg ops with reductions and
+//   two inputs) and of attention are rounded to it, the products and sums
+//   stay f32 (a contraction's body widens its inputs; attention accumulates
+//   in f32 in every lowering), and attention's output is rounded once.
+//
+// Everything else (norms, RoPE, softmax outside attention, residuals) stays
+// f32. Rounding a weight twice is folded away by canonicalization
+// (truncf(extf(w)) = w), so weights reach the matmuls in 16 bits.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/Passes.h"
+
+namespace mlir::swaa {
+#define GEN_PASS_DEF_SWAALOWPRECISIONPASS
+#include "compiler/Lowering/Passes.h.inc"
+} // namespace mlir::swaa
+
+using namespace mlir;
+using namespace mlir::swaa;
+
+namespace {
+RankedTensorType withElement(Type t, Type element) {
+  return cast<RankedTensorType>(t).clone(element);
+}
+
+bool isF32Tensor(Type t) {
+  auto tensor = dyn_cast<RankedTensorType>(t);
+  return tensor && tensor.getElementType().isF32();
+}
+
+struct SwaaLowPrecisionPass final
+    : swaa::impl::SwaaLowPrecisionPassBase<SwaaLowPrecisionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    Type low;
+    if (dtype == "bf16")
+      low = BFloat16Type::get(ctx);
+    else if (dtype == "f16")
+      low = Float16Type::get(ctx);
+    else if (dtype != "f32") {
+      getOperation().emitError("swaa-low-precision: dtype '")
+          << dtype << "': expected f32, bf16 or f16";
+      return signalPassFailure();
+    }
+    if (!low)
+      return;
+    for (auto fn : getOperation().getOps<func::FuncOp>())
+      if (fn->hasAttr("swaa.entry") && !fn.isExternal())
+        if (failed(convert(fn, low)))
+          return signalPassFailure();
+  }
+
+  LogicalResult convert(func::FuncOp fn, Type low) {
+    OpBuilder b(fn.getContext());
+    Block &entry = fn.getBody().front();
+    auto narrow = [&](Value v) -> Value {
+      if (!isF32Tensor(v.getType()))
+        return v;
+      return arith::TruncFOp::create(b, v.getLoc(),
+                                     withElement(v.getType(), low), v);
+    };
+
+    // Weights and caches: the arguments themselves.
+    for (BlockArgument arg : entry.getArguments()) {
+      if (!isF32Tensor(arg.getType()))
+        continue;
+      bool weight = fn.getArgAttr(arg.getArgNumber(), "swaa.weight") != nullptr;
+      bool cache = fn.getArgAttr(arg.getArgNumber(), "swaa.kv_cache") != nullptr;
+      if (!weight && !cache)
+        continue;
+      Type f32Type = arg.getType();
+      arg.setType(withElement(f32Type, low));
+      if (weight) {
+        b.setInsertionPointToStart(&entry);
+        Value wide = arith::ExtFOp::create(b, arg.getLoc(), f32Type, arg);
+        arg.replaceAllUsesExcept(wide, wide.getDefiningOp());
+      }
+    }
+
+    // The ops, in order (cache types flow from op to op).
+    WalkResult walk = fn.walk([&](Operation *op) -> WalkResult {
+      b.setInsertionPoint(op);
+      if (auto append = dyn_cast<attn::CacheAppendOp>(op)) {
+        Type cacheElement =
+            cast<RankedTensorType>(append.getCache().getType()).getElementType();
+        if (cacheElement != low)
+          return op->emitOpError("writes a cache that is not ")
+                 << low << " (only the entry's cache arguments are converted)";
+        append.getUpdateMutable().assign(narrow(append.getUpdate()));
+        append.getResult().setType(
+            cast<RankedTensorType>(append.getCache().getType()));
+        return WalkResult::advance();
+      }
+      if (isa<attn::AttentionOp, attn::CacheAttentionOp>(op)) {
+        Value result = op->getResult(0);
+        if (!isF32Tensor(result.getType()))
+          return WalkResult::advance();
+        for (OpOperand &operand : op->getOpOperands())
+          if (isF32Tensor(operand.get().getType()))
+            operand.set(narrow(operand.get()));
+        Type f32Type = result.getType();
+        result.setType(withElement(f32Type, low));
+        b.setInsertionPointAfter(op);
+        Value wide = arith::ExtFOp::create(b, op->getLoc(), f32Type, result);
+        result.replaceAllUsesExcept(wide, wide.getDefiningOp());
+        return WalkResult::advance();
+      }
+      if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+        if (generic.getNumReductionLoops() == 0 ||
+            generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
+            !isF32Tensor(generic.getDpsInits()[0].getType()))
+          return WalkResult::advance();
+        Block *body = generic.getBody();
+        for (OpOperand *input : generic.getDpsInputOperands()) {
+          if (!isF32Tensor(input->get().getType()))
+            continue;
+          input->set(narrow(input->get()));
+          BlockArgument arg = body->getArgument(input->getOperandNumber());
+          arg.setType(low);
+          OpBuilder inner = OpBuilder::atBlockBegin(body);
+          Value wide =
+              arith::ExtFOp::create(inner, arg.getLoc(), inner.getF32Type(), arg);
+          arg.replaceAllUsesExcept(wide, wide.getDefiningOp());
+        }
+        return WalkResult::advance();
+      }
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        fn.setType(FunctionType::get(fn.getContext(), entry.getArgumentTypes(),
+                                     ret.getOperandTypes()));
+        return WalkResult::advance();
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+    return success();
+  }
+};
+} // namespace
