@@ -242,8 +242,12 @@ Device::~Device() {
   driver->cuCtxSetCurrent(context);
   if (stream)
     driver->cuStreamSynchronize(stream);
-  if (unload)
+  if (unload) {
+    // The code unloads its kernels through the mgpu* functions.
+    current = this;
     reinterpret_cast<void (*)()>(unload)();
+    current = nullptr;
+  }
   for (auto &[size, p] : pool)
     driver->cuMemFree((CUdeviceptr)p);
   for (auto &[p, size] : sizes)
@@ -287,6 +291,7 @@ std::string Device::load(void *library) {
 }
 
 void Device::enter() {
+  lock.lock();
   current = this;
   error.clear();
   driver->cuCtxSetCurrent(context);
@@ -295,10 +300,13 @@ void Device::enter() {
 std::string Device::finish() {
   record(driver->cuStreamSynchronize(stream), "cuStreamSynchronize");
   current = nullptr;
-  return error;
+  std::string result = error;
+  lock.unlock();
+  return result;
 }
 
 void *Device::alloc(size_t bytes) {
+  std::lock_guard<std::recursive_mutex> hold(lock);
   if (bytes == 0)
     bytes = 1;
   auto it = pool.find(bytes);
@@ -308,6 +316,7 @@ void *Device::alloc(size_t bytes) {
     sizes[p] = bytes;
     return p;
   }
+  driver->cuCtxSetCurrent(context);
   CUdeviceptr p = 0;
   CUresult r = driver->cuMemAlloc(&p, bytes);
   if (r != CUDA_SUCCESS && !pool.empty()) {
@@ -327,6 +336,7 @@ void *Device::alloc(size_t bytes) {
 }
 
 void Device::free(void *p) {
+  std::lock_guard<std::recursive_mutex> hold(lock);
   auto it = sizes.find(p);
   if (it == sizes.end())
     return;
@@ -335,16 +345,22 @@ void Device::free(void *p) {
 }
 
 std::string Device::upload(void *dst, const void *src, size_t bytes) {
+  std::lock_guard<std::recursive_mutex> hold(lock);
+  driver->cuCtxSetCurrent(context);
   CUresult r = driver->cuMemcpyHtoD((CUdeviceptr)dst, src, bytes);
   return r == CUDA_SUCCESS ? "" : "cuMemcpyHtoD: " + driver->describe(r);
 }
 
 std::string Device::download(void *dst, const void *src, size_t bytes) {
+  std::lock_guard<std::recursive_mutex> hold(lock);
+  driver->cuCtxSetCurrent(context);
   CUresult r = driver->cuMemcpyDtoH(dst, (CUdeviceptr)src, bytes);
   return r == CUDA_SUCCESS ? "" : "cuMemcpyDtoH: " + driver->describe(r);
 }
 
 std::string Device::zero(void *dst, size_t bytes) {
+  std::lock_guard<std::recursive_mutex> hold(lock);
+  driver->cuCtxSetCurrent(context);
   CUresult r = driver->cuMemsetD8((CUdeviceptr)dst, 0, bytes);
   return r == CUDA_SUCCESS ? "" : "cuMemsetD8: " + driver->describe(r);
 }

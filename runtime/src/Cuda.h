@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,9 @@ public:
   std::string zero(void *dst, size_t bytes);
 
   /// Makes this device current for the calling thread (the mgpu* functions
-  /// act on it); `finish` synchronizes and returns the first error since.
+  /// act on it) and holds it until `finish`, which synchronizes and returns
+  /// the first error since: sessions of one model on several threads take
+  /// turns on the device.
   void enter();
   std::string finish();
 
@@ -68,6 +71,7 @@ private:
   int device = 0;
   bool retained = false;
   std::string deviceName;
+  std::recursive_mutex lock;
   std::multimap<size_t, void *> pool;
   std::map<void *, size_t> sizes;
   void *unload = nullptr;

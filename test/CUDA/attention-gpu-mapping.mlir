@@ -114,3 +114,49 @@ func.func @append_ring(%u: tensor<?x2x?x64xf32>, %cache: tensor<?x2x68x64xf32>, 
   %c = attn.cache_append %u into %cache at %pos ring 64 sinks 4 : tensor<?x2x?x64xf32> into tensor<?x2x68x64xf32>
   return %c : tensor<?x2x68x64xf32>
 }
+
+// -----
+
+// Non-causal attention with a value dimension (32) other than the key's
+// (16): every key tile of the sequence ([0, keys)), key and value tiles of
+// their own widths, the output row in 32 / 4 = 8-element parts.
+// CHECK-LABEL: func.func @noncausal_value_dim
+// CHECK:         gpu.launch {{.*}} threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%{{.+}} : memref<32x16xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<32x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-NOT:       arith.cmpi ule
+// CHECK:           scf.for %{{.+}} = %{{.+}} to %c80 step %c32
+// CHECK:           gpu.terminator
+func.func @noncausal_value_dim(%q: tensor<1x4x64x16xf32>, %k: tensor<1x4x80x16xf32>, %v: tensor<1x4x80x32xf32>) -> tensor<1x4x64x32xf32> {
+  %o = attn.attention layer 0 scale 0.25
+         ins(%q, %k, %v : tensor<1x4x64x16xf32>, tensor<1x4x80x16xf32>, tensor<1x4x80x32xf32>) -> tensor<1x4x64x32xf32>
+  return %o : tensor<1x4x64x32xf32>
+}
+
+// -----
+
+// Grouped-query attention (8 query heads, 2 key/value heads): block y is the
+// query head, the key/value head is y / 4.
+// CHECK-LABEL: func.func @gqa
+// CHECK:         gpu.launch blocks(%{{[^,]+}}, %[[H:[a-z0-9_]+]], %{{[^)]+}}) in
+// CHECK:           %[[HK:.+]] = arith.divui %[[H]], %{{.+}} : index
+// CHECK:           memref.load %{{.+}}[%{{.+}}, %[[HK]], %{{.+}}, %{{.+}}] : memref<1x2x?x16xf32
+func.func @gqa(%q: tensor<1x8x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32> {
+  %o = attn.attention layer 0 causal scale 0.25
+         ins(%q, %k, %v : tensor<1x8x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32>
+  return %o : tensor<1x8x?x16xf32>
+}
+
+// -----
+
+// 16-bit operands (swaa-compile --dtype): loads widened to f32, the state
+// and sums in f32, the output rounded once when stored.
+// CHECK-LABEL: func.func @bf16
+// CHECK:         gpu.launch
+// CHECK:           %[[X:.+]] = memref.load %{{.+}} : memref<1x2x?x16xbf16
+// CHECK-NEXT:      arith.extf %[[X]] : bf16 to f32
+// CHECK:           arith.truncf %{{.+}} : f32 to bf16
+// CHECK-NEXT:      memref.store %{{.+}} : memref<1x2x?x16xbf16>
+func.func @bf16(%q: tensor<1x2x?x16xbf16>, %k: tensor<1x2x?x16xbf16>, %v: tensor<1x2x?x16xbf16>) -> tensor<1x2x?x16xbf16> {
+  %o = attn.attention layer 0 causal window 8 scale 0.25
+         ins(%q, %k, %v : tensor<1x2x?x16xbf16>, tensor<1x2x?x16xbf16>, tensor<1x2x?x16xbf16>) -> tensor<1x2x?x16xbf16>
+  return %o : tensor<1x2x?x16xbf16>
+}
