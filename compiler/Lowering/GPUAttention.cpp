@@ -24,11 +24,13 @@
 // same ranges as the CPU loop nest), so a windowed layer costs
 // O(n * (window + sinks)).
 //
-// Decode (one query row): a block of `decode-threads` threads per
-// (head, batch) splits the visible keys (sinks, then the window) over its
-// groups of R threads; each group keeps its own (m, l, acc) and the block
-// combines them through shared memory:
-// O = sum_g e^(m_g - M) acc_g / sum_g e^(m_g - M) l_g.
+// Decode (one query row), split-K as in flash-decoding: the visible keys
+// (sinks, then the window) are cut into chunks of at least 256 keys (at most
+// 64 chunks); a block of `decode-threads` threads per (chunk, head, batch)
+// splits its chunk over groups of R threads, each group keeps its own
+// (m, l, acc), the block combines them through shared memory into one
+// partial state in global memory, and a second kernel combines the chunks:
+// O = sum_c e^(m_c - M) acc_c / sum_c e^(m_c - M) l_c.
 // When the number of rows is only known at run time, both kernels are
 // emitted and the host picks one (rows == 1).
 //
@@ -53,6 +55,10 @@ namespace {
 constexpr int64_t kSharedBudget = 40 * 1024;
 /// At most this many of q's and the output row's elements per thread.
 constexpr int64_t kRowElementsPerThread = 16;
+/// Decode splits the visible keys into chunks of at least this many keys,
+/// one block each, and at most this many chunks.
+constexpr int64_t kKeysPerSplit = 256;
+constexpr int64_t kMaxSplits = 64;
 /// At most this many threads per prefill block: ptxas budgets fewer
 /// registers per thread for larger blocks (64 at 256 threads on sm_90, where
 /// the kernel for head_dim 64 with 16-bit inputs spills).
@@ -478,96 +484,171 @@ private:
   void decodeKernel() {
     Value one = idx(1), zero = idx(0);
     int64_t T = decodeThreads, G = decodeThreads / lanes;
-    SmallVector<Type> shared = {sharedType({G}), sharedType({G}),
-                                sharedType({G, valueDim + 1})};
-    auto launch = gpu::LaunchOp::create(b, loc, one, heads, batch, idx(T), one,
-                                        one, nullptr, nullptr, ValueRange{},
-                                        shared);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&launch.getBody().front());
-    Value ms = launch.getWorkgroupAttributions()[0];
-    Value ls = launch.getWorkgroupAttributions()[1];
-    Value accs = launch.getWorkgroupAttributions()[2];
-    Value t = launch.getThreadIds().x;
-    Value g = arith::DivUIOp::create(b, loc, t, idx(lanes));
-    Value r = arith::RemUIOp::create(b, loc, t, idx(lanes));
-    Value bIdx = launch.getBlockIds().z, h = launch.getBlockIds().y;
-    Value hk = arith::DivUIOp::create(b, loc, h, group);
-    Value i = offset;
+    // The visible keys (sinks ++ window) on the host, split into chunks of
+    // at least kKeysPerSplit keys, at most kMaxSplits of them: one block per
+    // (chunk, head, batch) so a long cache keeps the GPU busy.
     Value sinkEnd, start, end;
-    keyRanges(i, i, sinkEnd, start, end);
+    keyRanges(offset, offset, sinkEnd, start, end);
     Value total = add(sinkEnd, sub(end, start));
-    SmallVector<Value> qRegs = loadQuery(bIdx, h, zero, r);
-    Value dBase = mul(r, idx(dPart)), eBase = mul(r, idx(ePart));
+    Value splits = maxI(
+        one, minI(idx(kMaxSplits),
+                  arith::CeilDivUIOp::create(b, loc, total, idx(kKeysPerSplit))));
+    Value chunk = arith::CeilDivUIOp::create(b, loc, total, splits);
+    // Each block's partial state: [batch, heads, splits, m l acc[Dv]].
+    Value partial = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                         ShapedType::kDynamic, valueDim + 2},
+                        f32),
+        ValueRange{batch, heads, splits});
 
-    // Group g takes the keys g, g + G, ... of sinks ++ window. The trip
-    // count is the same for every thread (shuffles need the whole warp):
-    // a group past the end computes on the last key and masks it.
-    RowState s = forState(
-        zero, total, idx(G), initialState(), [&](Value el0, const RowState &st) {
-          Value el = add(el0, g);
-          Value valid = cmp(arith::CmpIPredicate::ult, el, total);
-          el = minI(el, sub(total, one));
-          Value j = select(cmp(arith::CmpIPredicate::ult, el, sinkEnd), el,
-                           add(start, sub(el, sinkEnd)));
-          Value kj = slot(j);
-          Value sc = score(
-              [&](int64_t d) { return qRegs[d]; },
-              [&](int64_t d) -> Value {
-                return load(k, {bIdx, hk, kj, add(dBase, idx(d))});
-              },
-              bIdx, h, zero, i, j);
-          sc = select(valid, sc,
-                      fconst(-std::numeric_limits<float>::infinity()));
-          return update(st, sc, [&](int64_t e) -> Value {
-            return load(v, {bIdx, hk, kj, add(eBase, idx(e))});
+    {
+      SmallVector<Type> shared = {sharedType({G}), sharedType({G}),
+                                  sharedType({G, valueDim + 1})};
+      auto launch = gpu::LaunchOp::create(b, loc, splits, heads, batch, idx(T),
+                                          one, one, nullptr, nullptr,
+                                          ValueRange{}, shared);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&launch.getBody().front());
+      Value ms = launch.getWorkgroupAttributions()[0];
+      Value ls = launch.getWorkgroupAttributions()[1];
+      Value accs = launch.getWorkgroupAttributions()[2];
+      Value t = launch.getThreadIds().x;
+      Value g = arith::DivUIOp::create(b, loc, t, idx(lanes));
+      Value r = arith::RemUIOp::create(b, loc, t, idx(lanes));
+      Value split = launch.getBlockIds().x;
+      Value bIdx = launch.getBlockIds().z, h = launch.getBlockIds().y;
+      Value hk = arith::DivUIOp::create(b, loc, h, group);
+      Value from = minI(mul(split, chunk), total);
+      Value to = minI(add(from, chunk), total);
+      SmallVector<Value> qRegs = loadQuery(bIdx, h, zero, r);
+      Value dBase = mul(r, idx(dPart)), eBase = mul(r, idx(ePart));
+
+      // Group g takes the keys from + g, from + g + G, ... of the chunk. The
+      // trip count is the same for every thread (shuffles need the whole
+      // warp): a group past the end computes on the last key and masks it.
+      RowState st = forState(
+          from, to, idx(G), initialState(), [&](Value el0, const RowState &s) {
+            Value el = add(el0, g);
+            Value valid = cmp(arith::CmpIPredicate::ult, el, to);
+            el = minI(el, sub(to, one));
+            Value j = select(cmp(arith::CmpIPredicate::ult, el, sinkEnd), el,
+                             add(start, sub(el, sinkEnd)));
+            Value kj = slot(j);
+            Value sc = score(
+                [&](int64_t d) { return qRegs[d]; },
+                [&](int64_t d) -> Value {
+                  return load(k, {bIdx, hk, kj, add(dBase, idx(d))});
+                },
+                bIdx, h, zero, offset, j);
+            sc = select(valid, sc,
+                        fconst(-std::numeric_limits<float>::infinity()));
+            return update(s, sc, [&](int64_t e) -> Value {
+              return load(v, {bIdx, hk, kj, add(eBase, idx(e))});
+            });
           });
-        });
-    ifThen(cmp(arith::CmpIPredicate::eq, r, zero), [&] {
-      memref::StoreOp::create(b, loc, s.m, ms, ValueRange{g});
-      memref::StoreOp::create(b, loc, s.l, ls, ValueRange{g});
-    });
-    for (int64_t e = 0; e < ePart; ++e)
-      memref::StoreOp::create(b, loc, s.acc[e], accs,
-                              ValueRange{g, add(eBase, idx(e))});
-    gpu::BarrierOp::create(b, loc);
+      ifThen(cmp(arith::CmpIPredicate::eq, r, zero), [&] {
+        memref::StoreOp::create(b, loc, st.m, ms, ValueRange{g});
+        memref::StoreOp::create(b, loc, st.l, ls, ValueRange{g});
+      });
+      for (int64_t e = 0; e < ePart; ++e)
+        memref::StoreOp::create(b, loc, st.acc[e], accs,
+                                ValueRange{g, add(eBase, idx(e))});
+      gpu::BarrierOp::create(b, loc);
+      // The block's groups combined into one partial state (relative to the
+      // block's max M): m = M, l = sum l_g e^(m_g - M), acc likewise.
+      combine(
+          idx(G), t, idx(T),
+          [&](Value u) { return memref::LoadOp::create(b, loc, ms, ValueRange{u}); },
+          [&](Value u) { return memref::LoadOp::create(b, loc, ls, ValueRange{u}); },
+          [&](Value u, Value e) {
+            return memref::LoadOp::create(b, loc, accs, ValueRange{u, e});
+          },
+          [&](Value m, Value l) {
+            ifThen(cmp(arith::CmpIPredicate::eq, t, zero), [&] {
+              memref::StoreOp::create(b, loc, m, partial,
+                                      ValueRange{bIdx, h, split, zero});
+              memref::StoreOp::create(b, loc, l, partial,
+                                      ValueRange{bIdx, h, split, one});
+            });
+          },
+          [&](Value e, Value acc, Value, Value) {
+            memref::StoreOp::create(b, loc, acc, partial,
+                                    ValueRange{bIdx, h, split, add(e, idx(2))});
+          });
+      gpu::TerminatorOp::create(b, loc);
+    }
 
-    // Combine: M = max m_g; L = sum l_g e^(m_g - M); out = sum acc_g e^(..) / L.
+    // The splits combined: out = sum acc_s e^(m_s - M) / sum l_s e^(m_s - M).
+    {
+      auto launch = gpu::LaunchOp::create(b, loc, one, heads, batch, idx(T),
+                                          one, one);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&launch.getBody().front());
+      Value t = launch.getThreadIds().x;
+      Value bIdx = launch.getBlockIds().z, h = launch.getBlockIds().y;
+      auto at = [&](Value u, Value field) -> Value {
+        return memref::LoadOp::create(b, loc, partial,
+                                      ValueRange{bIdx, h, u, field});
+      };
+      combine(
+          splits, t, idx(T), [&](Value u) { return at(u, zero); },
+          [&](Value u) { return at(u, one); },
+          [&](Value u, Value e) { return at(u, add(e, idx(2))); },
+          [&](Value, Value) {},
+          [&](Value e, Value acc, Value, Value inv) {
+            store(select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                               inv, fconst(0.0)),
+                         fmul(acc, inv), fconst(0.0)),
+                  out, {bIdx, h, zero, e});
+          });
+      gpu::TerminatorOp::create(b, loc);
+    }
+  }
+
+  /// Combines `n` partial softmax states (max m(u), sum l(u), output acc(u,
+  /// e)): M = max m(u), L = sum l(u) e^(m(u) - M), and for each e of the
+  /// output row, from thread t on in steps of `step`, A(e) = sum acc(u, e)
+  /// e^(m(u) - M). Calls `state(M, L)` once, `row(e, A(e), L, 1 / L or 0)`
+  /// per element.
+  void combine(Value n, Value t, Value step, function_ref<Value(Value)> m,
+               function_ref<Value(Value)> l,
+               function_ref<Value(Value, Value)> acc,
+               function_ref<void(Value, Value)> state,
+               function_ref<void(Value, Value, Value, Value)> row) {
+    Value zero = idx(0), one = idx(1);
     Value negInf = fconst(-std::numeric_limits<float>::infinity());
     auto reduce = [&](Value init, function_ref<Value(Value, Value)> body) {
       auto loop = scf::ForOp::create(
-          b, loc, zero, idx(G), one, ValueRange{init},
+          b, loc, zero, n, one, ValueRange{init},
           [&](OpBuilder &, Location, Value u, ValueRange iter) {
             scf::YieldOp::create(b, loc, body(u, iter[0]));
           });
       return loop.getResult(0);
     };
     Value M = reduce(negInf, [&](Value u, Value best) -> Value {
-      return arith::MaximumFOp::create(
-          b, loc, best, memref::LoadOp::create(b, loc, ms, ValueRange{u}));
+      return arith::MaximumFOp::create(b, loc, best, m(u));
     });
     Value mSafe = select(
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, M, negInf),
         fconst(0.0), M);
     auto weight = [&](Value u) {
-      return exp(arith::SubFOp::create(
-          b, loc, memref::LoadOp::create(b, loc, ms, ValueRange{u}), mSafe));
+      return exp(arith::SubFOp::create(b, loc, m(u), mSafe));
     };
     Value L = reduce(fconst(0.0), [&](Value u, Value sum) -> Value {
-      return fadd(sum, fmul(weight(u), memref::LoadOp::create(
-                                           b, loc, ls, ValueRange{u})));
+      return fadd(sum, fmul(weight(u), l(u)));
     });
+    state(M, L);
     Value any =
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, L, fconst(0.0));
-    Value inv = arith::DivFOp::create(b, loc, fconst(1.0), L);
-    forLoop(t, idx(valueDim), idx(T), [&](Value e) {
-      Value o = reduce(fconst(0.0), [&](Value u, Value sum) -> Value {
-        return fadd(sum, fmul(weight(u), memref::LoadOp::create(
-                                             b, loc, accs, ValueRange{u, e})));
+    Value inv = select(any, arith::DivFOp::create(b, loc, fconst(1.0), L),
+                       fconst(0.0));
+    forLoop(t, idx(valueDim), step, [&](Value e) {
+      Value a = reduce(fconst(0.0), [&](Value u, Value sum) -> Value {
+        return fadd(sum, fmul(weight(u), acc(u, e)));
       });
-      store(select(any, fmul(o, inv), fconst(0.0)), out, {bIdx, h, zero, e});
+      row(e, a, L, inv);
     });
-    gpu::TerminatorOp::create(b, loc);
   }
 };
 } // namespace

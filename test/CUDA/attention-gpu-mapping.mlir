@@ -40,13 +40,20 @@ func.func @prefill_window_sinks(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf3
 // -----
 
 // Decode against a ring cache (one query row, static): only the decode
-// kernel. A block of 128 threads per (head, batch): 16 groups of 8 split the
-// visible keys (slots of the ring: remui), each group's (m, l, acc) goes to
-// shared memory, and the block combines them.
+// kernels, split-K. On the host: the visible keys cut into chunks of at
+// least 256 (at most 64 chunks) and a buffer of partial states. A block of
+// 128 threads per (chunk, head, batch): 16 groups of 8 split the chunk's
+// keys (slots of the ring: remui), each group's (m, l, acc) goes to shared
+// memory, the block combines them into its partial state; a second kernel
+// per (head, batch) combines the chunks into the output.
 // CHECK-LABEL: func.func @decode_ring
 // CHECK-NOT:     scf.if
-// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1{{.*}}, %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[MS:.+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[LS:.+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[ACCS:.+]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
-// CHECK:           scf.for %{{.+}} = %c0{{.*}} to %{{.+}} step %c16
+// CHECK:         %[[N:.+]] = arith.ceildivui %{{.+}}, %c256
+// CHECK:         %[[CLAMP:.+]] = arith.minsi %{{.+}}, %[[N]]
+// CHECK:         %[[SPLITS:.+]] = arith.maxsi %{{.+}}, %[[CLAMP]]
+// CHECK:         %[[PARTIAL:.+]] = memref.alloc(%{{.+}}, %{{.+}}, %[[SPLITS]]) : memref<?x?x?x66xf32>
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[SPLITS]], %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[MS:.+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[LS:.+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[ACCS:.+]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c16
 // CHECK:             arith.remui %{{.+}}, %c64
 // CHECK:             gpu.shuffle xor
 // CHECK:             math.exp
@@ -55,7 +62,14 @@ func.func @prefill_window_sinks(%q: tensor<1x8x?x64xf32>, %k: tensor<1x2x?x64xf3
 // CHECK:           gpu.barrier
 // CHECK:           memref.load %[[MS]]
 // CHECK:           memref.load %[[LS]]
+// CHECK:           memref.store %{{.+}}, %[[PARTIAL]]
 // CHECK:           memref.load %[[ACCS]]
+// CHECK:           memref.store %{{.+}}, %[[PARTIAL]]
+// CHECK:           gpu.terminator
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1{{.*}}, %{{.+}} = %c8{{.*}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) {
+// CHECK:           scf.for %{{.+}} = %c0{{.*}} to %[[SPLITS]]
+// CHECK:             memref.load %[[PARTIAL]]
+// CHECK:           memref.store
 // CHECK:           gpu.terminator
 // CHECK-NOT:     gpu.launch
 func.func @decode_ring(%q: tensor<1x8x1x64xf32>, %kc: tensor<1x2x68x64xf32>, %vc: tensor<1x2x68x64xf32>, %pos: index) -> tensor<1x8x1x64xf32> {

@@ -16,6 +16,7 @@ different recipe must fail the check).
 """
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -25,19 +26,23 @@ import tempfile
 import numpy as np
 
 
-def build_and_run(bin_dir, model, target, flags, prompt, new, work, name):
+def build(bin_dir, model, target, flags, work, name):
     art = os.path.join(work, name + ".swaa")
     c = subprocess.run([os.path.join(bin_dir, "swaa-compile"), model, "--target", target,
                         "-o", art] + flags, capture_output=True, text=True)
     if c.returncode:
         sys.exit(f"swaa-compile --target {target} failed:\n{c.stderr}")
+    return art
+
+
+def run(bin_dir, art, prompt, new, work, name):
     p, s = os.path.join(work, name + "-p.npy"), os.path.join(work, name + "-s.npy")
     r = subprocess.run([os.path.join(bin_dir, "swaa-run"), art, "--prompt-ids",
                         ",".join(map(str, prompt)), "--max-new-tokens", str(new),
                         "--dump-logits", p, "--dump-step-logits", s],
                        capture_output=True, text=True)
     if r.returncode:
-        sys.exit(f"swaa-run ({target}) failed:\n{r.stderr}")
+        sys.exit(f"swaa-run {os.path.basename(art)} failed:\n{r.stderr}")
     tokens = [int(t) for t in r.stdout.split("generated:")[1].split("\n")[0].split(",")]
     return np.load(p), np.load(s), tokens
 
@@ -64,22 +69,15 @@ def main():
         argv = argv[:argv.index("--")]
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        # The vocabulary: from a CPU build's first run.
-        import json
-        probe = os.path.join(work, "probe.swaa")
-        c = subprocess.run([os.path.join(args.bin_dir, "swaa-compile"), args.model,
-                            "-o", probe] + recipe, capture_output=True, text=True)
-        if c.returncode:
-            sys.exit("swaa-compile failed:\n" + c.stderr)
-        manifest = json.load(open(os.path.join(probe, "manifest.json")))
+        a = build(args.bin_dir, args.model, "cpu", recipe + shlex.split(args.a_flags),
+                  work, "a")
+        b = build(args.bin_dir, args.model, args.target_b,
+                  recipe + shlex.split(args.b_flags), work, "b")
+        manifest = json.load(open(os.path.join(a, "manifest.json")))
         vocab = manifest["entries"]["prefill"]["results"][0]["shape"][2]
         prompt = np.random.default_rng(args.seed).integers(0, vocab, args.prompt)
-        pa, sa, ta = build_and_run(args.bin_dir, args.model, "cpu",
-                                   recipe + shlex.split(args.a_flags), prompt,
-                                   args.new, work, "a")
-        pb, sb, tb = build_and_run(args.bin_dir, args.model, args.target_b,
-                                   recipe + shlex.split(args.b_flags), prompt,
-                                   args.new, work, "b")
+        pa, sa, ta = run(args.bin_dir, a, prompt, args.new, work, "a")
+        pb, sb, tb = run(args.bin_dir, b, prompt, args.new, work, "b")
     scale = max(float(np.abs(pa).max()), 1e-30)
     errors = [float(np.abs(pa - pb).max()) / scale]
     same = 0
