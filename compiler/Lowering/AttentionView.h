@@ -9,6 +9,7 @@
 #ifndef SWAA_COMPILER_LOWERING_ATTENTIONVIEW_H
 #define SWAA_COMPILER_LOWERING_ATTENTIONVIEW_H
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
@@ -37,6 +38,25 @@ struct AttentionView {
 /// The view of an attn.attention or attn.cache_attention; emits an error on
 /// any other op.
 FailureOr<AttentionView> viewAttention(Operation *op);
+
+/// The key positions that queries at absolute positions i0..i1 can see:
+/// the sinks [0, sinkEnd) (empty unless the layer has a window and sinks)
+/// and the window [start, end). Both lowerings visit exactly these.
+struct KeyRanges {
+  Value sinkEnd, start, end;
+};
+KeyRanges visibleKeyRanges(OpBuilder &b, Location loc, const AttentionView &a,
+                           Value keys, Value i0, Value i1);
+
+/// The contract's visibility of key position j to the query at i, or null
+/// when every key of the ranges is visible.
+Value visibleKey(OpBuilder &b, Location loc, const AttentionView &a, Value i,
+                 Value j);
+
+/// The buffer of an operand (bufferization.to_buffer, read-only) in a layout
+/// with contiguous rows and any other strides: every [.., head_dim] operand
+/// the importer and the split produce has one.
+Value rowContiguousBuffer(OpBuilder &b, Location loc, Value tensor);
 
 } // namespace mlir::swaa
 

@@ -226,17 +226,7 @@ private:
   }
   Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
 
-  /// The operand's buffer: any layout with contiguous rows.
-  Value buffer(Value tensor) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-    strides.back() = 1;
-    auto layout =
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
-    return bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(type.getShape(), type.getElementType(), layout),
-        tensor, /*read_only=*/true);
-  }
+  Value buffer(Value tensor) { return rowContiguousBuffer(b, loc, tensor); }
   MemRefType sharedType(ArrayRef<int64_t> shape) {
     return MemRefType::get(
         shape, f32, MemRefLayoutAttrInterface(),
@@ -290,37 +280,14 @@ private:
   // What both kernels share
   //===--------------------------------------------------------------------===//
 
-  /// The visibility of key position j to the query at absolute position i,
-  /// or null when every key of the ranges is visible.
-  Value visibleKey(Value i, Value j) {
-    Value vis;
-    if (a.causal)
-      vis = cmp(arith::CmpIPredicate::ule, j, i);
-    if (a.window) {
-      Value inWindow =
-          cmp(arith::CmpIPredicate::ugt, add(j, idx(*a.window)), i);
-      if (a.sinks > 0)
-        inWindow = arith::OrIOp::create(
-            b, loc, inWindow, cmp(arith::CmpIPredicate::ult, j, idx(a.sinks)));
-      vis = vis ? arith::AndIOp::create(b, loc, vis, inWindow).getResult()
-                : inWindow;
-    }
-    return vis;
-  }
+  Value visibleKey(Value i, Value j) { return swaa::visibleKey(b, loc, a, i, j); }
 
-  /// The key ranges of queries at absolute positions i0..i1: sinks
-  /// [0, sinkEnd) and the window [start, end).
   void keyRanges(Value i0, Value i1, Value &sinkEnd, Value &start,
                  Value &end) {
-    Value zero = idx(0);
-    end = a.causal ? minI(keys, add(i1, idx(1))) : keys;
-    start = zero;
-    if (a.window)
-      start = maxI(zero, add(sub(i0, idx(*a.window)), idx(1)));
-    start = minI(start, end);
-    sinkEnd = zero;
-    if (a.window && a.sinks > 0)
-      sinkEnd = minI(idx(a.sinks), start);
+    KeyRanges r = visibleKeyRanges(b, loc, a, keys, i0, i1);
+    sinkEnd = r.sinkEnd;
+    start = r.start;
+    end = r.end;
   }
 
   RowState initialState() {

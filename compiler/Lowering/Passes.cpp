@@ -53,28 +53,39 @@ struct AttnLowerReferencePass final
   }
 };
 
+/// Lowers every attention and KV-cache op under `root`: cache writes as one
+/// parallel copy, attention by `lowerAttention`.
+LogicalResult lowerAttentionOps(
+    Operation *root,
+    function_ref<FailureOr<Value>(RewriterBase &, Operation *)> lowerAttention) {
+  IRRewriter rewriter(root->getContext());
+  SmallVector<Operation *> ops;
+  root->walk([&](Operation *op) {
+    if (isa<attn::CacheAppendOp, attn::CacheAttentionOp, attn::AttentionOp>(op))
+      ops.push_back(op);
+  });
+  for (Operation *op : ops) {
+    rewriter.setInsertionPoint(op);
+    FailureOr<Value> lowered =
+        isa<attn::CacheAppendOp>(op)
+            ? lowerCacheAppendToParallel(rewriter, cast<attn::CacheAppendOp>(op))
+            : lowerAttention(rewriter, op);
+    if (failed(lowered))
+      return failure();
+  }
+  return success();
+}
+
 struct AttnLowerTiledPass final
     : impl::AttnLowerTiledPassBase<AttnLowerTiledPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
-    SmallVector<Operation *> ops;
-    getOperation()->walk([&](Operation *op) {
-      if (isa<attn::CacheAppendOp, attn::CacheAttentionOp, attn::AttentionOp>(
-              op))
-        ops.push_back(op);
-    });
-    for (Operation *op : ops) {
-      rewriter.setInsertionPoint(op);
-      FailureOr<Value> lowered =
-          isa<attn::CacheAppendOp>(op)
-              ? lowerCacheAppendToParallel(rewriter,
-                                           cast<attn::CacheAppendOp>(op))
-              : lowerAttentionToTiled(rewriter, op, queryTile, keyTile);
-      if (failed(lowered))
-        return signalPassFailure();
-    }
+    if (failed(lowerAttentionOps(
+            getOperation(), [&](RewriterBase &rewriter, Operation *op) {
+              return lowerAttentionToTiled(rewriter, op, queryTile, keyTile);
+            })))
+      signalPassFailure();
   }
 };
 
@@ -82,24 +93,12 @@ struct AttnLowerGPUPass final : impl::AttnLowerGPUPassBase<AttnLowerGPUPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
-    SmallVector<Operation *> ops;
-    getOperation()->walk([&](Operation *op) {
-      if (isa<attn::CacheAppendOp, attn::CacheAttentionOp, attn::AttentionOp>(
-              op))
-        ops.push_back(op);
-    });
-    for (Operation *op : ops) {
-      rewriter.setInsertionPoint(op);
-      FailureOr<Value> lowered =
-          isa<attn::CacheAppendOp>(op)
-              ? lowerCacheAppendToParallel(rewriter,
-                                           cast<attn::CacheAppendOp>(op))
-              : lowerAttentionToGPU(rewriter, op, queryTile, keyTile,
-                                    decodeThreads);
-      if (failed(lowered))
-        return signalPassFailure();
-    }
+    if (failed(lowerAttentionOps(
+            getOperation(), [&](RewriterBase &rewriter, Operation *op) {
+              return lowerAttentionToGPU(rewriter, op, queryTile, keyTile,
+                                         decodeThreads);
+            })))
+      signalPassFailure();
   }
 };
 

@@ -120,19 +120,7 @@ private:
     return arith::CmpIOp::create(b, loc, p, x, y);
   }
 
-  /// The operand's buffer: any layout with contiguous rows (every
-  /// [.., head_dim] operand the importer and the split produce is).
-  Value buffer(Value tensor) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-    strides.back() = 1;
-    auto layout =
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
-    auto memType =
-        MemRefType::get(type.getShape(), type.getElementType(), layout);
-    return bufferization::ToBufferOp::create(b, loc, memType, tensor,
-                                             /*read_only=*/true);
-  }
+  Value buffer(Value tensor) { return rowContiguousBuffer(b, loc, tensor); }
 
   Value load(Value buf, ValueRange indices) {
     Value x = memref::LoadOp::create(b, loc, buf, indices);
@@ -183,17 +171,12 @@ private:
     // Key ranges: positions of the first and last rows bound them.
     Value i0 = add(offset, q0);
     Value i1 = add(i0, sub(nRows, one));
-    Value end = a.causal ? minI(keys, add(i1, one)) : keys;
-    Value start = zero;
-    if (a.window)
-      start = maxI(zero, add(sub(i0, idx(*a.window)), one));
-    start = minI(start, end);
-    if (a.window && a.sinks > 0) {
-      Value sinkEnd = minI(idx(a.sinks), start);
-      keyRange(zero, sinkEnd, bIdx, h, hk, q0, nRows, q, k, v, mask, m, l, acc,
-               s);
-    }
-    keyRange(start, end, bIdx, h, hk, q0, nRows, q, k, v, mask, m, l, acc, s);
+    KeyRanges ranges = visibleKeyRanges(b, loc, a, keys, i0, i1);
+    if (a.window && a.sinks > 0)
+      keyRange(zero, ranges.sinkEnd, bIdx, h, hk, q0, nRows, q, k, v, mask, m,
+               l, acc, s);
+    keyRange(ranges.start, ranges.end, bIdx, h, hk, q0, nRows, q, k, v, mask,
+             m, l, acc, s);
 
     // out = l > 0 ? acc / l : 0 (a row with no visible key gives zeros).
     Type outElem = cast<MemRefType>(out.getType()).getElementType();
@@ -311,24 +294,7 @@ private:
     });
   }
 
-  /// The contract's visibility of key position j to the query at i, or null
-  /// when every key of the ranges is visible.
-  Value visibleKey(Value i, Value j) {
-    Value vis;
-    if (a.causal)
-      vis = cmp(arith::CmpIPredicate::ule, j, i);
-    if (a.window) {
-      // i - W < j, written j + W > i to stay unsigned.
-      Value inWindow =
-          cmp(arith::CmpIPredicate::ugt, add(j, idx(*a.window)), i);
-      if (a.sinks > 0)
-        inWindow = arith::OrIOp::create(
-            b, loc, inWindow, cmp(arith::CmpIPredicate::ult, j, idx(a.sinks)));
-      vis = vis ? arith::AndIOp::create(b, loc, vis, inWindow).getResult()
-                : inWindow;
-    }
-    return vis;
-  }
+  Value visibleKey(Value i, Value j) { return swaa::visibleKey(b, loc, a, i, j); }
 
   void forLoop(Value from, Value to, function_ref<void(Value)> body) {
     scf::ForOp::create(b, loc, from, to, idx(1), ValueRange{},
@@ -383,6 +349,66 @@ FailureOr<AttentionView> swaa::viewAttention(Operation *op) {
     return view;
   }
   return op->emitOpError("is not an attention op");
+}
+
+KeyRanges swaa::visibleKeyRanges(OpBuilder &b, Location loc,
+                                 const AttentionView &a, Value keys, Value i0,
+                                 Value i1) {
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value zero = idx(0), one = idx(1);
+  KeyRanges r;
+  r.end = a.causal ? arith::MinSIOp::create(
+                         b, loc, keys, arith::AddIOp::create(b, loc, i1, one))
+                         .getResult()
+                   : keys;
+  r.start = zero;
+  if (a.window)
+    r.start = arith::MaxSIOp::create(
+        b, loc, zero,
+        arith::AddIOp::create(
+            b, loc, arith::SubIOp::create(b, loc, i0, idx(*a.window)), one));
+  r.start = arith::MinSIOp::create(b, loc, r.start, r.end);
+  r.sinkEnd = zero;
+  if (a.window && a.sinks > 0)
+    r.sinkEnd = arith::MinSIOp::create(b, loc, idx(a.sinks), r.start);
+  return r;
+}
+
+Value swaa::visibleKey(OpBuilder &b, Location loc, const AttentionView &a,
+                       Value i, Value j) {
+  auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  };
+  Value vis;
+  if (a.causal)
+    vis = cmp(arith::CmpIPredicate::ule, j, i);
+  if (a.window) {
+    // i - W < j, written j + W > i to stay unsigned.
+    Value w = arith::ConstantIndexOp::create(b, loc, *a.window);
+    Value inWindow =
+        cmp(arith::CmpIPredicate::ugt, arith::AddIOp::create(b, loc, j, w), i);
+    if (a.sinks > 0)
+      inWindow = arith::OrIOp::create(
+          b, loc, inWindow,
+          cmp(arith::CmpIPredicate::ult, j,
+              arith::ConstantIndexOp::create(b, loc, a.sinks)));
+    vis = vis ? arith::AndIOp::create(b, loc, vis, inWindow).getResult()
+              : inWindow;
+  }
+  return vis;
+}
+
+Value swaa::rowContiguousBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  return bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType(), layout),
+      tensor, /*read_only=*/true);
 }
 
 FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
