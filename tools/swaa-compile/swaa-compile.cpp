@@ -336,6 +336,21 @@ int main(int argc, char **argv) {
       return 1;
   }
 
+  // What every artifact records: where it goes, the model, the recipe, the
+  // entry points and layers (described before lowering).
+  auto artifactSpec = [&](const char *target,
+                          std::vector<swaa::EntryPoint> entries,
+                          std::vector<swaa::ArtifactSpec::Layer> layers) {
+    swaa::ArtifactSpec spec;
+    spec.dir = outputPath;
+    spec.modelPath = inputPath;
+    spec.target = target;
+    spec.recipe = recipe;
+    spec.entries = std::move(entries);
+    spec.layers = std::move(layers);
+    return spec;
+  };
+
   // The module, as text, to -o (every --emit but artifact and the report).
   auto printModule = [&]() {
     std::string error;
@@ -419,13 +434,8 @@ int main(int argc, char **argv) {
       return 1;
     if (emit == Emit::LLVM)
       return printModule();
-    swaa::ArtifactSpec spec;
-    spec.dir = outputPath;
-    spec.modelPath = inputPath;
-    spec.target = "cuda";
-    spec.recipe = recipe;
-    spec.entries = std::move(entries);
-    spec.layers = std::move(layers);
+    swaa::ArtifactSpec spec =
+        artifactSpec("cuda", std::move(entries), std::move(layers));
     llvm::json::Array archList;
     for (llvm::StringRef arch : archs)
       archList.push_back(arch.str());
@@ -475,12 +485,8 @@ int main(int argc, char **argv) {
       return 1;
     if (emit == Emit::LLVM)
       return printModule();
-    swaa::ArtifactSpec spec;
-    spec.dir = outputPath;
-    spec.modelPath = inputPath;
-    spec.recipe = recipe;
-    spec.entries = std::move(*entries);
-    spec.layers = std::move(layers);
+    swaa::ArtifactSpec spec =
+        artifactSpec("cpu", std::move(*entries), std::move(layers));
     swaa::SharedObjectOptions so;
     so.hostCPU = !portable;
     so.openmp = !noOpenMP;
