@@ -312,6 +312,17 @@ int main(int argc, char **argv) {
           }))
     return fail(llvm::toString(std::move(e)));
 
+  // --dtype: 16-bit storage and matmul/attention inputs after the split.
+  auto addPrecision = [&](PassManager &pm) {
+    if (dtypeFlag == "f32")
+      return;
+    swaa::SwaaLowPrecisionPassOptions precision;
+    precision.dtype = dtypeFlag;
+    pm.addPass(swaa::createSwaaLowPrecisionPass(precision));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  };
+
   OwningOpRef<ModuleOp> full;
   if (report)
     full = module->clone();
@@ -325,13 +336,7 @@ int main(int argc, char **argv) {
   if (split) {
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
-    if (dtypeFlag != "f32") {
-      swaa::SwaaLowPrecisionPassOptions precision;
-      precision.dtype = dtypeFlag;
-      pm.addPass(swaa::createSwaaLowPrecisionPass(precision));
-      pm.addPass(createCanonicalizerPass());
-      pm.addPass(createCSEPass());
-    }
+    addPrecision(pm);
     if (failed(pm.run(*module)) || failedAny)
       return 1;
   }
@@ -514,8 +519,10 @@ int main(int argc, char **argv) {
         openOutputFile(outputPath, &error);
     if (!out)
       return fail(error);
+    // The full-attention baseline in the same precision.
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, swaa::Recipe(), /*split=*/true);
+    addPrecision(pm);
     if (failed(pm.run(*full)) || failedAny)
       return 1;
     llvm::Expected<std::string> table =
