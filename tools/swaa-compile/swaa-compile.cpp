@@ -96,11 +96,16 @@ cl::opt<bool> noOpenMP("no-openmp",
                        cl::desc("Run parallel loops on one thread (no "
                                 "libomp)"),
                        cl::cat(targetCategory));
-cl::opt<int64_t> queryTile("query-tile",
-                           cl::desc("Query rows per attention tile"),
-                           cl::init(32), cl::cat(targetCategory));
-cl::opt<int64_t> keyTile("key-tile", cl::desc("Keys per attention tile"),
-                         cl::init(64), cl::cat(targetCategory));
+cl::opt<int64_t> queryTile(
+    "query-tile",
+    cl::desc("Query rows per attention tile (cpu: per parallel iteration; "
+             "cuda: per block, at most 128 threads)"),
+    cl::init(32), cl::cat(targetCategory));
+cl::opt<int64_t> keyTile(
+    "key-tile",
+    cl::desc("Keys per attention tile (cpu: default 64; cuda: keys staged "
+             "in shared memory, default 32)"),
+    cl::init(64), cl::cat(targetCategory));
 cl::opt<std::string> dtypeFlag(
     "dtype",
     cl::desc("Precision: f32 (default), or bf16 / f16: weights and KV caches "
