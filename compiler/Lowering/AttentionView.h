@@ -39,6 +39,20 @@ struct AttentionView {
 /// any other op.
 FailureOr<AttentionView> viewAttention(Operation *op);
 
+/// The sizes both lowerings derive from the operands: batch, query heads,
+/// query rows, key/value heads and value dimension, the number of key
+/// positions, the absolute position of query row 0 (`keys - rows`, or the
+/// cache form's `pos`) and the query heads per key/value head.
+struct AttentionSizes {
+  Value batch, heads, rows, kvHeads, valueDim, keys, offset, group;
+};
+AttentionSizes attentionSizes(OpBuilder &b, Location loc,
+                              const AttentionView &a);
+
+/// A fresh buffer of the op's result type ([batch, heads, rows, valueDim]).
+Value allocResult(OpBuilder &b, Location loc, const AttentionView &a,
+                  const AttentionSizes &sizes);
+
 /// The key positions that queries at absolute positions i0..i1 can see:
 /// the sinks [0, sinkEnd) (empty unless the layer has a window and sinks)
 /// and the window [start, end). Both lowerings visit exactly these.

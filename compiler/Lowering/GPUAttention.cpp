@@ -125,28 +125,14 @@ public:
     v = buffer(a.value);
     if (a.mask)
       mask = buffer(a.mask);
-    batch = dim(a.query, 0);
-    heads = dim(a.query, 1);
-    rows = dim(a.query, 2);
-    kvHeads = dim(a.key, 1);
-    if (a.pos) {
-      offset = a.pos;
-      keys = add(a.pos, rows);
-    } else {
-      keys = dim(a.key, 2);
-      offset = sub(keys, rows);
-    }
-    group = arith::DivUIOp::create(b, loc, heads, kvHeads);
-
-    SmallVector<Value> outSizes = {batch, heads, rows, idx(valueDim)};
-    SmallVector<Value> dynSizes;
-    for (auto [i, s] : llvm::enumerate(a.resultType.getShape()))
-      if (ShapedType::isDynamic(s))
-        dynSizes.push_back(outSizes[i]);
-    out = memref::AllocOp::create(
-        b, loc, MemRefType::get(a.resultType.getShape(),
-                                a.resultType.getElementType()),
-        dynSizes);
+    AttentionSizes sizes = attentionSizes(b, loc, a);
+    batch = sizes.batch;
+    heads = sizes.heads;
+    rows = sizes.rows;
+    keys = sizes.keys;
+    offset = sizes.offset;
+    group = sizes.group;
+    out = allocResult(b, loc, a, sizes);
 
     int64_t staticRows =
         cast<RankedTensorType>(a.query.getType()).getDimSize(2);
@@ -185,7 +171,7 @@ private:
   int64_t lanes = 1, dPart = 0, ePart = 0;
   Type f32;
   Value q, k, v, mask, out;
-  Value batch, heads, rows, kvHeads, keys, offset, group;
+  Value batch, heads, rows, keys, offset, group;
 
   int64_t prefillShared() const { return 4 * tk * (headDim + valueDim); }
   int64_t decodeShared() const {
@@ -211,9 +197,6 @@ private:
   }
   Value select(Value c, Value x, Value y) {
     return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value dim(Value t, int64_t d) {
-    return b.createOrFold<tensor::DimOp>(loc, t, d);
   }
   arith::FastMathFlags fast() {
     return arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;

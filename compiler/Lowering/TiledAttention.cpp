@@ -49,30 +49,16 @@ public:
   Value build() {
     Value q = buffer(a.query), k = buffer(a.key), v = buffer(a.value);
     Value mask = a.mask ? buffer(a.mask) : Value();
-    batch = dim(a.query, 0);
-    heads = dim(a.query, 1);
-    rows = dim(a.query, 2);
+    AttentionSizes sizes = attentionSizes(b, loc, a);
+    batch = sizes.batch;
+    heads = sizes.heads;
+    rows = sizes.rows;
     headDim = dim(a.query, 3);
-    kvHeads = dim(a.key, 1);
-    valueDim = dim(a.value, 3);
-    // Absolute position of query row 0 and the number of key positions.
-    if (a.pos) {
-      offset = a.pos;
-      keys = add(a.pos, rows);
-    } else {
-      keys = dim(a.key, 2);
-      offset = sub(keys, rows);
-    }
-    group = arith::DivUIOp::create(b, loc, heads, kvHeads);
-
-    Type outElem = a.resultType.getElementType();
-    SmallVector<Value> outSizes = {batch, heads, rows, valueDim};
-    SmallVector<Value> dynSizes;
-    for (auto [i, s] : llvm::enumerate(a.resultType.getShape()))
-      if (ShapedType::isDynamic(s))
-        dynSizes.push_back(outSizes[i]);
-    auto outType = MemRefType::get(a.resultType.getShape(), outElem);
-    Value out = memref::AllocOp::create(b, loc, outType, dynSizes);
+    valueDim = sizes.valueDim;
+    keys = sizes.keys;
+    offset = sizes.offset;
+    group = sizes.group;
+    Value out = allocResult(b, loc, a, sizes);
 
     Value zero = idx(0), one = idx(1), tqV = idx(tq);
     Value qTiles = arith::CeilDivUIOp::create(b, loc, rows, tqV);
@@ -96,7 +82,7 @@ private:
   Value tileBuffer(MemRefType type, ValueRange sizes = {}) {
     return memref::AllocOp::create(b, loc, type, sizes);
   }
-  Value batch, heads, rows, headDim, kvHeads, valueDim, keys, offset, group;
+  Value batch, heads, rows, headDim, valueDim, keys, offset, group;
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   /// Reassociation for the dot products (so they vectorize) and contraction
@@ -108,7 +94,6 @@ private:
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
   Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
   Value fconst(double v) {
     return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
                                           APFloat((float)v));
@@ -398,6 +383,41 @@ Value swaa::visibleKey(OpBuilder &b, Location loc, const AttentionView &a,
               : inWindow;
   }
   return vis;
+}
+
+AttentionSizes swaa::attentionSizes(OpBuilder &b, Location loc,
+                                   const AttentionView &a) {
+  auto dim = [&](Value t, int64_t d) {
+    return b.createOrFold<tensor::DimOp>(loc, t, d);
+  };
+  AttentionSizes s;
+  s.batch = dim(a.query, 0);
+  s.heads = dim(a.query, 1);
+  s.rows = dim(a.query, 2);
+  s.kvHeads = dim(a.key, 1);
+  s.valueDim = dim(a.value, 3);
+  if (a.pos) {
+    s.offset = a.pos;
+    s.keys = arith::AddIOp::create(b, loc, a.pos, s.rows);
+  } else {
+    s.keys = dim(a.key, 2);
+    s.offset = arith::SubIOp::create(b, loc, s.keys, s.rows);
+  }
+  s.group = arith::DivUIOp::create(b, loc, s.heads, s.kvHeads);
+  return s;
+}
+
+Value swaa::allocResult(OpBuilder &b, Location loc, const AttentionView &a,
+                        const AttentionSizes &sizes) {
+  Value all[] = {sizes.batch, sizes.heads, sizes.rows, sizes.valueDim};
+  SmallVector<Value> dynamic;
+  for (auto [i, s] : llvm::enumerate(a.resultType.getShape()))
+    if (ShapedType::isDynamic(s))
+      dynamic.push_back(all[i]);
+  return memref::AllocOp::create(
+      b, loc,
+      MemRefType::get(a.resultType.getShape(), a.resultType.getElementType()),
+      dynamic);
 }
 
 Value swaa::rowContiguousBuffer(OpBuilder &b, Location loc, Value tensor) {
