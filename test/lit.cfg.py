@@ -79,7 +79,7 @@ if has_gpu:
     config.available_features.add("cuda-device")
     lit_config.note(f"GPU tests run on {gpu_why}")
 else:
-    lit_config.note(f"GPU tests (REQUIRES: cuda-device) are skipped: {gpu_why}")
+    lit_config.note(f"GPU tests (REQUIRES: cuda-device) skipped: no CUDA device ({gpu_why})")
 
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
 tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-run",

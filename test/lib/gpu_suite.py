@@ -18,7 +18,7 @@ def main():
     lit, tests = sys.argv[1], sys.argv[2]
     ok, why = probe()
     if not ok:
-        print(f"GPU suite skipped: {why}")
+        print(f"GPU suite skipped: no CUDA device ({why})")
         return 77
     print(f"GPU suite on {why}")
     return subprocess.call([lit, "-sv", os.path.join(tests, "CUDA", "Device")])
