@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Value.h"
 
 #include <optional>
@@ -71,6 +72,27 @@ Value visibleKey(OpBuilder &b, Location loc, const AttentionView &a, Value i,
 /// with contiguous rows and any other strides: every [.., head_dim] operand
 /// the importer and the split produce has one.
 Value rowContiguousBuffer(OpBuilder &b, Location loc, Value tensor);
+
+/// The shape of the CPU kernel vectorized across query rows
+/// (VectorAttention.cpp): query rows per tile (a multiple of the vector
+/// width), keys per tile, lanes per vector, and its register blocks: row
+/// vectors by keys for the scores, row vectors by value dimensions for the
+/// output.
+struct VectorTiling {
+  int64_t queryTile, keyTile, vectorWidth;
+  int64_t rowVectorsPerBlock, keysPerBlock, valueDimsPerBlock;
+  /// The tiling for the requested tile sizes (the query tile rounded up to
+  /// a multiple of the vector width) and register blocks that fit the
+  /// vector registers of that width.
+  static VectorTiling get(int64_t queryTile, int64_t keyTile,
+                          int64_t vectorWidth);
+};
+
+/// The vectorized CPU kernel of the attention op of `view`, built at the
+/// rewriter's insertion point; returns the result tensor.
+Value buildVectorTiledAttention(RewriterBase &rewriter,
+                                const AttentionView &view,
+                                const VectorTiling &tiling);
 
 } // namespace mlir::swaa
 

@@ -6,6 +6,10 @@
 
 #include "compiler/Lowering/Passes.h"
 
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
 namespace mlir::swaa {
 #define GEN_PASS_DEF_ATTNLOWERREFERENCEPASS
 #define GEN_PASS_DEF_ATTNLOWERTILEDPASS
@@ -83,9 +87,25 @@ struct AttnLowerTiledPass final
   void runOnOperation() override {
     if (failed(lowerAttentionOps(
             getOperation(), [&](RewriterBase &rewriter, Operation *op) {
-              return lowerAttentionToTiled(rewriter, op, queryTile, keyTile);
+              return lowerAttentionToTiled(rewriter, op, queryTile, keyTile,
+                                           vectorWidth);
             })))
-      signalPassFailure();
+      return signalPassFailure();
+    // The vector kernel's exponentials as polynomials (LLVM would call expf
+    // once per lane); scalar ones keep libm's.
+    SmallVector<Operation *> vectorExps;
+    getOperation()->walk([&](math::ExpOp exp) {
+      if (isa<VectorType>(exp.getType()))
+        vectorExps.push_back(exp);
+    });
+    if (vectorExps.empty())
+      return;
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(
+        patterns,
+        [](StringRef name) { return name == math::ExpOp::getOperationName(); });
+    if (failed(applyOpPatternsGreedily(vectorExps, std::move(patterns))))
+      return signalPassFailure();
   }
 };
 

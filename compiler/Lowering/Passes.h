@@ -18,6 +18,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/Pass.h"
@@ -54,9 +55,13 @@ FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,
                                                 attn::CacheAttentionOp op);
 
 /// Replaces `op` (attn.attention or attn.cache_attention) with the tiled
-/// online-softmax loop nest of the CPU target (TiledAttention.cpp).
+/// online-softmax loop nest of the CPU target: vectorized across query rows
+/// with `vectorWidth` lanes (VectorAttention.cpp) unless the op has a static
+/// row count below it or the width is 0, else the scalar loop nest
+/// (TiledAttention.cpp).
 FailureOr<Value> lowerAttentionToTiled(RewriterBase &rewriter, Operation *op,
-                                       int64_t queryTile, int64_t keyTile);
+                                       int64_t queryTile, int64_t keyTile,
+                                       int64_t vectorWidth = 0);
 
 /// Replaces `op` (attn.attention or attn.cache_attention) with `gpu.launch`
 /// kernels (GPUAttention.cpp): for several query rows, a block of

@@ -46,7 +46,12 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
     buffers; key tiles visited only where they hold a visible key
     (the sink tiles below the window, then the tiles from the first row's
     window start to the last row's position), each updating the online
-    softmax. A windowed layer costs O(n * (window + sinks)). The cache form
+    softmax. A windowed layer costs O(n * (window + sinks)). With
+    `vector-width` W > 0, ops with several query rows take the kernel
+    vectorized across query rows (transposed tiles, FMA register blocks,
+    lane-wise online softmax, `math.exp` on vectors expanded to a
+    polynomial); ops with a static row count below W keep the scalar nest,
+    whose dot products vectorize along the head dimension. The cache form
     reads key position `j` from its slot (full, or ring). `attn.cache_append`
     becomes one parallel loop that stores the update's rows into their
     cache slots in place (of rows sharing a ring slot, only the last).
@@ -56,6 +61,9 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
            "query rows per tile (per parallel iteration)">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"64",
            "keys per tile of the online softmax">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "lanes per vector of the kernel vectorized across query rows "
+           "(16: 512-bit f32 vectors); 0: the scalar loop nest only">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -64,6 +72,7 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

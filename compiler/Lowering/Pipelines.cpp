@@ -71,6 +71,7 @@ static void buildHostLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
@@ -82,8 +83,9 @@ void swaa::buildReferenceCPUPipeline(OpPassManager &pm) {
 
 void swaa::buildTiledCPUPipeline(OpPassManager &pm,
                                  const TiledPipelineOptions &options) {
-  pm.addPass(createAttnLowerTiledPass(
-      {options.queryTile.getValue(), options.keyTile.getValue()}));
+  pm.addPass(createAttnLowerTiledPass({options.queryTile.getValue(),
+                                       options.keyTile.getValue(),
+                                       options.vectorWidth.getValue()}));
   buildHostLLVMPipeline(pm);
 }
 
@@ -91,8 +93,9 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
                             const CPUPipelineOptions &options) {
   if (options.profile)
     pm.addPass(createSwaaProfileOpsPass());
-  pm.addPass(createAttnLowerTiledPass(
-      {options.queryTile.getValue(), options.keyTile.getValue()}));
+  pm.addPass(createAttnLowerTiledPass({options.queryTile.getValue(),
+                                       options.keyTile.getValue(),
+                                       options.vectorWidth.getValue()}));
   addEntryParallelLoops(pm, /*innermostOutput=*/true);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
@@ -109,6 +112,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertMathToLibmPass());
   if (options.openmp)
     pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

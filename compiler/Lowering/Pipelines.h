@@ -23,7 +23,11 @@ struct TiledPipelineOptions : public PassPipelineOptions<TiledPipelineOptions> {
                             llvm::cl::desc("query rows per tile"),
                             llvm::cl::init(32)};
   Option<int64_t> keyTile{*this, "key-tile", llvm::cl::desc("keys per tile"),
-                          llvm::cl::init(64)};
+                          llvm::cl::init(64)};  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("lanes per vector of the attention kernel (16: 512-bit "
+                     "f32 vectors, 8: 256-bit); 0: the scalar loop nest"),
+      llvm::cl::init(16)};
 };
 
 /// The same, with attention lowered by the tiled loop nest
@@ -38,6 +42,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<int64_t> keyTile{*this, "key-tile",
                           llvm::cl::desc("keys per attention tile"),
                           llvm::cl::init(64)};
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("lanes per vector of the attention kernel (16: 512-bit "
+                     "f32 vectors, 8: 256-bit); 0: the scalar loop nest"),
+      llvm::cl::init(16)};
   Option<bool> openmp{*this, "openmp",
                       llvm::cl::desc("run parallel loops on OpenMP threads"),
                       llvm::cl::init(true)};

@@ -215,7 +215,8 @@ private:
                   Value x = load(q, {bIdx, h, row, d});
                   Value y = load(k, {bIdx, hk, kj, d});
                   return arith::AddFOp::create(
-                      b, loc, sum, arith::MulFOp::create(b, loc, x, y));
+                      b, loc, sum, arith::MulFOp::create(b, loc, x, y, fast()),
+                      fast());
                 });
             Value score = arith::MulFOp::create(b, loc, dot, scale);
             if (mask) {
@@ -433,16 +434,52 @@ Value swaa::rowContiguousBuffer(OpBuilder &b, Location loc, Value tensor) {
 
 FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
                                              Operation *op, int64_t queryTile,
-                                             int64_t keyTile) {
+                                             int64_t keyTile,
+                                             int64_t vectorWidth) {
   FailureOr<AttentionView> view = viewAttention(op);
   if (failed(view))
     return failure();
   if (queryTile < 1 || keyTile < 1)
     return op->emitOpError("needs positive tile sizes");
+  if (vectorWidth < 0 || vectorWidth == 1)
+    return op->emitOpError("needs a vector width of 0 (scalar) or at least 2");
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
-  Value result =
-      TiledBuilder(rewriter, *view, queryTile, keyTile).build();
+  Location loc = op->getLoc();
+  auto scalar = [&]() {
+    return TiledBuilder(rewriter, *view, queryTile, keyTile).build();
+  };
+  // Vectors across query rows pay off when a tile has rows to fill them:
+  // with fewer rows than lanes (decode) the scalar loop nest runs, whose dot
+  // products vectorize along the head dimension instead. A dynamic row
+  // count decides at run time.
+  int64_t staticRows = view->resultType.getDimSize(2);
+  Value result;
+  if (vectorWidth == 0 ||
+      (!ShapedType::isDynamic(staticRows) && staticRows < vectorWidth)) {
+    result = scalar();
+  } else {
+    VectorTiling tiling = VectorTiling::get(queryTile, keyTile, vectorWidth);
+    auto vectorized = [&]() {
+      return buildVectorTiledAttention(rewriter, *view, tiling);
+    };
+    if (!ShapedType::isDynamic(staticRows)) {
+      result = vectorized();
+    } else {
+      Value rows = rewriter.createOrFold<tensor::DimOp>(loc, view->query, 2);
+      Value few = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::ult, rows,
+          arith::ConstantIndexOp::create(rewriter, loc, vectorWidth));
+      auto choice = scf::IfOp::create(
+          rewriter, loc, TypeRange{view->resultType}, few,
+          /*withElseRegion=*/true);
+      rewriter.setInsertionPointToStart(choice.thenBlock());
+      scf::YieldOp::create(rewriter, loc, scalar());
+      rewriter.setInsertionPointToStart(choice.elseBlock());
+      scf::YieldOp::create(rewriter, loc, vectorized());
+      result = choice.getResult(0);
+    }
+  }
   rewriter.replaceOp(op, result);
   return result;
 }

@@ -485,6 +485,7 @@ int main(int argc, char **argv) {
     swaa::CPUPipelineOptions cpu;
     cpu.queryTile = queryTile;
     cpu.keyTile = keyTile;
+    cpu.vectorWidth = swaa::cpuVectorWidth(/*hostCPU=*/!portable);
     cpu.openmp = !noOpenMP;
     // Artifacts always carry the profile hooks (two clock reads per op when
     // a session profiles, a flag test when not); swaa-opt's pipeline does

@@ -286,3 +286,15 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   }
   return true;
 }
+
+int64_t swaa::cpuVectorWidth(bool hostCPU) {
+  if (!hostCPU)
+    return 4;
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto has = [&](llvm::StringRef name) { return features.lookup(name); };
+  if (has("avx512f"))
+    return 16;
+  if (has("avx2") || has("avx"))
+    return 8;
+  return 4;
+}

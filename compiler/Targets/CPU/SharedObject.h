@@ -44,6 +44,12 @@ bool emitSharedObject(ModuleOp module, llvm::ArrayRef<std::string> entries,
                       llvm::StringRef path, const SharedObjectOptions &options,
                       std::string &error);
 
+/// f32 lanes of the widest vectors the generated code may use: the host's
+/// (16 with AVX-512, 8 with AVX/AVX2, else 4), or 4 for the portable
+/// x86-64-v2 target (SSE). The CPU pipeline's attention kernel vectorizes
+/// with this width.
+int64_t cpuVectorWidth(bool hostCPU);
+
 } // namespace mlir::swaa
 
 #endif // SWAA_COMPILER_TARGETS_CPU_SHAREDOBJECT_H

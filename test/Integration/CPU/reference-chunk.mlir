@@ -2,10 +2,14 @@
 // Reference lowering, executed: prefill chunk: 3 queries at positions 7..9 against 10 keys, window 5, 1 sink.
 // RUN: swaa-opt %s --swaa-reference-cpu | %run-cpu > %t
 // RUN: %attn-ref %s %t --causal --window 5 --sinks 1 --scale 0.5 | FileCheck %s
-// The tiled loop nest, with tiles smaller than the window and ragged
-// edges, computes the same:
+// The tiled loop nests compute the same, with tiles smaller than the
+// window and ragged edges: the pipeline's default (rows below 16 lanes:
+// the scalar nest), and the kernel vectorized across query rows with 4
+// lanes (query tiles of 2 row vectors, blocks of 4 keys, a key left over):
 // RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=3 key-tile=2" | %run-cpu > %t.tiled
 // RUN: %attn-ref %s %t.tiled --causal --window 5 --sinks 1 --scale 0.5 | FileCheck %s
+// RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=8 key-tile=5 vector-width=4" | %run-cpu > %t.vector
+// RUN: %attn-ref %s %t.vector --causal --window 5 --sinks 1 --scale 0.5 | FileCheck %s
 // CHECK: OK: 24 values match numpy
 
 func.func private @printMemrefF32(tensor<*xf32>)

@@ -2,10 +2,14 @@
 // Reference lowering, executed: 70 positions, window 13, 5 sinks, GQA 4/2: many query and key tiles of the tiled loop nest, windows that start mid-tile.
 // RUN: swaa-opt %s --swaa-reference-cpu | %run-cpu > %t
 // RUN: %attn-ref %s %t --causal --window 13 --sinks 5 --scale 0.35 | FileCheck %s
-// The tiled loop nest, with tiles smaller than the window and ragged
-// edges, computes the same:
+// The tiled loop nests compute the same, with tiles smaller than the
+// window and ragged edges: the pipeline's default (rows below 16 lanes:
+// the scalar nest), and the kernel vectorized across query rows with 4
+// lanes (query tiles of 2 row vectors, blocks of 4 keys, a key left over):
 // RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=3 key-tile=2" | %run-cpu > %t.tiled
 // RUN: %attn-ref %s %t.tiled --causal --window 13 --sinks 5 --scale 0.35 | FileCheck %s
+// RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=8 key-tile=5 vector-width=4" | %run-cpu > %t.vector
+// RUN: %attn-ref %s %t.vector --causal --window 13 --sinks 5 --scale 0.35 | FileCheck %s
 // CHECK: OK: 2240 values match numpy
 
 func.func private @printMemrefF32(tensor<*xf32>)
