@@ -4,7 +4,8 @@
 # Idempotent: installs what is missing on a Debian 12 (bookworm) machine and
 # does nothing for what is already there. Needs root (or sudo) for apt.
 #   apt:  LLVM/MLIR 22, lit/FileCheck, libomp, Ninja, ccache, ONNX C++, protobuf
-#   pip:  numpy (the independent references of the tests), onnx, onnxruntime
+#   pip:  numpy (the independent references of the tests), onnx, onnxruntime,
+#         matplotlib (the plots of bench/run)
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -13,7 +14,7 @@ APT_PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools libomp-22-dev
   ninja-build ccache cmake g++ libonnx-dev libprotobuf-dev protobuf-compiler
 )
-PIP_PACKAGES=(numpy onnx onnxruntime)
+PIP_PACKAGES=(numpy onnx onnxruntime matplotlib)
 PYTHON=${PYTHON:-python3}
 
 log() { printf 'setup: %s\n' "$*"; }

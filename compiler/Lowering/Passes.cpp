@@ -16,6 +16,7 @@ namespace mlir::swaa {
 #define GEN_PASS_DEF_ATTNLOWERGPUPASS
 #define GEN_PASS_DEF_SWAAENTRYABIPASS
 #define GEN_PASS_DEF_SWAAEXPANDMEMREFCOPYPASS
+#define GEN_PASS_DEF_SWAAFUSEELEMENTWISEPASS
 #define GEN_PASS_DEF_SWAAINTERCHANGEREDUCTIONSPASS
 #define GEN_PASS_DEF_SWAAPROFILEOPSPASS
 #define GEN_PASS_DEF_SWAASEQUENTIALIZENESTEDPARALLELPASS
@@ -199,6 +200,24 @@ struct SwaaInterchangeReductionsPass final
       rewriter.setInsertionPoint(op);
       (void)linalg::interchangeGenericOp(rewriter, op, order);
     }
+  }
+};
+
+struct SwaaFuseElementwisePass final
+    : impl::SwaaFuseElementwisePassBase<SwaaFuseElementwisePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    linalg::populateElementwiseOpsFusionPatterns(
+        patterns, [](OpOperand *operand) {
+          Operation *producer = operand->get().getDefiningOp();
+          auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
+          return producer && consumer && producer->hasOneUse() &&
+                 consumer.getNumReductionLoops() == 0;
+        });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
   }
 };
 

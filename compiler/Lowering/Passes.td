@@ -76,6 +76,46 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
   ];
 }
 
+def SwaaVectorizeContractionsPass : Pass<"swaa-vectorize-contractions"> {
+  let summary = "matmuls against a weight as vector FMA register blocks (CPU)";
+  let description = [{
+    Rewrites each f32 `linalg.generic` of the form
+    `C[i..., n] += A[i..., k] * B[k, n]` with a static 2-D `B` (the
+    importer's MatMul against a weight) into a GEMM micro-kernel in the
+    vector dialect: the rows flattened, a parallel loop over blocks of 4
+    rows x 4 (or 2) vectors of columns, accumulators in registers over k,
+    one broadcast element of A and the vectors of B's row k per step.
+    Leftover rows and column vectors take smaller blocks. Runs on tensors,
+    before bufferization; other generics are left alone.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector; below 2 the pass does nothing">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def SwaaFuseElementwisePass : Pass<"swaa-fuse-elementwise"> {
+  let summary = "fuse chains of elementwise linalg ops on tensors";
+  let description = [{
+    Upstream's elementwise fusion of `linalg.generic` producers into their
+    consumers, restricted to what saves memory traffic without repeating
+    work: the consumer has no reduction loop (fusing into a contraction
+    would recompute the producer for every output column) and the producer
+    has no other user (fusing it would compute it twice). An RMS norm, a
+    SiLU gate or a residual chain becomes one loop nest instead of one per
+    op.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def AttnLowerGPUPass : Pass<"attn-lower-gpu"> {
   let summary = "lower attention to GPU kernels (gpu.launch)";
   let description = [{

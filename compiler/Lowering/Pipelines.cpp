@@ -96,6 +96,10 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createAttnLowerTiledPass({options.queryTile.getValue(),
                                        options.keyTile.getValue(),
                                        options.vectorWidth.getValue()}));
+  pm.addPass(createSwaaVectorizeContractionsPass(
+      {options.vectorWidth.getValue()}));
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addPass(createSwaaFuseElementwisePass());
   addEntryParallelLoops(pm, /*innermostOutput=*/true);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());

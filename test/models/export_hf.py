@@ -14,7 +14,11 @@ Llama (4 layers, hidden 256, head_dim 64, GQA 4/2, intermediate 384, vocab
 key/values (which serve prefill too, with an empty past), to keep the
 repository small (EXPORTERS and CACHE_ONLY).
 
-  python3 test/models/export_hf.py [--only NAME_SUBSTRING]
+Also "llama512" (hidden 512, 8/4 heads of 64, intermediate 768), the
+benchmark family's larger member, written only on request (bench/run does
+it): python3 test/models/export_hf.py --only llama512 --out DIR
+
+  python3 test/models/export_hf.py [--only NAME_SUBSTRING] [--out DIR]
 """
 
 import argparse
@@ -54,13 +58,21 @@ MODELS = {
         hidden_size=256, intermediate_size=384, num_hidden_layers=4,
         num_attention_heads=4, num_key_value_heads=2, vocab_size=512,
         max_position_embeddings=32768, tie_word_embeddings=False)),
+    # The benchmark family's larger member (bench/run exports it on demand:
+    # 33 MB, too large for the repository): hidden 512, head_dim 64, GQA 8/4.
+    "llama512": ("LlamaForCausalLM", "LlamaConfig", dict(
+        hidden_size=512, intermediate_size=768, num_hidden_layers=4,
+        num_attention_heads=8, num_key_value_heads=4, vocab_size=512,
+        max_position_embeddings=32768, tie_word_embeddings=False)),
 }
 
 # The exporters of each model, where not all three (TorchScript only keeps the
 # larger fixtures' share of the repository small).
 ALL_EXPORTERS = ("torchscript", "dynamo", "dynamo23")
-EXPORTERS = {"llama4": ("torchscript",)}
-CACHE_ONLY = {"llama4"}
+EXPORTERS = {"llama4": ("torchscript",), "llama512": ("torchscript",)}
+CACHE_ONLY = {"llama4", "llama512"}
+# Written only when --only names them (into --out), never into the tests'.
+BENCH_ONLY = {"llama512"}
 
 
 def layer_count(cfg):
@@ -104,7 +116,7 @@ class WithCache(torch.nn.Module):
         return (out.logits, *present)
 
 
-def export(name, exporter, cache, attn_impl):
+def export(name, exporter, cache, attn_impl, out=OUT):
     model_cls, cfg_cls, kwargs = MODELS[name]
     cfg = getattr(transformers, cfg_cls)(**kwargs)
     torch.manual_seed(0)
@@ -135,7 +147,7 @@ def export(name, exporter, cache, attn_impl):
 
     suffix = "-cache" if cache else ""
     impl = "" if attn_impl == "sdpa" else f"-{attn_impl}"
-    path = os.path.join(OUT, f"{name}{impl}-{exporter}{suffix}.onnx")
+    path = os.path.join(out, f"{name}{impl}-{exporter}{suffix}.onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         opset = 23 if exporter == "dynamo23" else 18
@@ -177,8 +189,9 @@ def export(name, exporter, cache, attn_impl):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="")
+    parser.add_argument("--out", default=OUT, help="output folder (default: test/models/hf)")
     args = parser.parse_args()
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
     # dynamo23: the dynamo exporter at opset 23, which writes the ONNX
     # Attention, RMSNormalization and RotaryEmbedding ops.
     jobs = [(n, e, c, "sdpa") for n in MODELS
@@ -187,10 +200,10 @@ def main():
     jobs.append(("llama", "torchscript", False, "eager"))
     for job in jobs:
         label = f"{job[0]} {job[1]} cache={job[2]} attn={job[3]}"
-        if args.only not in label:
+        if args.only not in label or (job[0] in BENCH_ONLY and not args.only.startswith(job[0])):
             continue
         try:
-            path = export(*job)
+            path = export(*job, out=args.out)
             print(f"written: {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
         except Exception as e:  # an exporter that cannot take a model is data
             print(f"not exported: {label}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")

@@ -9,6 +9,7 @@
 
 #include "swaa/runtime.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +44,11 @@ const char *kUsage =
     "  --profile                 print the time spent per op kind (attention,\n"
     "                            KV-cache writes, matmuls, other) in prefill\n"
     "                            and decode\n"
+    "  --runs N                  time N runs (each a fresh session: prefill\n"
+    "                            and decoding) and print their medians; the\n"
+    "                            last run's tokens, logits and profile are\n"
+    "                            the ones printed (default 1)\n"
+    "  --warmup N                untimed runs before them (default 0)\n"
     "  --quiet                   print only the generated ids\n";
 
 int fail(const std::string &message) {
@@ -107,6 +113,17 @@ size_t argmax(const float *row, size_t n) {
   return best;
 }
 
+/// This process's peak resident memory in MiB (Linux's VmHWM, which starts
+/// afresh at exec, unlike getrusage's maxrss), or -1 where unknown.
+double peakResidentMiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+  return -1;
+}
+
 /// Frees a status and turns it into an exit code.
 int check(swaa_status *status) {
   if (!status)
@@ -120,6 +137,7 @@ int check(swaa_status *status) {
 int main(int argc, char **argv) {
   std::string model, promptIds, promptFile, dumpLogits, dumpSteps;
   long long randomPrompt = -1, seed = 0, maxNew = 16, maxContext = 0;
+  long long runs = 1, warmup = 0;
   bool quiet = false, profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -162,6 +180,10 @@ int main(int argc, char **argv) {
       dumpLogits = value("--dump-logits");
     else if (a == "--dump-step-logits")
       dumpSteps = value("--dump-step-logits");
+    else if (a == "--runs")
+      runs = number("--runs");
+    else if (a == "--warmup")
+      warmup = number("--warmup");
     else if (a == "--quiet")
       quiet = true;
     else if (a == "--profile")
@@ -175,6 +197,8 @@ int main(int argc, char **argv) {
   }
   if (model.empty())
     return fail("no model given (see --help)");
+  if (runs < 1)
+    return fail("--runs needs at least 1");
   int sources = !promptIds.empty() + !promptFile.empty() + (randomPrompt >= 0);
   if (sources != 1)
     return fail("give exactly one of --prompt-ids, --prompt-file, "
@@ -215,13 +239,6 @@ int main(int argc, char **argv) {
                  model.c_str());
   size_t context = maxContext ? (size_t)maxContext : prompt.size() + maxNew;
   swaa_session_options options = {context, 1};
-  swaa_session *s = nullptr;
-  if (int rc = check(swaa_session_create(m, &options, &s)))
-    return rc;
-  std::unique_ptr<swaa_session, void (*)(swaa_session *)> sessionOwner(
-      s, swaa_session_free);
-
-  swaa_session_set_profiling(s, profile);
   using clock = std::chrono::steady_clock;
   auto printProfile = [&](const char *phase, const swaa_profile &p,
                           double total) {
@@ -229,37 +246,57 @@ int main(int argc, char **argv) {
                 "%.4f s, other %.4f s (of %.4f s)\n",
                 phase, p.attention, p.kv_cache, p.matmul, p.other, total);
   };
-  if (!quiet && prompt.size() >= 2048)
-    std::fprintf(stderr, "swaa-run: prefilling %zu tokens...\n", prompt.size());
-  auto t0 = clock::now();
-  if (int rc = check(swaa_session_prefill(s, prompt.data(), prompt.size())))
-    return rc;
-  double prefillSeconds =
-      std::chrono::duration<double>(clock::now() - t0).count();
-  swaa_profile prefillProfile;
-  swaa_session_profile(s, &prefillProfile);
-  const float *logits;
-  size_t rows;
-  swaa_session_logits(s, &logits, &rows, &vocab);
-  if (!dumpLogits.empty() && !writeNpy(dumpLogits, logits, rows, vocab))
-    return fail("cannot write " + dumpLogits);
 
+  // Each run is a fresh session: prefill, then greedy decoding. The last
+  // run's results are printed; the others only time (--warmup, --runs).
+  swaa_session *s = nullptr;
+  std::unique_ptr<swaa_session, void (*)(swaa_session *)> sessionOwner(
+      nullptr, swaa_session_free);
   std::vector<int64_t> generated;
   std::vector<float> steps;
-  int64_t next = (int64_t)argmax(logits + (rows - 1) * vocab, vocab);
-  auto t1 = clock::now();
-  for (long long i = 0; i < maxNew; ++i) {
-    generated.push_back(next);
-    if (i + 1 == maxNew && dumpSteps.empty())
-      break; // the last token needs no step of its own
-    if (int rc = check(swaa_session_decode(s, &next)))
+  double prefillSeconds = 0, decodeSeconds = 0;
+  swaa_profile prefillProfile = {};
+  std::vector<double> prefillTimes, decodeTimes;
+  for (long long run = 0; run < warmup + runs; ++run) {
+    sessionOwner.reset();
+    if (int rc = check(swaa_session_create(m, &options, &s)))
       return rc;
+    sessionOwner.reset(s);
+    swaa_session_set_profiling(s, profile);
+    if (!quiet && prompt.size() >= 2048)
+      std::fprintf(stderr, "swaa-run: prefilling %zu tokens...\n",
+                   prompt.size());
+    auto t0 = clock::now();
+    if (int rc = check(swaa_session_prefill(s, prompt.data(), prompt.size())))
+      return rc;
+    prefillSeconds = std::chrono::duration<double>(clock::now() - t0).count();
+    swaa_session_profile(s, &prefillProfile);
+    const float *logits;
+    size_t rows;
     swaa_session_logits(s, &logits, &rows, &vocab);
-    steps.insert(steps.end(), logits, logits + vocab);
-    next = (int64_t)argmax(logits, vocab);
+    if (!dumpLogits.empty() && !writeNpy(dumpLogits, logits, rows, vocab))
+      return fail("cannot write " + dumpLogits);
+
+    generated.clear();
+    steps.clear();
+    int64_t next = (int64_t)argmax(logits + (rows - 1) * vocab, vocab);
+    auto t1 = clock::now();
+    for (long long i = 0; i < maxNew; ++i) {
+      generated.push_back(next);
+      if (i + 1 == maxNew && dumpSteps.empty())
+        break; // the last token needs no step of its own
+      if (int rc = check(swaa_session_decode(s, &next)))
+        return rc;
+      swaa_session_logits(s, &logits, &rows, &vocab);
+      steps.insert(steps.end(), logits, logits + vocab);
+      next = (int64_t)argmax(logits, vocab);
+    }
+    decodeSeconds = std::chrono::duration<double>(clock::now() - t1).count();
+    if (run >= warmup) {
+      prefillTimes.push_back(prefillSeconds);
+      decodeTimes.push_back(decodeSeconds);
+    }
   }
-  double decodeSeconds =
-      std::chrono::duration<double>(clock::now() - t1).count();
   size_t decodeSteps = steps.size() / (vocab ? vocab : 1);
   if (!dumpSteps.empty() &&
       !writeNpy(dumpSteps, steps.data(), decodeSteps, vocab))
@@ -278,6 +315,26 @@ int main(int argc, char **argv) {
                   decodeSeconds, decodeSteps / std::max(decodeSeconds, 1e-9));
     std::printf("kv cache: %zu bytes (context %zu, recipe: %s)\n",
                 swaa_session_kv_cache_bytes(s), context, swaa_model_recipe(m));
+    if (runs > 1 || warmup > 0) {
+      auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        size_t n = v.size();
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+      };
+      double p = median(prefillTimes);
+      std::printf("median of %lld runs (after %lld warm-up): prefill %.4f s "
+                  "(%.1f tokens/s)",
+                  runs, warmup, p, prompt.size() / std::max(p, 1e-9));
+      if (decodeSteps) {
+        double d = median(decodeTimes);
+        std::printf(", decode %.4f s (%.1f tokens/s)", d,
+                    decodeSteps / std::max(d, 1e-9));
+      }
+      double peak = peakResidentMiB();
+      if (peak >= 0)
+        std::printf(", peak resident memory %.1f MiB", peak);
+      std::printf("\n");
+    }
     if (profile) {
       swaa_profile all, decode;
       swaa_session_profile(s, &all);

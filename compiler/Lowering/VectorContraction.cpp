@@ -1,0 +1,323 @@
+//===- VectorContraction.cpp - matmuls against a weight as FMA blocks -----===//
+//
+// The CPU target's kernel for the contractions the importer emits for
+// MatMul against a weight (q/k/v/o projections, MLP, LM head):
+//
+//   C[i..., n] = init + sum_k A[i..., k] * B[k, n]      B: [K, N], N static
+//
+// rewritten (on tensors, before bufferization) to a GEMM micro-kernel in the
+// vector dialect: the rows i... flattened to M, a parallel loop over blocks
+// of `rows` rows and `vectors` x V columns (V the vector width), and per
+// block `rows x vectors` accumulators held in registers over k: each k
+// loads `vectors` vectors of B's row k and broadcasts one element of A per
+// row into `rows x vectors` FMAs. Rows left over at the end take a one-row
+// block, columns left over a one-vector block. The loop nest that the
+// generic would otherwise become reads B with a stride of N per k or keeps
+// the reduction innermost; this one runs at the FMA units' rate.
+//
+// Applies to f32 generics with exactly that shape; anything else (other
+// element types, a non-2-D or dynamic B, N not a multiple of V) is left to
+// the generic lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir::swaa {
+#define GEN_PASS_DEF_SWAAVECTORIZECONTRACTIONSPASS
+#include "compiler/Lowering/Passes.h.inc"
+} // namespace mlir::swaa
+
+using namespace mlir;
+using namespace mlir::swaa;
+
+namespace {
+/// What a matched contraction needs: its operands, the rank of C, and
+/// whether the init is a fill with zero (no need to read it).
+struct Contraction {
+  linalg::GenericOp op;
+  Value a, b, init;
+  bool zeroInit = false;
+  int64_t k, n;
+};
+
+/// C[i..., n] += A[i..., k] * B[k, n] on f32, with B a static [K, N].
+std::optional<Contraction> matchContraction(linalg::GenericOp op,
+                                            int64_t vectorWidth) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1 || !op.hasPureTensorSemantics())
+    return std::nullopt;
+  unsigned loops = op.getNumLoops();
+  auto iterators = op.getIteratorTypesArray();
+  if (loops < 2 || iterators.back() != utils::IteratorType::reduction)
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  unsigned kDim = loops - 1, nDim = loops - 2;
+  // C: the parallel dims in order; B: (k, n); A: the leading dims, then k.
+  SmallVector<AffineExpr> cExprs;
+  for (unsigned d = 0; d < kDim; ++d)
+    cExprs.push_back(getAffineDimExpr(d, ctx));
+  AffineMap cMap = AffineMap::get(loops, 0, cExprs, ctx);
+  SmallVector<AffineExpr> aExprs;
+  for (unsigned d = 0; d < nDim; ++d)
+    aExprs.push_back(getAffineDimExpr(d, ctx));
+  aExprs.push_back(getAffineDimExpr(kDim, ctx));
+  AffineMap aMap = AffineMap::get(loops, 0, aExprs, ctx);
+  AffineMap bMap = AffineMap::get(
+      loops, 0, {getAffineDimExpr(kDim, ctx), getAffineDimExpr(nDim, ctx)},
+      ctx);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != aMap || maps[1] != bMap || maps[2] != cMap)
+    return std::nullopt;
+
+  // Body: yield out + a * b (either order of the operands).
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return std::nullopt;
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto addOp = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!addOp)
+    return std::nullopt;
+  Value out = body.getArgument(2);
+  Value product = addOp.getLhs() == out ? addOp.getRhs() : addOp.getLhs();
+  if (addOp.getLhs() != out && addOp.getRhs() != out)
+    return std::nullopt;
+  auto mulOp = product.getDefiningOp<arith::MulFOp>();
+  if (!mulOp)
+    return std::nullopt;
+  Value x = body.getArgument(0), y = body.getArgument(1);
+  if (!((mulOp.getLhs() == x && mulOp.getRhs() == y) ||
+        (mulOp.getLhs() == y && mulOp.getRhs() == x)))
+    return std::nullopt;
+
+  auto aType = cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+  auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  auto cType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
+  Type f32 = Float32Type::get(ctx);
+  if (aType.getElementType() != f32 || bType.getElementType() != f32 ||
+      cType.getElementType() != f32 || !bType.hasStaticShape())
+    return std::nullopt;
+  Contraction c;
+  c.op = op;
+  c.a = op.getDpsInputs()[0];
+  c.b = op.getDpsInputs()[1];
+  c.init = op.getDpsInits()[0];
+  c.k = bType.getDimSize(0);
+  c.n = bType.getDimSize(1);
+  if (c.n % vectorWidth != 0 || cType.getDimSize(cType.getRank() - 1) != c.n)
+    return std::nullopt;
+  if (auto fill = c.init.getDefiningOp<linalg::FillOp>()) {
+    FloatAttr value;
+    if (matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+        value.getValue().isZero())
+      c.zeroInit = true;
+  }
+  return c;
+}
+
+class ContractionBuilder {
+public:
+  ContractionBuilder(RewriterBase &b, Contraction c, int64_t vw,
+                     int64_t rows, int64_t vectors)
+      : b(b), c(c), loc(c.op.getLoc()), vw(vw), rows(rows), vectors(vectors) {
+    f32 = b.getF32Type();
+    vt = VectorType::get({vw}, f32);
+  }
+
+  Value build() {
+    auto cType = cast<RankedTensorType>(c.op.getResultTypes()[0]);
+    int64_t rank = cType.getRank();
+    // A and C as [M, K] and [M, N] buffers (identity layouts, so the
+    // leading dims collapse).
+    aBuf = collapsed(c.a, /*readOnly=*/true);
+    bBuf = bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(cast<ShapedType>(c.b.getType()).getShape(), f32),
+        c.b, /*read_only=*/true);
+    SmallVector<Value> dynSizes;
+    for (int64_t d = 0; d < rank; ++d)
+      if (cType.isDynamicDim(d))
+        dynSizes.push_back(b.createOrFold<tensor::DimOp>(loc, c.init, d));
+    Value out;
+    if (c.zeroInit) {
+      out = memref::AllocOp::create(
+          b, loc, MemRefType::get(cType.getShape(), f32), dynSizes);
+    } else {
+      // Accumulate onto a copy of the init.
+      Value init = bufferization::ToBufferOp::create(
+          b, loc, MemRefType::get(cType.getShape(), f32), c.init,
+          /*read_only=*/true);
+      out = memref::AllocOp::create(
+          b, loc, MemRefType::get(cType.getShape(), f32), dynSizes);
+      memref::CopyOp::create(b, loc, init, out);
+    }
+    SmallVector<ReassociationIndices> groups(1);
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      groups[0].push_back(d);
+    groups.push_back({rank - 1});
+    cBuf = rank > 2 ? memref::CollapseShapeOp::create(b, loc, out, groups)
+                          .getResult()
+                    : out;
+    m = b.createOrFold<memref::DimOp>(loc, cBuf, 0);
+
+    Value zero = idx(0), one = idx(1);
+    Value rowBlocks = arith::CeilDivUIOp::create(b, loc, m, idx(rows));
+    int64_t colBlock = vectors * vw;
+    int64_t fullCols = c.n / colBlock * colBlock;
+    Value colBlocks = idx(llvm::divideCeil(c.n, colBlock));
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{rowBlocks, colBlocks},
+        ValueRange{one, one}, [&](OpBuilder &, Location, ValueRange ivs) {
+          Value m0 = arith::MulIOp::create(b, loc, ivs[0], idx(rows));
+          Value n0 = arith::MulIOp::create(b, loc, ivs[1], idx(colBlock));
+          Value here = arith::MinSIOp::create(
+              b, loc, idx(rows), arith::SubIOp::create(b, loc, m, m0));
+          // Columns: a full block, or the vectors left at the end.
+          auto columns = [&](int64_t nRows, Value r0) {
+            if (fullCols == c.n) {
+              block(r0, n0, nRows, vectors);
+              return;
+            }
+            Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                               n0, idx(fullCols));
+            scf::IfOp::create(
+                b, loc, full,
+                [&](OpBuilder &, Location) {
+                  block(r0, n0, nRows, vectors);
+                  scf::YieldOp::create(b, loc);
+                },
+                [&](OpBuilder &, Location) {
+                  scf::ForOp::create(
+                      b, loc, n0, idx(c.n), idx(vw), ValueRange{},
+                      [&](OpBuilder &, Location, Value nv, ValueRange) {
+                        block(r0, nv, nRows, 1);
+                        scf::YieldOp::create(b, loc);
+                      });
+                  scf::YieldOp::create(b, loc);
+                });
+          };
+          Value whole = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              here, idx(rows));
+          scf::IfOp::create(
+              b, loc, whole,
+              [&](OpBuilder &, Location) {
+                columns(rows, m0);
+                scf::YieldOp::create(b, loc);
+              },
+              [&](OpBuilder &, Location) {
+                scf::ForOp::create(
+                    b, loc, m0, arith::AddIOp::create(b, loc, m0, here), one,
+                    ValueRange{}, [&](OpBuilder &, Location, Value r, ValueRange) {
+                      columns(1, r);
+                      scf::YieldOp::create(b, loc);
+                    });
+                scf::YieldOp::create(b, loc);
+              });
+        });
+    return bufferization::ToTensorOp::create(b, loc, cType, out,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
+  }
+
+private:
+  RewriterBase &b;
+  Contraction c;
+  Location loc;
+  int64_t vw, rows, vectors;
+  Type f32;
+  VectorType vt;
+  Value aBuf, bBuf, cBuf, m;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// The buffer of `t` with its leading dims collapsed into one.
+  Value collapsed(Value t, bool readOnly) {
+    auto type = cast<RankedTensorType>(t.getType());
+    Value buf = bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), f32), t, readOnly);
+    int64_t rank = type.getRank();
+    if (rank == 2)
+      return buf;
+    SmallVector<ReassociationIndices> groups(1);
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      groups[0].push_back(d);
+    groups.push_back({rank - 1});
+    return memref::CollapseShapeOp::create(b, loc, buf, groups);
+  }
+
+  /// C[r0 .. r0+nRows, n0 .. n0+nVec*V] (+)= A . B, in registers over k.
+  void block(Value r0, Value n0, int64_t nRows, int64_t nVec) {
+    SmallVector<Value> rowsIdx, colsIdx;
+    for (int64_t r = 0; r < nRows; ++r)
+      rowsIdx.push_back(arith::AddIOp::create(b, loc, r0, idx(r)));
+    for (int64_t j = 0; j < nVec; ++j)
+      colsIdx.push_back(arith::AddIOp::create(b, loc, n0, idx(j * vw)));
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < nRows; ++r)
+      for (int64_t j = 0; j < nVec; ++j)
+        init.push_back(
+            c.zeroInit
+                ? arith::ConstantOp::create(b, loc, vt,
+                                            DenseElementsAttr::get(vt, 0.0f))
+                      .getResult()
+                : vector::LoadOp::create(b, loc, vt, cBuf,
+                                         ValueRange{rowsIdx[r], colsIdx[j]})
+                      .getResult());
+    auto loop = scf::ForOp::create(
+        b, loc, idx(0), idx(c.k), idx(1), init,
+        [&](OpBuilder &, Location, Value kk, ValueRange acc) {
+          SmallVector<Value> bv;
+          for (int64_t j = 0; j < nVec; ++j)
+            bv.push_back(vector::LoadOp::create(b, loc, vt, bBuf,
+                                                ValueRange{kk, colsIdx[j]}));
+          SmallVector<Value> next(acc);
+          for (int64_t r = 0; r < nRows; ++r) {
+            Value a = memref::LoadOp::create(b, loc, aBuf,
+                                             ValueRange{rowsIdx[r], kk});
+            Value av = vector::BroadcastOp::create(b, loc, vt, a);
+            for (int64_t j = 0; j < nVec; ++j)
+              next[r * nVec + j] =
+                  vector::FMAOp::create(b, loc, av, bv[j], next[r * nVec + j]);
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    for (int64_t r = 0; r < nRows; ++r)
+      for (int64_t j = 0; j < nVec; ++j)
+        vector::StoreOp::create(b, loc, loop.getResult(r * nVec + j), cBuf,
+                                ValueRange{rowsIdx[r], colsIdx[j]});
+  }
+};
+
+struct SwaaVectorizeContractionsPass final
+    : swaa::impl::SwaaVectorizeContractionsPassBase<SwaaVectorizeContractionsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (vectorWidth < 2)
+      return;
+    SmallVector<Contraction> found;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (auto c = matchContraction(op, vectorWidth))
+        found.push_back(*c);
+    });
+    // Register blocks: 4 rows x 4 vectors with 32 vector registers (16
+    // accumulators), 4 x 2 with 16.
+    int64_t vectors = vectorWidth >= 16 ? 4 : 2;
+    IRRewriter rewriter(&getContext());
+    for (Contraction &c : found) {
+      int64_t blockVectors = std::min(vectors, c.n / vectorWidth);
+      rewriter.setInsertionPoint(c.op);
+      Value result =
+          ContractionBuilder(rewriter, c, vectorWidth, /*rows=*/4,
+                             blockVectors)
+              .build();
+      rewriter.replaceOp(c.op, result);
+    }
+  }
+};
+} // namespace
