@@ -114,6 +114,13 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  // Allocations through _mlir_memref_to_llvm_alloc/free: the shared object
+  // routes them to the runtime's allocator (SharedObject.cpp), which reuses
+  // large blocks across calls. (Before the OpenMP conversion, which would
+  // lower the allocations in parallel regions to malloc.)
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   if (options.openmp)
     pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertVectorToLLVMPass());

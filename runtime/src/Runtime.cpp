@@ -26,6 +26,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -73,6 +74,96 @@ void profileEnd(int32_t kind) {
   if (profileState.on && kind >= 0 && kind < 4)
     profileState.total[kind] += now() - profileState.start[kind];
 }
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The compiled code's allocator (installed into `swaa_alloc_hook` and
+// `swaa_free_hook`). A prefill allocates the same large activations layer
+// after layer and call after call; malloc serves blocks that large with
+// fresh mappings that the kernel faults in and zeroes page by page each
+// time. Freed large blocks are kept here, by size, and handed out again.
+//===----------------------------------------------------------------------===//
+
+namespace {
+class BlockPool {
+public:
+  /// Blocks from this size on are kept when freed.
+  static constexpr size_t kLarge = 64 << 10;
+  /// At most this many bytes stay cached; beyond it, frees go to the system.
+  static constexpr size_t kMaxCached = size_t(2) << 30;
+  /// Room before each block for its size, keeping 64-byte alignment.
+  static constexpr size_t kHeader = 64;
+
+  void *allocate(size_t size, size_t alignment) {
+    if (alignment > kHeader)
+      return nullptr; // the compiled code asks for at most 64
+    size_t rounded = roundUp(size);
+    if (rounded >= kLarge) {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = cache.find(rounded);
+      if (it != cache.end() && !it->second.empty()) {
+        char *block = it->second.back();
+        it->second.pop_back();
+        cached -= rounded;
+        return block + kHeader;
+      }
+    }
+    char *block = (char *)std::aligned_alloc(kHeader, rounded + kHeader);
+    if (!block)
+      return nullptr;
+    *(size_t *)block = rounded;
+    return block + kHeader;
+  }
+
+  void release(void *p) {
+    if (!p)
+      return;
+    char *block = (char *)p - kHeader;
+    size_t rounded = *(size_t *)block;
+    if (rounded >= kLarge) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (cached + rounded <= kMaxCached) {
+        cache[rounded].push_back(block);
+        cached += rounded;
+        return;
+      }
+    }
+    std::free(block);
+  }
+
+  /// Returns every cached block to the system.
+  void trim() {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto &[size, blocks] : cache)
+      for (char *block : blocks)
+        std::free(block);
+    cache.clear();
+    cached = 0;
+  }
+
+private:
+  static size_t roundUp(size_t size) {
+    size_t unit = size >= kLarge ? 4096 : kHeader;
+    return (size + unit - 1) / unit * unit;
+  }
+  std::mutex mu;
+  std::map<size_t, std::vector<char *>> cache;
+  size_t cached = 0;
+};
+
+/// One pool for every loaded model (the blocks outlive no model: the last
+/// model freed trims it).
+BlockPool &blockPool() {
+  static BlockPool *pool = new BlockPool; // never destroyed: no exit order
+  return *pool;
+}
+std::mutex modelCountMutex;
+size_t modelCount = 0;
+
+void *poolAllocate(int64_t size, int64_t alignment) {
+  return blockPool().allocate((size_t)size, (size_t)alignment);
+}
+void poolFree(void *p) { blockPool().release(p); }
 } // namespace
 
 namespace {
@@ -254,6 +345,8 @@ struct swaa_model {
   std::map<std::string, Weight> weights;
   Entry prefill, decode;
   bool hasDecode = false;
+  /// The code allocates through the runtime's pool (its results too).
+  bool pooled = false;
   size_t vocab = 0, layers = 0;
   std::vector<CacheSpec> caches;
 
@@ -487,12 +580,22 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
     if (!why.empty())
       return error(so + ": " + why);
   }
-  // The code calls the profile hooks through pointers it exports.
+  // The code calls the profile hooks and the allocator through pointers it
+  // exports.
   using Hook = void (*)(int32_t);
   if (auto *begin = (Hook *)dlsym(m->library, "swaa_profile_begin_hook"))
     *begin = profileBegin;
   if (auto *end = (Hook *)dlsym(m->library, "swaa_profile_end_hook"))
     *end = profileEnd;
+  using AllocHook = void *(*)(int64_t, int64_t);
+  using FreeHook = void (*)(void *);
+  auto *allocHook = (AllocHook *)dlsym(m->library, "swaa_alloc_hook");
+  auto *freeHook = (FreeHook *)dlsym(m->library, "swaa_free_hook");
+  if (allocHook && freeHook) {
+    *allocHook = poolAllocate;
+    *freeHook = poolFree;
+    m->pooled = true;
+  }
   bool hasPrefill = false;
   if (swaa_status *s =
           parseEntry(*m, manifest, "prefill", m->prefill, hasPrefill))
@@ -545,11 +648,22 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
         m->deviceWeights[spec.name] = p;
       }
   }
+  {
+    std::lock_guard<std::mutex> lock(modelCountMutex);
+    ++modelCount;
+  }
   *out = m.release();
   return nullptr;
 }
 
-void swaa_model_free(swaa_model *model) { delete model; }
+void swaa_model_free(swaa_model *model) {
+  if (!model)
+    return;
+  delete model;
+  std::lock_guard<std::mutex> lock(modelCountMutex);
+  if (--modelCount == 0)
+    blockPool().trim();
+}
 size_t swaa_model_vocab_size(const swaa_model *m) { return m ? m->vocab : 0; }
 size_t swaa_model_num_layers(const swaa_model *m) { return m ? m->layers : 0; }
 int swaa_model_has_decode(const swaa_model *m) { return m && m->hasDecode; }
@@ -782,6 +896,8 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
   auto release = [&] {
     if (cuda)
       cuda->free(allocated);
+    else if (m.pooled)
+      poolFree(allocated);
     else
       free(allocated);
   };

@@ -91,6 +91,74 @@ void defineProfileHooks(llvm::Module &m) {
   }
 }
 
+/// With generic allocation functions (the swaa-cpu pipeline), the compiled
+/// code allocates through `_mlir_memref_to_llvm_alloc`, `..._aligned_alloc`
+/// and `..._free`. They get bodies here that call the runtime's allocator
+/// through `swaa_alloc_hook(size, alignment)` and `swaa_free_hook(ptr)`, set
+/// after loading (the runtime keeps large blocks for the next call instead
+/// of returning them to the system and faulting in fresh pages); with no
+/// hook set they are malloc, aligned_alloc and free.
+void defineAllocationHooks(llvm::Module &m) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *voidTy = llvm::Type::getVoidTy(ctx);
+  auto hook = [&](const char *name) {
+    return new llvm::GlobalVariable(m, ptrTy, /*isConstant=*/false,
+                                    llvm::GlobalValue::ExternalLinkage,
+                                    llvm::ConstantPointerNull::get(ptrTy),
+                                    name);
+  };
+  llvm::GlobalVariable *allocHook = nullptr, *freeHook = nullptr;
+  // Body of f: call through *hook when set, else `fallback`.
+  auto define = [&](llvm::Function *f, llvm::GlobalVariable *ptr,
+                    llvm::FunctionType *hookType,
+                    llvm::ArrayRef<llvm::Value *> hookArgs,
+                    llvm::FunctionCallee fallback,
+                    llvm::ArrayRef<llvm::Value *> fallbackArgs) {
+    f->setLinkage(llvm::GlobalValue::InternalLinkage);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
+    llvm::Value *fn = b.CreateLoad(ptrTy, ptr);
+    auto *call = llvm::BasicBlock::Create(ctx, "hook", f);
+    auto *other = llvm::BasicBlock::Create(ctx, "fallback", f);
+    b.CreateCondBr(b.CreateIsNull(fn), other, call);
+    b.SetInsertPoint(call);
+    llvm::Value *r = b.CreateCall(hookType, fn, hookArgs);
+    if (f->getReturnType()->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(r);
+    b.SetInsertPoint(other);
+    llvm::Value *r2 = b.CreateCall(fallback, fallbackArgs);
+    if (f->getReturnType()->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(r2);
+  };
+  auto *allocType = llvm::FunctionType::get(ptrTy, {i64, i64}, false);
+  if (llvm::Function *f = m.getFunction("_mlir_memref_to_llvm_alloc");
+      f && f->isDeclaration()) {
+    allocHook = allocHook ? allocHook : hook("swaa_alloc_hook");
+    define(f, allocHook, allocType,
+           {f->getArg(0), llvm::ConstantInt::get(i64, 64)},
+           m.getOrInsertFunction("malloc", ptrTy, i64), {f->getArg(0)});
+  }
+  if (llvm::Function *f = m.getFunction("_mlir_memref_to_llvm_aligned_alloc");
+      f && f->isDeclaration()) {
+    allocHook = allocHook ? allocHook : hook("swaa_alloc_hook");
+    define(f, allocHook, allocType, {f->getArg(1), f->getArg(0)},
+           m.getOrInsertFunction("aligned_alloc", ptrTy, i64, i64),
+           {f->getArg(0), f->getArg(1)});
+  }
+  if (llvm::Function *f = m.getFunction("_mlir_memref_to_llvm_free");
+      f && f->isDeclaration()) {
+    freeHook = hook("swaa_free_hook");
+    define(f, freeHook, llvm::FunctionType::get(voidTy, {ptrTy}, false),
+           {f->getArg(0)}, m.getOrInsertFunction("free", voidTy, ptrTy),
+           {f->getArg(0)});
+  }
+}
+
 /// The CUDA back end's host code (gpu-to-llvm and the gpu.binary's
 /// translation) calls the mgpu* functions of MLIR's GPU runtime ABI and loads
 /// its kernels in global constructors. The shared object must load on a
@@ -183,6 +251,7 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
     return false;
   }
   defineProfileHooks(*llvmModule);
+  defineAllocationHooks(*llvmModule);
   if (options.gpuRuntime)
     bindGPURuntime(*llvmModule);
   for (const std::string &name : entries) {
