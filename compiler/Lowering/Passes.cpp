@@ -17,6 +17,7 @@ namespace mlir::swaa {
 #define GEN_PASS_DEF_SWAAENTRYABIPASS
 #define GEN_PASS_DEF_SWAAEXPANDMEMREFCOPYPASS
 #define GEN_PASS_DEF_SWAAFUSEELEMENTWISEPASS
+#define GEN_PASS_DEF_SWAASERIALINNERMOSTPASS
 #define GEN_PASS_DEF_SWAAINTERCHANGEREDUCTIONSPASS
 #define GEN_PASS_DEF_SWAAPROFILEOPSPASS
 #define GEN_PASS_DEF_SWAASEQUENTIALIZENESTEDPARALLELPASS
@@ -81,6 +82,25 @@ LogicalResult lowerAttentionOps(
   return success();
 }
 
+/// Rewrites the selected f32 math.exp ops as MLIR's polynomial
+/// approximation (a few FMAs and a bit trick instead of a libm call, which
+/// also lets the loops around them vectorize).
+LogicalResult approximateExps(Operation *root,
+                              function_ref<bool(math::ExpOp)> which) {
+  SmallVector<Operation *> exps;
+  root->walk([&](math::ExpOp exp) {
+    if (getElementTypeOrSelf(exp.getType()).isF32() && which(exp))
+      exps.push_back(exp);
+  });
+  if (exps.empty())
+    return success();
+  RewritePatternSet patterns(root->getContext());
+  populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+    return name == math::ExpOp::getOperationName();
+  });
+  return applyOpPatternsGreedily(exps, std::move(patterns));
+}
+
 struct AttnLowerTiledPass final
     : impl::AttnLowerTiledPassBase<AttnLowerTiledPass> {
   using Base::Base;
@@ -93,20 +113,11 @@ struct AttnLowerTiledPass final
             })))
       return signalPassFailure();
     // The vector kernel's exponentials as polynomials (LLVM would call expf
-    // once per lane); scalar ones keep libm's.
-    SmallVector<Operation *> vectorExps;
-    getOperation()->walk([&](math::ExpOp exp) {
-      if (isa<VectorType>(exp.getType()))
-        vectorExps.push_back(exp);
-    });
-    if (vectorExps.empty())
-      return;
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns,
-        [](StringRef name) { return name == math::ExpOp::getOperationName(); });
-    if (failed(applyOpPatternsGreedily(vectorExps, std::move(patterns))))
-      return signalPassFailure();
+    // once per lane); scalar ones keep libm's here.
+    if (failed(approximateExps(getOperation(), [](math::ExpOp exp) {
+          return isa<VectorType>(exp.getType());
+        })))
+      signalPassFailure();
   }
 };
 
@@ -185,6 +196,31 @@ struct SwaaInterchangeReductionsPass final
       unsigned loops = op.getNumLoops();
       if (!last || last.getPosition() == loops - 1)
         continue;
+      // Only where an input runs along the output's innermost dimension
+      // (B[k, n] of a contraction): a row reduction (a norm's mean over the
+      // contiguous hidden dimension) would read every input with a stride.
+      bool contiguousInput = llvm::any_of(
+          op.getDpsInputOperands(), [&](OpOperand *input) {
+            AffineMap map = op.getMatchingIndexingMap(input);
+            return map.getNumResults() > 0 &&
+                   map.getResults().back() == out.getResults().back();
+          });
+      if (!contiguousInput) {
+        // The reduction stays innermost, along contiguous memory: let its
+        // float sums reassociate, so that LLVM vectorizes them.
+        op.getRegion().walk([&](Operation *combiner) {
+          if (auto fm = dyn_cast<arith::ArithFastMathInterface>(combiner))
+            if (isa<arith::AddFOp, arith::MulFOp, arith::MaximumFOp,
+                    arith::MinimumFOp>(combiner))
+              combiner->setAttr(
+                  fm.getFastMathAttrName(),
+                  arith::FastMathFlagsAttr::get(
+                      combiner->getContext(),
+                      fm.getFastMathFlagsAttr().getValue() |
+                          arith::FastMathFlags::reassoc));
+        });
+        continue;
+      }
       // Parallel loops (in order) but the output's innermost, then the
       // reductions, then the output's innermost.
       SmallVector<unsigned> order;
@@ -218,6 +254,48 @@ struct SwaaFuseElementwisePass final
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+  }
+};
+
+struct SwaaSerialInnermostPass final
+    : impl::SwaaSerialInnermostPassBase<SwaaSerialInnermostPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<scf::ParallelOp> leaves;
+    getOperation()->walk([&](scf::ParallelOp op) {
+      bool straightLine = true;
+      op.getBody()->walk([&](Operation *inner) {
+        if (isa<LoopLikeOpInterface>(inner) || inner->getNumRegions() > 0)
+          straightLine = false;
+      });
+      if (op.getNumLoops() >= 2 && op.getNumReductions() == 0 && straightLine)
+        leaves.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (scf::ParallelOp op : leaves) {
+      Location loc = op.getLoc();
+      unsigned n = op.getNumLoops();
+      rewriter.setInsertionPoint(op);
+      scf::ParallelOp::create(
+          rewriter, loc, op.getLowerBound().drop_back(),
+          op.getUpperBound().drop_back(), op.getStep().drop_back(),
+          [&](OpBuilder &b, Location, ValueRange outer) {
+            scf::ForOp::create(
+                b, loc, op.getLowerBound()[n - 1], op.getUpperBound()[n - 1],
+                op.getStep()[n - 1], ValueRange{},
+                [&](OpBuilder &fb, Location, Value inner, ValueRange) {
+                  IRMapping map;
+                  for (unsigned i = 0; i + 1 < n; ++i)
+                    map.map(op.getInductionVars()[i], outer[i]);
+                  map.map(op.getInductionVars()[n - 1], inner);
+                  for (Operation &o : op.getBody()->without_terminator())
+                    fb.clone(o, map);
+                  scf::YieldOp::create(fb, loc);
+                });
+          });
+      rewriter.eraseOp(op);
+    }
   }
 };
 

@@ -116,6 +116,20 @@ def SwaaFuseElementwisePass : Pass<"swaa-fuse-elementwise"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SwaaSerialInnermostPass : Pass<"swaa-serial-innermost"> {
+  let summary = "keep the innermost dimension of elementwise parallel loops serial (CPU)";
+  let description = [{
+    A multi-dimensional `scf.parallel` whose body is straight-line code (an
+    elementwise op, a transpose, a copy) becomes a parallel loop over all
+    but its innermost dimension around an `scf.for` over that one. OpenMP
+    would otherwise collapse every dimension into one iteration space and
+    recover each index with a division per element, which also keeps LLVM
+    from vectorizing along the contiguous innermost dimension. Loops with
+    loops inside (attention, matmul kernels, reductions) are left alone.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def AttnLowerGPUPass : Pass<"attn-lower-gpu"> {
   let summary = "lower attention to GPU kernels (gpu.launch)";
   let description = [{

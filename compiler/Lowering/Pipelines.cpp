@@ -101,6 +101,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createSwaaFuseElementwisePass());
   addEntryParallelLoops(pm, /*innermostOutput=*/true);
+  pm.addPass(createSwaaSerialInnermostPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   if (options.openmp) {

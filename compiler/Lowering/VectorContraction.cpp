@@ -305,15 +305,16 @@ struct SwaaVectorizeContractionsPass final
       if (auto c = matchContraction(op, vectorWidth))
         found.push_back(*c);
     });
-    // Register blocks: 4 rows x 4 vectors with 32 vector registers (16
-    // accumulators), 4 x 2 with 16.
+    // Register blocks: 6 rows x 4 vectors with 32 vector registers (24
+    // accumulators, 4 vectors of B and a broadcast of A), 4 x 2 with 16.
     int64_t vectors = vectorWidth >= 16 ? 4 : 2;
+    int64_t rows = vectorWidth >= 16 ? 6 : 4;
     IRRewriter rewriter(&getContext());
     for (Contraction &c : found) {
       int64_t blockVectors = std::min(vectors, c.n / vectorWidth);
       rewriter.setInsertionPoint(c.op);
       Value result =
-          ContractionBuilder(rewriter, c, vectorWidth, /*rows=*/4,
+          ContractionBuilder(rewriter, c, vectorWidth, rows,
                              blockVectors)
               .build();
       rewriter.replaceOp(c.op, result);
