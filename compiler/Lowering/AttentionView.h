@@ -9,6 +9,7 @@
 #ifndef SWAA_COMPILER_LOWERING_ATTENTIONVIEW_H
 #define SWAA_COMPILER_LOWERING_ATTENTIONVIEW_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -34,6 +35,42 @@ struct AttentionView {
   Value pos;
   IntegerAttr ringWindow, ringSinks;
   RankedTensorType resultType;
+};
+
+/// What every attention kernel builder spells in one line: index constants
+/// and arithmetic, comparisons, f32 constants, operand buffers and loads,
+/// loops, at its rewriter and the op's location. The builders derive from
+/// it.
+class KernelBuilder {
+protected:
+  KernelBuilder(RewriterBase &b, Location loc)
+      : b(b), loc(loc), f32(b.getF32Type()) {}
+  RewriterBase &b;
+  Location loc;
+  Type f32;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value fconst(double v) {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat((float)v));
+  }
+  /// An operand's buffer (rowContiguousBuffer), and an element of it as f32.
+  Value buffer(Value tensor);
+  Value load(Value buf, ValueRange indices);
+  /// scf.for from `from` to `to` (step 1 unless given) around `body`.
+  void forLoop(Value from, Value to, Value step,
+               function_ref<void(Value)> body);
+  void forLoop(Value from, Value to, function_ref<void(Value)> body) {
+    forLoop(from, to, idx(1), body);
+  }
 };
 
 /// The view of an attn.attention or attn.cache_attention; emits an error on

@@ -83,13 +83,12 @@ struct RowState {
   }
 };
 
-class GPUAttentionBuilder {
+class GPUAttentionBuilder : KernelBuilder {
 public:
   GPUAttentionBuilder(RewriterBase &b, const AttentionView &a,
                       int64_t queryTile, int64_t keyTile, int64_t decodeThreads)
-      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile),
+      : KernelBuilder(b, a.op->getLoc()), a(a), tq(queryTile), tk(keyTile),
         decodeThreads(decodeThreads) {
-    f32 = b.getF32Type();
     auto qType = cast<RankedTensorType>(a.query.getType());
     auto vType = cast<RankedTensorType>(a.value.getType());
     headDim = qType.getDimSize(3);
@@ -162,14 +161,11 @@ public:
   Value result;
 
 private:
-  RewriterBase &b;
   const AttentionView &a;
-  Location loc;
   int64_t tq, tk, decodeThreads;
   int64_t headDim, valueDim;
   /// Threads per query row, and the q / output elements each one holds.
   int64_t lanes = 1, dPart = 0, ePart = 0;
-  Type f32;
   Value q, k, v, mask, out;
   Value batch, heads, rows, keys, offset, group;
 
@@ -182,19 +178,6 @@ private:
   // Small builders
   //===--------------------------------------------------------------------===//
 
-  Value idx(int64_t x) { return arith::ConstantIndexOp::create(b, loc, x); }
-  Value fconst(double x) {
-    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
-                                          APFloat((float)x));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value maxI(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
   Value select(Value c, Value x, Value y) {
     return arith::SelectOp::create(b, loc, c, x, y);
   }
@@ -209,18 +192,11 @@ private:
   }
   Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
 
-  Value buffer(Value tensor) { return rowContiguousBuffer(b, loc, tensor); }
   MemRefType sharedType(ArrayRef<int64_t> shape) {
     return MemRefType::get(
         shape, f32, MemRefLayoutAttrInterface(),
         gpu::AddressSpaceAttr::get(b.getContext(),
                                    gpu::GPUDialect::getWorkgroupAddressSpace()));
-  }
-  Value load(Value buf, ValueRange indices) {
-    Value x = memref::LoadOp::create(b, loc, buf, indices);
-    if (x.getType() != f32)
-      x = arith::ExtFOp::create(b, loc, f32, x);
-    return x;
   }
   void store(Value x, Value buf, ValueRange indices) {
     Type elem = cast<MemRefType>(buf.getType()).getElementType();
@@ -235,14 +211,6 @@ private:
     return cast<MemRefType>(mask.getType()).getDimSize(d) == 1 ? idx(0) : i;
   }
 
-  void forLoop(Value from, Value to, Value step,
-               function_ref<void(Value)> body) {
-    scf::ForOp::create(b, loc, from, to, step, ValueRange{},
-                       [&](OpBuilder &, Location, Value iv, ValueRange) {
-                         body(iv);
-                         scf::YieldOp::create(b, loc);
-                       });
-  }
   RowState forState(Value from, Value to, Value step, const RowState &init,
                     function_ref<RowState(Value, const RowState &)> body) {
     auto loop = scf::ForOp::create(

@@ -38,13 +38,11 @@ using namespace mlir;
 using namespace mlir::swaa;
 
 namespace {
-class TiledBuilder {
+class TiledBuilder : KernelBuilder {
 public:
   TiledBuilder(RewriterBase &b, const AttentionView &a, int64_t queryTile,
                int64_t keyTile)
-      : b(b), a(a), loc(a.op->getLoc()), tq(queryTile), tk(keyTile) {
-    f32 = b.getF32Type();
-  }
+      : KernelBuilder(b, a.op->getLoc()), a(a), tq(queryTile), tk(keyTile) {}
 
   Value build() {
     Value q = buffer(a.query), k = buffer(a.key), v = buffer(a.value);
@@ -73,46 +71,24 @@ public:
   }
 
 private:
-  RewriterBase &b;
   const AttentionView &a;
-  Location loc;
   int64_t tq, tk;
-  Type f32;
 
   Value tileBuffer(MemRefType type, ValueRange sizes = {}) {
     return memref::AllocOp::create(b, loc, type, sizes);
   }
   Value batch, heads, rows, headDim, valueDim, keys, offset, group;
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   /// Reassociation for the dot products (so they vectorize) and contraction
   /// into FMAs.
   arith::FastMathFlags fast() {
     return arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
   }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value fconst(double v) {
-    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
-                                          APFloat((float)v));
-  }
   Value dim(Value t, int64_t d) {
     return b.createOrFold<tensor::DimOp>(loc, t, d);
   }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
 
-  Value buffer(Value tensor) { return rowContiguousBuffer(b, loc, tensor); }
 
-  Value load(Value buf, ValueRange indices) {
-    Value x = memref::LoadOp::create(b, loc, buf, indices);
-    if (x.getType() != f32)
-      x = arith::ExtFOp::create(b, loc, f32, x);
-    return x;
-  }
 
   /// The slot of key position j in the key/value operand.
   Value slot(Value j) {
@@ -282,13 +258,6 @@ private:
 
   Value visibleKey(Value i, Value j) { return swaa::visibleKey(b, loc, a, i, j); }
 
-  void forLoop(Value from, Value to, function_ref<void(Value)> body) {
-    scf::ForOp::create(b, loc, from, to, idx(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value iv, ValueRange) {
-                         body(iv);
-                         scf::YieldOp::create(b, loc);
-                       });
-  }
 
   Value forLoopReduce(Value from, Value to, Value init,
                       function_ref<Value(Value, Value)> body) {
@@ -301,6 +270,26 @@ private:
   }
 };
 } // namespace
+
+Value KernelBuilder::buffer(Value tensor) {
+  return rowContiguousBuffer(b, loc, tensor);
+}
+
+Value KernelBuilder::load(Value buf, ValueRange indices) {
+  Value x = memref::LoadOp::create(b, loc, buf, indices);
+  if (x.getType() != f32)
+    x = arith::ExtFOp::create(b, loc, f32, x);
+  return x;
+}
+
+void KernelBuilder::forLoop(Value from, Value to, Value step,
+                            function_ref<void(Value)> body) {
+  scf::ForOp::create(b, loc, from, to, step, ValueRange{},
+                     [&](OpBuilder &, Location, Value iv, ValueRange) {
+                       body(iv);
+                       scf::YieldOp::create(b, loc);
+                     });
+}
 
 FailureOr<AttentionView> swaa::viewAttention(Operation *op) {
   AttentionView view;

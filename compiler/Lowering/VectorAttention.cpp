@@ -44,15 +44,14 @@ using namespace mlir;
 using namespace mlir::swaa;
 
 namespace {
-class VectorTiledBuilder {
+class VectorTiledBuilder : KernelBuilder {
 public:
   VectorTiledBuilder(RewriterBase &b, const AttentionView &a,
                      const VectorTiling &t)
-      : b(b), a(a), loc(a.op->getLoc()), tq(t.queryTile), tk(t.keyTile),
+      : KernelBuilder(b, a.op->getLoc()), a(a), tq(t.queryTile), tk(t.keyTile),
         vw(t.vectorWidth), rv(t.queryTile / t.vectorWidth),
         rvb(t.rowVectorsPerBlock), kb(t.keysPerBlock),
         eb(t.valueDimsPerBlock) {
-    f32 = b.getF32Type();
     vt = VectorType::get({vw}, f32);
   }
 
@@ -82,14 +81,11 @@ public:
   }
 
 private:
-  RewriterBase &b;
   const AttentionView &a;
-  Location loc;
   /// Query rows and keys per tile, lanes per vector, row vectors per tile,
   /// and the register block shapes: row vectors x keys (scores), row
   /// vectors x value dimensions (output).
   int64_t tq, tk, vw, rv, rvb, kb, eb;
-  Type f32;
   VectorType vt;
   Value rows, headDim, valueDim, keys, offset, group;
 
@@ -105,32 +101,12 @@ private:
     Value slots;  // [tk] index      ring slots of the key tile (ring only)
   };
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value minI(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value fconst(double v) {
-    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
-                                          APFloat((float)v));
-  }
   Value splat(double v) {
     return arith::ConstantOp::create(
         b, loc, vt, DenseElementsAttr::get(vt, APFloat((float)v)));
   }
   Value negInf() { return splat(-std::numeric_limits<float>::infinity()); }
-  Value buffer(Value tensor) { return rowContiguousBuffer(b, loc, tensor); }
 
-  /// An element of an operand, as f32.
-  Value load(Value buf, ValueRange indices) {
-    Value x = memref::LoadOp::create(b, loc, buf, indices);
-    if (x.getType() != f32)
-      x = arith::ExtFOp::create(b, loc, f32, x);
-    return x;
-  }
   Value vload(Value buf, ValueRange indices) {
     return vector::LoadOp::create(b, loc, vt, buf, indices);
   }
@@ -141,17 +117,6 @@ private:
     return vector::FMAOp::create(b, loc, x, y, acc);
   }
 
-  void forLoop(Value from, Value to, Value step,
-               function_ref<void(Value)> body) {
-    scf::ForOp::create(b, loc, from, to, step, ValueRange{},
-                       [&](OpBuilder &, Location, Value iv, ValueRange) {
-                         body(iv);
-                         scf::YieldOp::create(b, loc);
-                       });
-  }
-  void forLoop(Value from, Value to, function_ref<void(Value)> body) {
-    forLoop(from, to, idx(1), body);
-  }
   SmallVector<Value>
   forLoopCarry(Value from, Value to, ValueRange init,
                function_ref<SmallVector<Value>(Value, ValueRange)> body) {
