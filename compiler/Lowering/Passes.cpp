@@ -18,6 +18,7 @@ namespace mlir::swaa {
 #define GEN_PASS_DEF_SWAAEXPANDMEMREFCOPYPASS
 #define GEN_PASS_DEF_SWAAFUSEELEMENTWISEPASS
 #define GEN_PASS_DEF_SWAASERIALINNERMOSTPASS
+#define GEN_PASS_DEF_SWAAEARLYDEALLOCPASS
 #define GEN_PASS_DEF_SWAAINTERCHANGEREDUCTIONSPASS
 #define GEN_PASS_DEF_SWAAPROFILEOPSPASS
 #define GEN_PASS_DEF_SWAASEQUENTIALIZENESTEDPARALLELPASS
@@ -295,6 +296,51 @@ struct SwaaSerialInnermostPass final
                 });
           });
       rewriter.eraseOp(op);
+    }
+  }
+};
+
+struct SwaaEarlyDeallocPass final
+    : impl::SwaaEarlyDeallocPassBase<SwaaEarlyDeallocPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<memref::DeallocOp> deallocs;
+    getOperation()->walk(
+        [&](memref::DeallocOp op) { deallocs.push_back(op); });
+    for (memref::DeallocOp dealloc : deallocs) {
+      Block *block = dealloc->getBlock();
+      // The buffer and every memref derived from it (views, and any memref
+      // result of an op that takes one of them), as far as they reach.
+      SmallVector<Value> worklist{dealloc.getMemref()};
+      DenseSet<Value> aliases;
+      while (!worklist.empty()) {
+        Value v = worklist.pop_back_val();
+        if (!aliases.insert(v).second)
+          continue;
+        for (Operation *user : v.getUsers())
+          for (Value r : user->getResults())
+            if (isa<BaseMemRefType>(r.getType()))
+              worklist.push_back(r);
+      }
+      // The last op of this block that uses one of them, itself or inside
+      // its regions.
+      Operation *last = nullptr;
+      for (Value v : aliases)
+        for (Operation *user : v.getUsers()) {
+          if (user == dealloc)
+            continue;
+          Operation *inBlock = block->findAncestorOpInBlock(*user);
+          if (!inBlock) {
+            last = dealloc; // used outside this block: leave it
+            break;
+          }
+          if (!last || last->isBeforeInBlock(inBlock))
+            last = inBlock;
+        }
+      if (!last || last == dealloc || !last->isBeforeInBlock(dealloc))
+        continue;
+      dealloc->moveAfter(last);
     }
   }
 };

@@ -130,6 +130,20 @@ def SwaaSerialInnermostPass : Pass<"swaa-serial-innermost"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def SwaaEarlyDeallocPass : Pass<"swaa-early-dealloc"> {
+  let summary = "free each buffer right after its last use in its block";
+  let description = [{
+    Ownership-based buffer deallocation frees a buffer at the end of the
+    block that allocated it, so a prefill keeps every layer's activations
+    until it returns (its peak memory grows with the number of ops). This
+    moves each `memref.dealloc` up to just after the last op of its block
+    that uses the buffer or anything derived from it (a view, or any memref
+    an op makes from it), nested uses included. A buffer with a use outside
+    the block keeps its dealloc where it is.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def AttnLowerGPUPass : Pass<"attn-lower-gpu"> {
   let summary = "lower attention to GPU kernels (gpu.launch)";
   let description = [{

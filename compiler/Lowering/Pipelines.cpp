@@ -104,6 +104,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createSwaaSerialInnermostPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(createSwaaEarlyDeallocPass());
   if (options.openmp) {
     pm.addPass(createConvertSCFToOpenMPPass());
     // scf-to-openmp wraps loop bodies in memref.alloca_scope; those without
