@@ -6,7 +6,6 @@
 
 #include "compiler/Lowering/Passes.h"
 
-#include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 

@@ -135,7 +135,9 @@ public:
     int64_t rank = cType.getRank();
     // A and C as [M, K] and [M, N] buffers (identity layouts, so the
     // leading dims collapse).
-    aBuf = collapsed(c.a, /*readOnly=*/true);
+    aBuf = collapseRows(bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(cast<ShapedType>(c.a.getType()).getShape(), f32),
+        c.a, /*read_only=*/true));
     bBuf = bufferization::ToBufferOp::create(
         b, loc, MemRefType::get(cast<ShapedType>(c.b.getType()).getShape(), f32),
         c.b, /*read_only=*/true);
@@ -143,26 +145,15 @@ public:
     for (int64_t d = 0; d < rank; ++d)
       if (cType.isDynamicDim(d))
         dynSizes.push_back(b.createOrFold<tensor::DimOp>(loc, c.init, d));
-    Value out;
-    if (c.zeroInit) {
-      out = memref::AllocOp::create(
-          b, loc, MemRefType::get(cType.getShape(), f32), dynSizes);
-    } else {
+    auto outType = MemRefType::get(cType.getShape(), f32);
+    Value out = memref::AllocOp::create(b, loc, outType, dynSizes);
+    if (!c.zeroInit) {
       // Accumulate onto a copy of the init.
-      Value init = bufferization::ToBufferOp::create(
-          b, loc, MemRefType::get(cType.getShape(), f32), c.init,
-          /*read_only=*/true);
-      out = memref::AllocOp::create(
-          b, loc, MemRefType::get(cType.getShape(), f32), dynSizes);
+      Value init = bufferization::ToBufferOp::create(b, loc, outType, c.init,
+                                                     /*read_only=*/true);
       memref::CopyOp::create(b, loc, init, out);
     }
-    SmallVector<ReassociationIndices> groups(1);
-    for (int64_t d = 0; d + 1 < rank; ++d)
-      groups[0].push_back(d);
-    groups.push_back({rank - 1});
-    cBuf = rank > 2 ? memref::CollapseShapeOp::create(b, loc, out, groups)
-                          .getResult()
-                    : out;
+    cBuf = collapseRows(out);
     m = b.createOrFold<memref::DimOp>(loc, cBuf, 0);
 
     Value zero = idx(0), one = idx(1);
@@ -235,12 +226,9 @@ private:
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  /// The buffer of `t` with its leading dims collapsed into one.
-  Value collapsed(Value t, bool readOnly) {
-    auto type = cast<RankedTensorType>(t.getType());
-    Value buf = bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(type.getShape(), f32), t, readOnly);
-    int64_t rank = type.getRank();
+  /// `buf` (identity layout) with its leading dims collapsed into one.
+  Value collapseRows(Value buf) {
+    int64_t rank = cast<MemRefType>(buf.getType()).getRank();
     if (rank == 2)
       return buf;
     SmallVector<ReassociationIndices> groups(1);
