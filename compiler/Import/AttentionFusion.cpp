@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/AttentionFusion.h"
+#include "compiler/Import/MaskAnalysis.h"
 
 #include "dialects/Attn/AttnOps.h"
 
@@ -272,13 +273,6 @@ std::string peelScale(GraphImporter &imp, std::string name, double &scale) {
   }
 }
 
-/// One term the scores pass through before the softmax.
-struct MaskTerm {
-  std::string value;
-  bool isCondition = false;
-  bool keepWhen = true;
-};
-
 struct ScoresMatch {
   int matmul = -1;
   double scale = 1.0;
@@ -438,304 +432,6 @@ std::string peelRepeatKV(GraphImporter &imp, std::string name) {
   return base;
 }
 
-//===----------------------------------------------------------------------===//
-// Mask analysis
-//===----------------------------------------------------------------------===//
-
-/// What the mask of one attention turned out to be.
-struct MaskFacts {
-  bool proven = false;
-  bool causal = false;
-  std::optional<int64_t> window;
-  std::string paddingInput;
-  std::string why; // when not proven
-};
-
-/// Visibility of every (batch, row, key) for one scenario, from the mask
-/// terms: 1 visible, 0 hidden, -1 neither (not a mask pattern).
-struct Grid {
-  int64_t batch = 0, rows = 0, keys = 0;
-  std::vector<int8_t> vis;
-  int8_t at(int64_t b, int64_t r, int64_t j) const {
-    return vis[(b * rows + r) * keys + j];
-  }
-};
-
-std::optional<Grid> evaluateGrid(GraphImporter &imp, ArrayRef<MaskTerm> masks,
-                                 const GraphImporter::Scenario &scenario,
-                                 int64_t batch, int64_t rows, int64_t keys,
-                                 std::string &why) {
-  Grid g{batch, rows, keys, std::vector<int8_t>(batch * rows * keys, 1)};
-  for (const MaskTerm &m : masks) {
-    auto e = imp.evaluate(m.value, scenario,
-                          std::max<int64_t>(1 << 16, 4 * batch * rows * keys));
-    if (!e) {
-      why = "its subgraph does not evaluate at import time";
-      return std::nullopt;
-    }
-    SmallVector<int64_t> shape = e->shape;
-    if (shape.size() > 4 || llvm::is_contained(shape, -1)) {
-      why = "it does not have a [batch, heads, query, key] shape";
-      return std::nullopt;
-    }
-    while (shape.size() < 4)
-      shape.insert(shape.begin(), 1);
-    int64_t want[4] = {batch, shape[1], rows, keys};
-    for (int d = 0; d < 4; ++d)
-      if (d != 1 && shape[d] != 1 && shape[d] != want[d]) {
-        why = "its shape does not match the scores (dimension " +
-              std::to_string(d) + " is " + std::to_string(shape[d]) +
-              ", the scores have " + std::to_string(want[d]) + ")";
-        return std::nullopt;
-      }
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t h = 0; h < shape[1]; ++h)
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < keys; ++j) {
-            int64_t idx = (((shape[0] == 1 ? 0 : b) * shape[1] + h) * shape[2] +
-                           (shape[2] == 1 ? 0 : r)) *
-                              shape[3] +
-                          (shape[3] == 1 ? 0 : j);
-            int8_t v;
-            if (m.isCondition) {
-              std::optional<int64_t> c =
-                  e->known.isFloat
-                      ? std::optional<int64_t>(e->known.floats[idx] != 0)
-                      : e->known.ints[idx].getConstant();
-              if (!c) {
-                why = "its condition is not constant";
-                return std::nullopt;
-              }
-              v = ((*c != 0) == m.keepWhen) ? 1 : 0;
-            } else {
-              double x =
-                  e->known.isFloat
-                      ? e->known.floats[idx]
-                      : (double)e->known.ints[idx].getConstant().value_or(1);
-              v = x == 0.0 ? 1 : (x <= -1e4 ? 0 : -1);
-            }
-            int8_t &cell = g.vis[(b * rows + r) * keys + j];
-            if (v < 0 || (h > 0 && ((cell == 1) != (v == 1)) && cell >= 0)) {
-              // Not 0/-inf, or heads disagree: not a visibility pattern.
-              cell = -1;
-            } else if (cell >= 0) {
-              cell = (cell == 1 && v == 1) ? 1 : 0;
-            }
-          }
-  }
-  for (int8_t v : g.vis)
-    if (v < 0) {
-      why = "it holds values other than 0 and a large negative number";
-      return std::nullopt;
-    }
-  return g;
-}
-
-class MaskAnalyzer {
-public:
-  MaskAnalyzer(GraphImporter &imp, const FusedAttention &f,
-               ArrayRef<MaskTerm> masks)
-      : imp(imp), f(f), masks(masks) {}
-
-  MaskFacts run() {
-    MaskFacts facts;
-    SizeSymbols &syms = imp.getSymbols();
-    SymExpr batchE = f.batch, rowsE = f.queryLength, keysE = f.keyLength;
-
-    // Candidate padding input: an integer [batch, key_seq] graph input. An
-    // exporter may give its length a symbol of its own ("total_seq" next to
-    // "past_seq" + "seq"); a padding mask covers all keys, so the two are
-    // the same size.
-    std::string padding;
-    for (const MaskTerm &m : masks)
-      for (const std::string &in : imp.inputsOf(m.value)) {
-        const TensorInfo &info = imp.state(in).info;
-        if (info.isFloat() || info.rank() != 2 ||
-            syms.resolve(info.shape[0]) != syms.resolve(batchE))
-          continue;
-        SymExpr len = syms.resolve(info.shape[1]);
-        if (len != syms.resolve(keysE)) {
-          std::optional<unsigned> sym = len.getSymbol();
-          if (!sym || !syms.isFree(*sym) || !syms.unify(len, keysE))
-            continue;
-        }
-        padding = in;
-      }
-
-    // Free symbols get values per scenario; the query-seq symbol also gets 1
-    // (decode) in one of them.
-    std::vector<unsigned> free;
-    for (unsigned s = 0; s < syms.size(); ++s)
-      if (syms.isFree(s))
-        free.push_back(s);
-    std::vector<std::vector<int64_t>> bases = {
-        {2, 5, 3, 4, 2}, {1, 7, 2, 3, 3}, {2, 1, 6, 5, 4}, {2, 9, 4, 6, 5}};
-    // Integer constants in the mask subgraph may be a window: make sure one
-    // scenario has more keys than each.
-    std::set<int64_t> candidates;
-    for (const MaskTerm &m : masks)
-      collectConstants(m.value, candidates);
-
-    bool anyHidden = false, causalOk = true;
-    std::optional<int64_t> window;
-    bool paddingUsed = false;
-    auto runScenario = [&](const std::vector<int64_t> &base, bool decode,
-                           int64_t big) -> bool {
-      GraphImporter::Scenario sc;
-      for (size_t k = 0; k < free.size(); ++k)
-        sc.symbols[free[k]] = big ? big : base[k % base.size()];
-      std::optional<unsigned> rowSym = syms.resolve(rowsE).getSymbol();
-      std::optional<unsigned> batchSym = syms.resolve(batchE).getSymbol();
-      if (decode && rowSym && syms.isFree(*rowSym))
-        sc.symbols[*rowSym] = 1;
-      if (big && batchSym && syms.isFree(*batchSym))
-        sc.symbols[*batchSym] = 1;
-      if (!syms.fit(sc.symbols))
-        return true; // outside the sizes the model is valid for
-      sc.symbols = syms.complete(std::move(sc.symbols));
-      auto value = [&](const SymExpr &e) -> std::optional<int64_t> {
-        return syms.resolve(e).substitute(toExprs(sc.symbols)).getConstant();
-      };
-      std::optional<int64_t> B = value(batchE), R = value(rowsE),
-                             K = value(keysE);
-      if (!B || !R || !K || *R > *K) {
-        facts.why = "its sizes cannot be fixed for evaluation";
-        return false;
-      }
-      if (*B * *R * *K > (1 << 22)) {
-        facts.why = "a scenario that shows a window of up to " +
-                    std::to_string(big) + " keys is too large to evaluate";
-        return false;
-      }
-      // All keys present.
-      std::vector<int64_t> ones(*B * *K, 1);
-      if (!padding.empty())
-        sc.inputs[padding] = ones;
-      std::optional<Grid> g =
-          evaluateGrid(imp, masks, sc, *B, *R, *K, facts.why);
-      if (!g)
-        return false;
-      // Infer causality and the window from this grid.
-      for (int64_t b = 0; b < *B; ++b)
-        for (int64_t r = 0; r < *R; ++r) {
-          int64_t i = r + *K - *R;
-          int64_t lo = -1;
-          for (int64_t j = 0; j < *K; ++j) {
-            bool vis = g->at(b, r, j);
-            if (!vis)
-              anyHidden = true;
-            if (vis && j > i)
-              causalOk = false;
-            if (vis && lo < 0)
-              lo = j;
-            // Visible keys must be one contiguous run ending at i.
-            if (lo >= 0 && j <= i && !vis)
-              causalOk = false;
-          }
-          if (lo > 0) {
-            int64_t w = i - lo + 1;
-            if (window && *window != w)
-              causalOk = false;
-            window = w;
-          }
-        }
-      // Left padding in batch row 0: the mask must add it to the pattern.
-      if (!padding.empty() && *K > 2) {
-        std::vector<int64_t> padded = ones;
-        padded[0] = padded[1] = 0;
-        sc.inputs[padding] = padded;
-        std::optional<Grid> gp =
-            evaluateGrid(imp, masks, sc, *B, *R, *K, facts.why);
-        if (!gp)
-          return false;
-        for (int64_t b = 0; b < *B; ++b)
-          for (int64_t r = 0; r < *R; ++r) {
-            bool rowHasKey = false;
-            for (int64_t j = 0; j < *K; ++j)
-              rowHasKey |= g->at(b, r, j) && padded[b * *K + j];
-            if (!rowHasKey)
-              continue; // fully padded rows: exporters differ, nobody reads
-                        // them
-            for (int64_t j = 0; j < *K; ++j) {
-              bool want = g->at(b, r, j) && padded[b * *K + j];
-              if ((bool)gp->at(b, r, j) != want) {
-                if (padded[b * *K + j] == 0 &&
-                    gp->at(b, r, j) == g->at(b, r, j))
-                  continue; // this mask ignores padding
-                facts.why = "it reacts to the padding input in a way that is "
-                            "not a padding mask";
-                return false;
-              }
-              if (padded[b * *K + j] == 0 && g->at(b, r, j))
-                paddingUsed = true;
-            }
-          }
-      }
-      return true;
-    };
-
-    for (size_t s = 0; s < bases.size(); ++s)
-      if (!runScenario(bases[s], s == 2, 0))
-        return facts;
-    for (int64_t c : candidates)
-      if (!window && c >= 3)
-        if (!runScenario(bases[0], /*decode=*/true, c + 2))
-          return facts;
-
-    if (!causalOk) {
-      facts.why = "its visible keys are not a causal (or sliding-window) "
-                  "pattern";
-      return facts;
-    }
-    facts.proven = true;
-    facts.causal = anyHidden || window.has_value();
-    facts.window = window;
-    if (paddingUsed)
-      facts.paddingInput = padding;
-    // A mask that hides nothing and is not causal: nothing to keep.
-    if (!anyHidden)
-      facts.causal = false;
-    return facts;
-  }
-
-private:
-  GraphImporter &imp;
-  const FusedAttention &f;
-  ArrayRef<MaskTerm> masks;
-
-  static std::map<unsigned, SymExpr>
-  toExprs(const std::map<unsigned, int64_t> &values) {
-    std::map<unsigned, SymExpr> m;
-    for (const auto &[k, v] : values)
-      m[k] = SymExpr(v);
-    return m;
-  }
-
-  /// Small positive integer constants that the mask subgraph computes with.
-  void collectConstants(llvm::StringRef target, std::set<int64_t> &out) {
-    const onnx::GraphProto &g = imp.getGraph();
-    SmallVector<int> slice;
-    llvm::DenseSet<int> seen;
-    SmallVector<std::string> work = {target.str()};
-    while (!work.empty()) {
-      std::string name = work.pop_back_val();
-      if (imp.hasValue(name)) {
-        ValueState &s = imp.state(name);
-        if (s.known && !s.known->isFloat && s.known->size() <= 4)
-          for (const SymExpr &e : s.known->ints)
-            if (auto c = e.getConstant(); c && *c > 2 && *c <= (1 << 20))
-              out.insert(*c);
-      }
-      int p = imp.producer(name);
-      if (p < 0 || !seen.insert(p).second)
-        continue;
-      for (const std::string &in : g.node(p).input())
-        if (!in.empty())
-          work.push_back(in);
-    }
-  }
-};
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -744,7 +440,7 @@ private:
 
 /// Sets the mask fields of `f` from the mask terms its scores went through:
 /// causal / window / padding when the analysis proves them, else the mask
-/// stays an operand (with a warning).
+/// stays an operand (warned about once the layer has its index).
 static LogicalResult applyMasks(GraphImporter &imp, FusedAttention &f,
                                 ArrayRef<MaskTerm> masks,
                                 const onnx::NodeProto &node,
@@ -757,8 +453,20 @@ static LogicalResult applyMasks(GraphImporter &imp, FusedAttention &f,
     key += t.value + (t.isCondition ? (t.keepWhen ? "?1" : "?0") : "+") + ";";
   key += syms.str(f.queryLength) + "|" + syms.str(f.keyLength);
   auto cached = cache.find(key);
-  if (cached == cache.end())
-    cached = cache.emplace(key, MaskAnalyzer(imp, f, masks).run()).first;
+  if (cached == cache.end()) {
+    cached = cache.emplace(key, analyzeMask(imp, f, masks)).first;
+    const MaskFacts &facts = cached->second;
+    if (imp.tracing()) {
+      llvm::errs() << "import-trace: mask of '" << node.name() << "': ";
+      if (!facts.proven)
+        llvm::errs() << "not proven: " << facts.why << "\n";
+      else if (facts.window)
+        llvm::errs() << "window " << *facts.window << " (" << facts.how
+                     << ")\n";
+      else
+        llvm::errs() << (facts.causal ? "causal" : "hides nothing") << "\n";
+    }
+  }
   const MaskFacts &facts = cached->second;
   if (facts.proven) {
     f.causal = facts.causal;
@@ -776,13 +484,7 @@ static LogicalResult applyMasks(GraphImporter &imp, FusedAttention &f,
   f.mask = masks[0].value;
   f.maskIsCondition = masks[0].isCondition;
   f.keepWhen = masks[0].keepWhen;
-  if (imp.tracing())
-    llvm::errs() << "import-trace: mask of '" << node.name()
-                 << "' not proven: " << facts.why << "\n";
-  emitWarning(imp.nodeLoc(node))
-      << "attention mask kept as an O(n^2) operand: it is not proven "
-         "causal, sliding-window or padding ("
-      << facts.why << ")";
+  f.maskWarning = facts.why;
   return success();
 }
 
@@ -1031,6 +733,12 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   OpBuilder b(imp.getContext());
   for (auto &[anchor, f] : imp.fused) {
     f.layer = layer++;
+    if (!f.maskWarning.empty())
+      emitWarning(imp.nodeLoc(g.node(f.anchorNode)))
+          << "layer " << f.layer
+          << ": attention mask kept as an O(n^2) operand: it is not proven "
+             "causal, sliding-window or padding ("
+          << f.maskWarning << ")";
     // The Attention op's own past/present K/V.
     for (auto [name, kind, role] :
          {std::tuple(f.pastKey, "key", "past"),

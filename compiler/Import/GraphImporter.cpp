@@ -807,6 +807,7 @@ std::optional<GraphImporter::Evaluated>
 GraphImporter::evaluate(llvm::StringRef target, const Scenario &scenario,
                         int64_t maxElements) {
   SmallVector<int> slice = sliceOf(target);
+  indexOutOfRange = false;
   llvm::StringMap<ValueState> savedValues = values;
   SizeSymbols savedSymbols = symbols;
   auto restore = [&]() {
@@ -851,9 +852,16 @@ GraphImporter::evaluate(llvm::StringRef target, const Scenario &scenario,
     }
     s.known = std::move(k);
   }
+  for (const auto &[name, known] : scenario.overrides)
+    values[name].known = known;
   bool ok = true;
   for (int i : slice) {
     const onnx::NodeProto &node = model.graph().node(i);
+    if (!scenario.overrides.empty() &&
+        llvm::all_of(node.output(), [&](const std::string &out) {
+          return scenario.overrides.count(out);
+        }))
+      continue;
     const OpHandler *handler = lookupOp(node.domain(), node.op_type());
     if (!handler) {
       if (options.trace)

@@ -71,6 +71,8 @@ struct FusedAttention {
   std::string mask;
   bool maskIsCondition = false;
   bool keepWhen = true;
+  /// Why the mask is kept as an operand (warned about with the layer).
+  std::string maskWarning;
   /// A padding mask built from a [batch, key_seq] 0/1 graph input: the name
   /// of that input. Mutually exclusive with `mask`.
   std::string paddingInput;
@@ -170,6 +172,9 @@ public:
     std::map<unsigned, int64_t> symbols;
     /// Contents of integer graph inputs (others are zeros).
     std::map<std::string, std::vector<int64_t>> inputs;
+    /// Known contents that replace those of constants (initializers or
+    /// Constant outputs): how the mask analysis asks what a constant does.
+    std::map<std::string, Known> overrides;
   };
   /// Evaluates `target` for concrete sizes and inputs by re-running
   /// inference over its backward slice, up to `maxElements` per tensor.
@@ -181,10 +186,16 @@ public:
   std::optional<Evaluated> evaluate(llvm::StringRef target,
                                     const Scenario &scenario,
                                     int64_t maxElements);
+  /// Set by the op handlers when known contents index outside a tensor: in
+  /// an evaluation, the scenario lies outside the sizes the exported graph
+  /// can run at (onnxruntime fails there too).
+  bool indexOutOfRange = false;
   /// Graph inputs that `target` depends on.
   SmallVector<std::string> inputsOf(llvm::StringRef target);
   /// The message for an op the importer does not support.
   std::string unsupportedMessage(const onnx::NodeProto &node);
+  /// Nodes in the backward slice of `target`, in graph order.
+  SmallVector<int> sliceOf(llvm::StringRef target);
 
 private:
   MLIRContext *context;
@@ -207,8 +218,6 @@ private:
   std::map<unsigned, std::pair<unsigned, unsigned>> symbolOrigins;
   func::FuncOp func;
   OwningOpRef<ModuleOp> moduleOp;
-  /// Nodes in the backward slice of `target`, in graph order.
-  SmallVector<int> sliceOf(llvm::StringRef target);
 
   LogicalResult checkModel();
   LogicalResult declareInputs();

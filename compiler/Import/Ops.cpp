@@ -66,6 +66,11 @@ LogicalResult NodeContext::error(const llvm::Twine &message) {
   return imp.error(loc, node.op_type() + " node: " + message);
 }
 
+LogicalResult NodeContext::outOfRange(const llvm::Twine &message) {
+  imp.indexOutOfRange = true;
+  return error(message);
+}
+
 void NodeContext::setOutput(unsigned i, TensorInfo info,
                             std::optional<Known> known) {
   if (i >= numOutputs() || node.output(i).empty())
@@ -1576,7 +1581,7 @@ LogicalResult inferSlice(NodeContext &c) {
       for (int64_t i = 0; i < *n; ++i) {
         int64_t src = *s0 + i * sliced[0].step;
         if (src < 0 || src >= (int64_t)k->size())
-          return c.error("slices out of range");
+          return c.outOfRange("slices out of range");
         appendElement(r, *k, src);
       }
       known = std::move(r);
@@ -1701,7 +1706,8 @@ LogicalResult inferGather(NodeContext &c) {
       for (int64_t id : *ids) {
         int64_t j = id < 0 ? id + dim : id;
         if (j < 0 || j >= dim)
-          return c.error("gathers index " + llvm::Twine(id) + " of a size-" +
+          return c.outOfRange("gathers index " + llvm::Twine(id) +
+                              " of a size-" +
                          llvm::Twine(dim) + " axis");
         for (int64_t q = 0; q < post; ++q) {
           int64_t src = (p * dim + j) * post + q;
@@ -1780,6 +1786,9 @@ LogicalResult inferGatherND(NodeContext &c) {
         int64_t v = (*ids)[t + d];
         if (v < 0)
           v += (*dims)[d];
+        if (v < 0 || v >= (*dims)[d])
+          return c.outOfRange("gathers index " + llvm::Twine((*ids)[t + d]) +
+                         " of a size-" + llvm::Twine((*dims)[d]) + " axis");
         base += v * strides[d];
       }
       for (int64_t e = 0; e < slice; ++e) {

@@ -53,6 +53,9 @@ public:
   std::optional<SmallVector<int64_t>> getInts(llvm::StringRef name) const;
 
   LogicalResult error(const llvm::Twine &message);
+  /// An error for an index outside its tensor, found with known contents:
+  /// the graph cannot run at these sizes (GraphImporter::indexOutOfRange).
+  LogicalResult outOfRange(const llvm::Twine &message);
   /// Sets output `i`'s info (and known contents, if any).
   void setOutput(unsigned i, TensorInfo info,
                  std::optional<Known> known = std::nullopt);
