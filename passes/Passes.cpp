@@ -10,10 +10,13 @@
 
 #include "passes/LayerSpec.h"
 
+#include <map>
+
 namespace mlir::swaa {
 #define GEN_PASS_DEF_ATTNINTERLEAVEPASS
 #define GEN_PASS_DEF_ATTNSLIDINGWINDOWPASS
 #define GEN_PASS_DEF_ATTNKEEPSINKSPASS
+#define GEN_PASS_DEF_ATTNRELEASENATIVEWINDOWSPASS
 #include "passes/Passes.h.inc"
 } // namespace mlir::swaa
 
@@ -51,9 +54,53 @@ static bool isSelected(ArrayRef<bool> selected, attn::AttentionOp op) {
   return layer >= 0 && layer < (int64_t)selected.size() && selected[layer];
 }
 
+std::optional<int64_t> swaa::nativeWindow(Operation *op) {
+  if (auto w = op->getAttrOfType<IntegerAttr>(kNativeWindowAttr))
+    return w.getInt();
+  return std::nullopt;
+}
+
+void swaa::applyReleaseNativeWindows(Operation *root) {
+  root->walk([](Operation *op) { op->removeAttr(kNativeWindowAttr); });
+}
+
+LogicalResult swaa::checkNativeLayers(Operation *root, StringRef option,
+                                      ArrayRef<bool> selected,
+                                      StringRef consequence) {
+  std::map<int64_t, int64_t> native;
+  root->walk([&](Operation *op) {
+    auto layer = op->getAttrOfType<IntegerAttr>("layer");
+    if (layer && nativeWindow(op))
+      native[layer.getInt()] = *nativeWindow(op);
+  });
+  std::string named, full;
+  for (int64_t l = 0; l < (int64_t)selected.size(); ++l) {
+    auto it = native.find(l);
+    if (it == native.end()) {
+      full += (full.empty() ? "" : ",") + std::to_string(l);
+      continue;
+    }
+    if (!selected[l])
+      continue;
+    named += (named.empty() ? "layer " : ", layer ") + std::to_string(l) +
+             " (" + std::to_string(it->second) + " keys)";
+  }
+  if (named.empty())
+    return success();
+  return root->emitError()
+         << option << ": selects layers with the model's own sliding window: "
+         << named << "; a recipe keeps them as the model has them ("
+         << (full.empty() ? std::string("the model has no full-attention "
+                                        "layers")
+                          : "the model's full-attention layers are " + full)
+         << "); --override-native-windows " << consequence;
+}
+
 LogicalResult swaa::applyInterleave(Operation *root, StringRef faLayers) {
   FailureOr<SmallVector<bool>> full = selectLayers(root, "fa-layers", faLayers);
-  if (failed(full))
+  if (failed(full) ||
+      failed(checkNativeLayers(root, "fa-layers", *full,
+                               "makes them full attention")))
     return failure();
   root->walk([&](attn::AttentionOp op) {
     if (!isSelected(*full, op))
@@ -75,7 +122,8 @@ LogicalResult swaa::applySlidingWindow(Operation *root, int64_t window,
   if (failed(selected))
     return failure();
   WalkResult result = root->walk([&](attn::AttentionOp op) {
-    if (!isSelected(*selected, op) || op->hasAttr(kKeepFullAttr))
+    if (!isSelected(*selected, op) || op->hasAttr(kKeepFullAttr) ||
+        nativeWindow(op))
       return WalkResult::advance();
     if (!op.getCausal()) {
       op.emitOpError("is not causal: a sliding window applies to causal "
@@ -93,7 +141,7 @@ LogicalResult swaa::applyKeepSinks(Operation *root, int64_t sinks) {
     return root->emitError()
            << "sinks: expected a non-negative count, got " << sinks;
   root->walk([&](attn::AttentionOp op) {
-    if (op.isWindowed())
+    if (op.isWindowed() && !nativeWindow(op))
       op.setSinks(sinks);
   });
   return success();
@@ -116,6 +164,14 @@ struct AttnSlidingWindowPass final
   void runOnOperation() override {
     if (failed(applySlidingWindow(getOperation(), window, layers)))
       signalPassFailure();
+  }
+};
+
+struct AttnReleaseNativeWindowsPass final
+    : impl::AttnReleaseNativeWindowsPassBase<AttnReleaseNativeWindowsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    applyReleaseNativeWindows(getOperation());
   }
 };
 

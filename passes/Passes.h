@@ -20,21 +20,45 @@ namespace mlir::swaa {
 /// Unit attribute on an `attn.attention` that `attn-interleave` keeps full.
 constexpr llvm::StringLiteral kKeepFullAttr = "attn.keep_full";
 
+/// The model's own sliding window (an i64: its keys), set by the importer on
+/// every attention whose window came from the model. A recipe keeps such
+/// layers as they are (see applyInterleave, applySlidingWindow,
+/// applyKeepSinks and splitPrefillDecode) until
+/// applyReleaseNativeWindows hands them to it.
+using attn::kNativeWindowAttr;
+
+/// The model's own window of `op`, if it has one that a recipe keeps.
+std::optional<int64_t> nativeWindow(Operation *op);
+
+/// Drops the native-window marks under `root`: the recipe then treats those
+/// layers like the model's full-attention ones (`fa-layers` may make them
+/// full, the recipe's window and sinks replace theirs, FA decode applies).
+void applyReleaseNativeWindows(Operation *root);
+
 /// The number of attention layers under `root`: one more than the largest
 /// `layer` of its `attn.attention` ops (0 when it has none).
 int64_t countAttentionLayers(Operation *root);
 
+/// Fails, naming the layers, when `selected` (a table by layer, from the
+/// option `option`) holds layers with the model's own window; `consequence`
+/// says what --override-native-windows would do to them.
+LogicalResult checkNativeLayers(Operation *root, llvm::StringRef option,
+                                llvm::ArrayRef<bool> selected,
+                                llvm::StringRef consequence);
+
 /// Marks the attentions of the layers in `faLayers` (a layer spec) full.
-/// Emits an error at `root` for a bad spec.
+/// Emits an error at `root` for a bad spec, and for a spec that selects a
+/// layer with the model's own window (a recipe does not widen it).
 LogicalResult applyInterleave(Operation *root, llvm::StringRef faLayers);
 
 /// Sets `window` on the attentions of the layers in `layers` (a spec) that
-/// are not marked full. Emits an error for a bad window, spec or a
-/// non-causal attention.
+/// are not marked full and have no window of the model's own. Emits an error
+/// for a bad window, spec or a non-causal attention.
 LogicalResult applySlidingWindow(Operation *root, int64_t window,
                                  llvm::StringRef layers = "all");
 
-/// Sets `sinks` on every windowed attention.
+/// Sets `sinks` on every windowed attention whose window is the recipe's
+/// (not the model's own).
 LogicalResult applyKeepSinks(Operation *root, int64_t sinks);
 
 /// The two functions of a split model; `decode` is null when the model has
@@ -45,7 +69,8 @@ struct PrefillDecode {
 
 /// Splits `entry` (erased on success) into @prefill and @decode with the KV
 /// cache as explicit state (see the pass description). `faDecode` is `true`,
-/// `false` or a layer spec.
+/// `false` or a layer spec; `true`/`all` leaves the layers with the model's
+/// own window to it, and a spec that names one of them is an error.
 FailureOr<PrefillDecode> splitPrefillDecode(func::FuncOp entry,
                                             llvm::StringRef faDecode);
 

@@ -18,7 +18,9 @@ def AttnInterleavePass : Pass<"attn-interleave"> {
     Marks every `attn.attention` whose `layer` is in `fa-layers` with the
     `attn.keep_full` unit attribute and drops any `window`/`sinks` it has, so
     that `attn-sliding-window` and `attn-keep-sinks` leave it full (the order
-    of the three passes does not matter).
+    of the three passes does not matter). A spec that selects a layer with
+    the model's own window (`attn.native_window`) is an error naming those
+    layers and the model's full-attention ones.
 
     `fa-layers` is a layer spec: lists `0,3,7`, ranges `0-3`, `every:K`,
     `every:K:offset:O`, `first:N`, `last:N`, `odd`, `even`, `none`, `all`, and
@@ -38,13 +40,27 @@ def AttnInterleavePass : Pass<"attn-interleave"> {
   ];
 }
 
+def AttnReleaseNativeWindowsPass : Pass<"attn-release-native-windows"> {
+  let summary = "let a recipe change the layers with the model's own window";
+  let description = [{
+    The importer marks every attention whose sliding window came from the
+    model itself with `attn.native_window = W`. A recipe keeps such layers
+    as the model has them: `attn-sliding-window` and `attn-keep-sinks` pass
+    them over, `attn-interleave` and `attn-split-prefill-decode` refuse a
+    layer spec that names them. This pass drops the marks (swaa-compile
+    `--override-native-windows`), so that the recipe treats those layers
+    like the model's full-attention ones.
+  }];
+}
+
 def AttnSlidingWindowPass : Pass<"attn-sliding-window"> {
   let summary = "turn attention layers into sliding-window attention";
   let description = [{
     Sets `window = W` (W keys, the query included) and `causal` on every
     `attn.attention` that is not marked `attn.keep_full` and, when `layers`
     is given, whose layer it selects (a layer spec, default `all`). A layer
-    that already had a window gets the new one; its sinks stay. Every
+    with the model's own window (`attn.native_window`) keeps it; any other
+    layer that already had a window gets the new one, and its sinks stay. Every
     attention it rewrites must already be causal: a bidirectional attention
     has no sliding window in the SWAA sense, and is reported.
   }];
@@ -61,7 +77,8 @@ def AttnKeepSinksPass : Pass<"attn-keep-sinks"> {
   let description = [{
     Sets `sinks = S` on every windowed `attn.attention`: the first S tokens of
     the sequence stay visible to every query (SWAA's `keep_first`). Full
-    attention layers see every token already and are left alone.
+    attention layers see every token already and are left alone, and so are
+    layers with the model's own window (`attn.native_window`).
   }];
   let options = [
     Option<"sinks", "sinks", "int64_t", /*default=*/"0",
@@ -86,7 +103,9 @@ def AttnSplitPrefillDecodePass
 
     `fa-decode` (`true`, `false` or a layer spec) selects the layers whose
     decode attention is full over the whole cache while prefill keeps SWA;
-    the other windowed layers keep window + sinks in decode too. A layer
+    the other windowed layers keep window + sinks in decode too. Layers with
+    the model's own window (`attn.native_window`) decode with it: `true`
+    passes them over, a spec that names them is an error. A layer
     whose decode is windowed gets a ring cache of `W + S` slots (constant
     memory in the context length); every other layer a full cache sized by
     the session's maximum context. The policy is recorded on each cache

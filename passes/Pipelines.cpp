@@ -2,7 +2,8 @@
 //
 // The order is interleave, window, sinks, split: interleaving marks the full
 // layers, the window skips them, the sinks go on windowed layers only, and
-// the split reads the final per-layer configuration.
+// the split reads the final per-layer configuration. Layers with the model's
+// own window keep it throughout unless the recipe overrides them (first).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,9 +18,13 @@ using namespace mlir::swaa;
 
 void swaa::buildSwaaPipeline(OpPassManager &pm, const Recipe &recipe,
                              bool split) {
+  if (recipe.overrideNative)
+    pm.addPass(createAttnReleaseNativeWindowsPass());
+  // fa-layers also runs without a window: it checks, or (overriding) widens,
+  // the model's own windows.
+  if (recipe.faLayers != "none")
+    pm.addPass(createAttnInterleavePass({recipe.faLayers}));
   if (recipe.window) {
-    if (recipe.faLayers != "none")
-      pm.addPass(createAttnInterleavePass({recipe.faLayers}));
     pm.addPass(createAttnSlidingWindowPass({*recipe.window, "all"}));
     if (recipe.sinks > 0)
       pm.addPass(createAttnKeepSinksPass({recipe.sinks}));
@@ -53,8 +58,11 @@ swaa::recipeFromOptions(const SwaaPipelineOptions &options) {
     recipe.faLayers = options.faLayers;
   if (!options.faDecode.empty())
     recipe.faDecode = options.faDecode;
+  if (options.overrideNative)
+    recipe.overrideNative = true;
   bool overridden = options.window != 0 || options.sinks >= 0 ||
-                    !options.faLayers.empty() || !options.faDecode.empty();
+                    !options.faLayers.empty() || !options.faDecode.empty() ||
+                    options.overrideNative;
   if (overridden)
     recipe.source = options.recipe.empty() && options.preset.empty()
                         ? "options"

@@ -39,6 +39,11 @@ struct SwaaPipelineOptions : public PassPipelineOptions<SwaaPipelineOptions> {
                                llvm::cl::desc("layers kept full (a spec)")};
   Option<std::string> faDecode{*this, "fa-decode",
                                llvm::cl::desc("true, false or a layer spec")};
+  Option<bool> overrideNative{
+      *this, "override-native-windows",
+      llvm::cl::desc("let the recipe change the layers with the model's own "
+                     "sliding window"),
+      llvm::cl::init(false)};
   Option<bool> split{*this, "split",
                      llvm::cl::desc("split into @prefill and @decode"),
                      llvm::cl::init(true)};

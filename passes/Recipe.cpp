@@ -80,8 +80,9 @@ Expected<int64_t> integerFrom(const json::Value &v, StringRef key,
 }
 
 Expected<Recipe> parseObject(const json::Object &o, StringRef where) {
-  static const char *const kOurs[] = {"window", "sinks", "fa_layers",
-                                      "fa_decode", "preset"};
+  static const char *const kOurs[] = {"window",    "sinks",
+                                      "fa_layers", "fa_decode",
+                                      "preset",    "override_native_windows"};
   static const char *const kReference[] = {"sliding_window_size", "keep_first",
                                            "force_fa_decode",
                                            "non_sliding_layers"};
@@ -90,7 +91,8 @@ Expected<Recipe> parseObject(const json::Object &o, StringRef where) {
         llvm::is_contained(kReference, key.str()))
       continue;
     return err(where + ": unknown recipe key '" + key.str() +
-               "' (known: window, sinks, fa_layers, fa_decode, preset; or the "
+               "' (known: window, sinks, fa_layers, fa_decode, "
+               "override_native_windows, preset; or the "
                "SWAA reference code's sliding_window_size, keep_first, "
                "force_fa_decode, non_sliding_layers)");
   }
@@ -151,16 +153,24 @@ Expected<Recipe> parseObject(const json::Object &o, StringRef where) {
         return l.takeError();
       r.faDecode = *l;
     }
+  if (const json::Value *v = o.get("override_native_windows")) {
+    std::optional<bool> b = v->getAsBoolean();
+    if (!b)
+      return err(where + ": 'override_native_windows' must be true or false");
+    r.overrideNative = *b;
+  }
   return r;
 }
 } // namespace
 
 std::string Recipe::str() const {
+  std::string native = overrideNative ? ", override-native-windows" : "";
   if (!window)
-    return "full attention";
+    return "full attention" +
+           (faLayers != "none" ? ", fa-layers " + faLayers : "") + native;
   std::string s = "window " + std::to_string(*window) + ", sinks " +
                   std::to_string(sinks) + ", fa-layers " + faLayers +
-                  ", fa-decode " + faDecode;
+                  ", fa-decode " + faDecode + native;
   return s;
 }
 
@@ -172,6 +182,8 @@ json::Object Recipe::toJSON() const {
   o["fa_decode"] = faDecode == "true"    ? json::Value(true)
                    : faDecode == "false" ? json::Value(false)
                                          : json::Value(faDecode);
+  if (overrideNative)
+    o["override_native_windows"] = true;
   return o;
 }
 

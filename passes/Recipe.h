@@ -32,6 +32,10 @@ struct Recipe {
   /// Layers whose decode attends to the whole cache: "true", "false" or a
   /// layer spec.
   std::string faDecode = "false";
+  /// Let the recipe change the layers that have the model's own sliding
+  /// window (otherwise they keep it: no fa-layers, sinks or FA decode on
+  /// them, and the recipe's window goes to the model's full layers only).
+  bool overrideNative = false;
   /// Where it came from (a preset's name, a file), for reports.
   std::string source = "full";
 
@@ -55,7 +59,7 @@ llvm::Expected<Recipe> presetRecipe(llvm::StringRef name);
 
 /// Reads a recipe from `json`. Accepted forms: swaa's own keys
 ///   {"window": 2048, "sinks": 4, "fa_layers": "every:2", "fa_decode": true,
-///    "preset": NAME}
+///    "override_native_windows": false, "preset": NAME}
 /// (fa_layers / fa_decode may also be lists of layers; window may be null),
 /// the SWAA reference code's SWAAConfig keys
 ///   {"sliding_window_size": 2048, "keep_first": 100,

@@ -400,6 +400,15 @@ FailureOr<PrefillDecode> swaa::splitPrefillDecode(func::FuncOp entry,
            << "fa-decode: " << llvm::toString(layers.takeError());
   for (int64_t l : *layers)
     full[l] = true;
+  if (spec != "all" &&
+      failed(checkNativeLayers(entry, "fa-decode", full,
+                               "gives them full-attention decode")))
+    return failure();
+  entry.walk([&](attn::AttentionOp op) {
+    int64_t layer = op.getLayerAttr().getInt();
+    if (nativeWindow(op) && layer >= 0 && layer < numLayers)
+      full[layer] = false;
+  });
 
   bool hasPast = llvm::any_of(entry.getArguments(), [&](BlockArgument arg) {
     return isPastArgument(entry, arg);

@@ -51,6 +51,10 @@ llvm::Error err(const llvm::Twine &message) {
 struct LayerCost {
   int64_t layer = 0;
   std::string prefillKind, decodeKind, cache;
+  /// Where the layer's attention comes from: "model" (the model's own full
+  /// attention), "native" (the model's own window, kept), "recipe" (the
+  /// recipe's window), "fa-layers" (kept full by the recipe).
+  std::string origin;
   std::optional<int64_t> window;
   int64_t sinks = 0;
   int64_t pairs = 0;
@@ -168,6 +172,10 @@ llvm::Expected<ModelCost> costOf(ModuleOp module, int64_t n, int64_t batch) {
                    : std::nullopt;
     c.sinks = op.getSinksAttr().getInt();
     c.prefillKind = kindOf(c.window, c.sinks);
+    c.origin = op->hasAttr(attn::kNativeWindowAttr) ? "native"
+               : op->hasAttr("attn.keep_full")      ? "fa-layers"
+               : c.window                           ? "recipe"
+                                                    : "model";
     c.decodeKind = decode ? "full" : "-";
     auto q = op.getQuery().getType();
     auto v = op.getValue().getType();
@@ -244,15 +252,26 @@ llvm::Expected<std::string> swaa::formatReport(ModuleOp split,
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "recipe: " << recipe.str() << " (" << recipe.source << ")\n";
-  os << "prefill of " << context << " tokens, batch " << batch << "\n\n";
-  os << llvm::formatv("{0,5}  {1,-14}  {2,-14}  {3,14}  {4,14}  {5,12}  "
-                      "{6,-12}\n",
-                      "layer", "prefill", "decode", "visible pairs",
+  os << "prefill of " << context << " tokens, batch " << batch << "\n";
+  bool native = llvm::any_of(full->layers, [](const auto &l) {
+    return l.second.origin == "native";
+  });
+  if (native)
+    os << (recipe.overrideNative
+               ? "the recipe overrides the model's own sliding windows "
+                 "(--override-native-windows); "
+               : "layers with the model's own sliding window keep it "
+                 "(native); ")
+       << "the baseline is the model's own attention\n";
+  os << "\n";
+  os << llvm::formatv("{0,5}  {1,-10}  {2,-14}  {3,-14}  {4,14}  {5,14}  "
+                      "{6,12}  {7,-12}\n",
+                      "layer", "from", "prefill", "decode", "visible pairs",
                       "attn FLOPs", "KV bytes", "cache");
   for (const auto &[layer, c] : swaa->layers)
-    os << llvm::formatv("{0,5}  {1,-14}  {2,-14}  {3,14}  {4,14}  {5,12}  "
-                        "{6,-12}\n",
-                        layer, c.prefillKind, c.decodeKind, c.pairs,
+    os << llvm::formatv("{0,5}  {1,-10}  {2,-14}  {3,-14}  {4,14}  {5,14}  "
+                        "{6,12}  {7,-12}\n",
+                        layer, c.origin, c.prefillKind, c.decodeKind, c.pairs,
                         human(c.attentionFlops, "FLOP"), (int64_t)c.kvBytes,
                         c.cache);
   auto ratio = [](double a, double b) {
@@ -262,7 +281,7 @@ llvm::Expected<std::string> swaa::formatReport(ModuleOp split,
   double fullTotal = full->attentionFlops() + full->otherFlops;
   os << "\n";
   os << llvm::formatv("{0,-26}{1,16}  {2,16}  {3,8}\n", "", "this recipe",
-                      "full attention", "ratio");
+                      native ? "model's own" : "full attention", "ratio");
   os << llvm::formatv("{0,-26}{1,16}  {2,16}  {3,8}\n", "attention FLOPs",
                       human(swaa->attentionFlops(), "FLOP"),
                       human(full->attentionFlops(), "FLOP"),

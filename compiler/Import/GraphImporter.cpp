@@ -1070,6 +1070,11 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   if (failed(checkModel()) || failed(declareInputs()) || failed(inferAll()) ||
       failed(runAttentionFusion(*this)) || failed(emitAll()))
     return nullptr;
+  // Every window found at import is the model's own.
+  moduleOp->walk([](attn::AttentionOp op) {
+    if (op.getWindowAttr())
+      op->setAttr(attn::kNativeWindowAttr, op.getWindowAttr());
+  });
   if (failed(verify(*moduleOp))) {
     emitError(modelLoc())
         << "internal error: the imported module does not verify";

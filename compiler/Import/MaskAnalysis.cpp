@@ -147,6 +147,18 @@ struct Pattern {
   int64_t maxSeen = 0;
 
   bool isBand() const { return band && windowsAgree; }
+  void merge(const Pattern &o) {
+    scenarios += o.scenarios;
+    anyHidden |= o.anyHidden;
+    band &= o.band;
+    windowsAgree &= o.windowsAgree;
+    if (window && o.window && *window != *o.window)
+      windowsAgree = false;
+    if (o.window)
+      window = o.window;
+    paddingUsed |= o.paddingUsed;
+    maxSeen = std::max(maxSeen, o.maxSeen);
+  }
   bool sameVisibility(const Pattern &o) const {
     return anyHidden == o.anyHidden && isBand() == o.isBand() &&
            window == o.window;
@@ -183,7 +195,19 @@ struct Candidate {
   std::string node; // one node that computes with it, for messages
 };
 
-enum class Role { Irrelevant, Window, Unknown };
+/// What a constant of the mask subgraph does to the visibility.
+enum class Role {
+  /// Nothing: replacing it changes no key's visibility (or it is a value of
+  /// the mask, such as the fill of hidden keys).
+  Irrelevant,
+  /// It is the window: a*c+d keys.
+  Window,
+  /// It changes which keys are visible, but not as a window: unproven.
+  Changes,
+  /// Replaced, the subgraph does not evaluate: only a check at sizes beyond
+  /// the constant can tell.
+  Unevaluable,
+};
 
 /// Ops whose inputs a window constant may be: arithmetic, comparisons and
 /// the selections built from them (Trilu's diagonal, Range's bounds).
@@ -209,7 +233,7 @@ public:
         free.push_back(s);
 
     Pattern base;
-    if (!runBaseline({}, base)) {
+    if (!runBaseline({}, base, &baseEach)) {
       facts.why = why;
       return facts;
     }
@@ -234,7 +258,14 @@ public:
         llvm::errs() << "import-trace: mask of '" << f.nodeName
                      << "': constant " << c.magnitude << " (node '" << c.node
                      << "'): " << detail << "\n";
-      if (role == Role::Unknown) {
+      if (role == Role::Changes) {
+        facts.why = "its constant " + std::to_string(c.magnitude) +
+                    " (node '" + c.node +
+                    "') changes which keys are visible, but not as a window "
+                    "of a*c+d keys (" + detail + ")";
+        return facts;
+      }
+      if (role == Role::Unevaluable) {
         unknown.push_back(&c);
         continue;
       }
@@ -324,6 +355,8 @@ private:
   std::vector<unsigned> free;
   std::string why;
   GridFailure lastFailure = GridFailure::None;
+  /// What each baseline scenario showed, with the model's own constants.
+  std::vector<std::optional<Pattern>> baseEach;
 
   /// Candidate padding input: an integer [batch, key_seq] graph input. An
   /// exporter may give its length a symbol of its own ("total_seq" next to
@@ -466,26 +499,35 @@ private:
   }
 
   /// The small scenarios: prefill and decode, batch 1 and 2, and one of 12
-  /// of every size. At least two must fit the model's limits.
-  bool runBaseline(const std::map<std::string, Known> &ov, Pattern &p) {
+  /// of every size. At least two must fit the model's limits (and run: an
+  /// index out of range passes a scenario over). `each` gets what each
+  /// scenario showed (nothing for those passed over).
+  bool runBaseline(const std::map<std::string, Known> &ov, Pattern &p,
+                   std::vector<std::optional<Pattern>> *each = nullptr) {
     const Sizes all[] = {{{2, 5, 3, 4, 2}, std::nullopt, false},
                          {{1, 7, 2, 3, 3}, std::nullopt, false},
                          {{2, 1, 6, 5, 4}, 1, false},
                          {{2, 9, 4, 6, 5}, std::nullopt, false},
                          {{12}, std::nullopt, true}};
-    for (const Sizes &s : all) {
-      std::optional<Prepared> at = prepare(s);
+    if (each)
+      each->assign(std::size(all), std::nullopt);
+    for (size_t i = 0; i < std::size(all); ++i) {
+      std::optional<Prepared> at = prepare(all[i]);
       if (!at)
         continue;
       if (at->batch * at->rows * at->keys > kMaxCells) {
         why = "its smallest scenario is too large to evaluate";
         return false;
       }
-      if (!evaluatePrepared(*at, ov, p)) {
+      Pattern one;
+      if (!evaluatePrepared(*at, ov, one)) {
         if (lastFailure == GridFailure::OutOfDomain)
           continue;
         return false;
       }
+      p.merge(one);
+      if (each)
+        (*each)[i] = one;
     }
     if (p.scenarios < 2) {
       why = "its sizes cannot be fixed for evaluation";
@@ -575,17 +617,30 @@ private:
         ov[name] = std::move(known);
       }
       Pattern p;
-      if (!runBaseline(ov, p)) {
+      std::vector<std::optional<Pattern>> each;
+      if (!runBaseline(ov, p, &each)) {
         if (lastFailure == GridFailure::NotAMask) {
           // It sets a value of the mask (a fill), not which keys it hides.
           detail = "a value of the mask, not a size";
           return Role::Irrelevant;
         }
         detail = "replaced by " + std::to_string(small) + ", " + why;
-        return Role::Unknown;
+        return Role::Unevaluable;
       }
       shown += (k ? ", " : "") + p.str();
-      allSame &= p.sameVisibility(base);
+      // Compared on the scenarios that ran both ways (a constant that bounds
+      // the sizes the graph runs at passes some over).
+      int common = 0;
+      for (size_t i = 0; i < each.size(); ++i)
+        if (each[i] && baseEach[i]) {
+          ++common;
+          allSame &= each[i]->sameVisibility(*baseEach[i]);
+        }
+      if (!common) {
+        detail = "replaced by " + std::to_string(small) +
+                 ", no scenario runs both ways";
+        return Role::Unevaluable;
+      }
       allWindows &= p.isBand() && p.window.has_value();
       widths[k] = p.window;
     }
@@ -605,7 +660,7 @@ private:
       }
     }
     detail = "replaced by 3, 4, 5, the mask is " + shown;
-    return Role::Unknown;
+    return Role::Changes;
   }
 };
 

@@ -44,8 +44,9 @@ struct MaskFacts {
 /// the model's window is a*c+d for its constant c. The window is then
 /// checked on sizes that show it directly where they can be evaluated (a few
 /// query rows against W+3 keys, or W+3 rows without a cache). A constant
-/// whose role cannot be shown this way, at sizes that cannot be evaluated,
-/// leaves the mask unproven.
+/// that changes the visibility in any other way leaves the mask unproven, and
+/// so does one whose replacement does not evaluate, unless the mask can be
+/// evaluated at sizes beyond it.
 MaskFacts analyzeMask(GraphImporter &imp, const FusedAttention &f,
                       llvm::ArrayRef<MaskTerm> masks);
 

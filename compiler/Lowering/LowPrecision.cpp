@@ -19,8 +19,12 @@
 
 #include "compiler/Lowering/Passes.h"
 
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
 namespace mlir::swaa {
 #define GEN_PASS_DEF_SWAALOWPRECISIONPASS
+#define GEN_PASS_DEF_SWAAEXPANDBF16PASS
 #include "compiler/Lowering/Passes.h.inc"
 } // namespace mlir::swaa
 
@@ -145,6 +149,17 @@ struct SwaaLowPrecisionPass final
     if (walk.wasInterrupted())
       return failure();
     return success();
+  }
+};
+
+struct SwaaExpandBF16Pass final
+    : swaa::impl::SwaaExpandBF16PassBase<SwaaExpandBF16Pass> {
+  using Base::Base;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    arith::populateExpandBFloat16Patterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
   }
 };
 } // namespace

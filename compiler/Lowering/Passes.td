@@ -257,6 +257,18 @@ def SwaaLowPrecisionPass : Pass<"swaa-low-precision", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def SwaaExpandBF16Pass : Pass<"swaa-expand-bf16"> {
+  let summary = "bf16 conversions as integer arithmetic";
+  let description = [{
+    Rewrites `arith.truncf` to and `arith.extf` from `bf16` into integer
+    bit operations (round to nearest even, NaNs kept quiet). Without it LLVM
+    lowers f32 -> bf16 on CPUs without AVX512-BF16 to a call of
+    `__truncsfbf2`, which the runtime library of GCC 12 (Debian 12) does not
+    have, so a bf16 model.so would not load there.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def SwaaEntryABIPass : Pass<"swaa-entry-abi", "::mlir::ModuleOp"> {
   let summary = "shape the bufferized entry points into the runtime's ABI";
   let description = [{

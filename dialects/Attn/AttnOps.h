@@ -15,4 +15,12 @@
 #define GET_OP_CLASSES
 #include "dialects/Attn/AttnOps.h.inc"
 
+namespace mlir::swaa::attn {
+/// Discardable i64 attribute of `attn.attention`: the model's own sliding
+/// window, which the importer found in the model (its mask, or an attention
+/// op's window attribute). Recipes keep such layers as they are unless told
+/// otherwise (passes/Passes.h).
+constexpr llvm::StringLiteral kNativeWindowAttr = "attn.native_window";
+} // namespace mlir::swaa::attn
+
 #endif // SWAA_DIALECTS_ATTN_ATTNOPS_H

@@ -4,7 +4,8 @@
 Reads the fixture's .json (written by test/models/export_hf.py: layer count,
 K/V heads, window) and the emitted MLIR, and checks that:
   - there are exactly `layers` attn.attention ops, with layers 0..L-1;
-  - every one is causal, with the model's window (if it has one);
+  - every one is causal, with its layer's own window: the fixture's
+    per-layer `windows` (None: full attention), or its one `window`;
   - the key/value operands have the model's K/V head count (GQA kept, not
     expanded to the query heads);
   - no [batch, heads, query, key] scores tensor is left outside them, i.e.
@@ -36,10 +37,11 @@ def main():
         problems.append(f"{len(ops)} attn.attention ops, expected {layers}")
     if sorted(int(o[0]) for o in ops) != list(range(len(ops))):
         problems.append("layer indices are not 0..L-1")
+    windows = meta.get("windows") or [meta.get("window")] * layers
     for layer, causal, window, q, k, v in ops:
         if not causal:
             problems.append(f"layer {layer} is not causal")
-        want = meta.get("window")
+        want = windows[int(layer)] if int(layer) < len(windows) else None
         if (int(window) if window else None) != want:
             problems.append(f"layer {layer} has window {window or 'none'}, expected {want}")
         for t in (k, v):
@@ -61,7 +63,12 @@ def main():
         print(f"FAIL {name}: " + "; ".join(problems))
         return 1
     kinds = sorted({("window " + w) if w else "causal" for _, _, w, _, _, _ in ops})
-    print(f"OK {name}: {layers} attn.attention ({', '.join(kinds)}), K/V heads {meta['kv_heads']}")
+    per_layer = ""
+    if len(kinds) > 1:
+        by_layer = {int(o[0]): o[2] or "full" for o in ops}
+        per_layer = "; per layer: " + " ".join(by_layer[i] for i in sorted(by_layer))
+    print(f"OK {name}: {layers} attn.attention ({', '.join(kinds)}), K/V heads "
+          f"{meta['kv_heads']}{per_layer}")
     return 0
 
 

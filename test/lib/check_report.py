@@ -56,7 +56,7 @@ def main():
                              capture_output=True, text=True)
         if out.returncode:
             sys.exit(out.stderr)
-        rows = re.findall(r"^\s+(\d+)\s+(\S+(?: \S+)?)\s+(\S+(?: \S+)?)\s+(\d+)\s+\S+ \S+\s+"
+        rows = re.findall(r"^\s+(\d+)\s+(?:model|native|recipe|fa-layers)\s+(\S+(?: \S+)?)\s+(\S+(?: \S+)?)\s+(\d+)\s+\S+ \S+\s+"
                           r"(\d+)\s+(?:ring|full)", out.stdout, re.M)
         if not rows:
             sys.exit("no layer rows in the report:\n" + out.stdout)

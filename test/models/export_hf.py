@@ -47,6 +47,41 @@ MODELS = {
     "mistral-sw6": ("MistralForCausalLM", "MistralConfig", dict(
         hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=1, sliding_window=6, **COMMON)),
+    # Windows wider than every test prompt of the fixtures above: the mask
+    # analysis must find them from the mask's own constants.
+    "mistral-sw32": ("MistralForCausalLM", "MistralConfig", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=1, sliding_window=32, **COMMON)),
+    "mistral-sw4096": ("MistralForCausalLM", "MistralConfig", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=1, sliding_window=4096, **COMMON)),
+    # Layers that differ: Gemma3's sliding layers around a full one (each
+    # kind with its own RoPE base), Qwen2's sliding window from layer
+    # max_window_layers on.
+    "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        query_pre_attn_scalar=16, sliding_window=16,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        **COMMON)),
+    "qwen2-sw": ("Qwen2ForCausalLM", "Qwen2Config", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=2, use_sliding_window=True,
+        sliding_window=16, max_window_layers=1, **COMMON)),
+    # Logit soft-capping (tanh(s / 50) * 50 before the softmax), sliding and
+    # full layers in turn.
+    "gemma2": ("Gemma2ForCausalLM", "Gemma2Config", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        query_pre_attn_scalar=16, sliding_window=16,
+        attn_logit_softcapping=50.0, final_logit_softcapping=30.0, **COMMON)),
+    # Partial interleaved rotary (Tile, GatherND in the exports).
+    "gptj": ("GPTJForCausalLM", "GPTJConfig", dict(
+        n_embd=64, n_layer=2, n_head=4, rotary_dim=8, n_positions=256,
+        vocab_size=128, tie_word_embeddings=False)),
+    "falcon": ("FalconForCausalLM", "FalconConfig", dict(
+        hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+        vocab_size=128, max_position_embeddings=256)),
     "gpt2": ("GPT2LMHeadModel", "GPT2Config", dict(
         n_embd=64, n_layer=2, n_head=4, n_positions=256, vocab_size=128)),
     "phi3": ("Phi3ForCausalLM", "Phi3Config", dict(
@@ -69,14 +104,35 @@ MODELS = {
 # The exporters of each model, where not all three (TorchScript only keeps the
 # larger fixtures' share of the repository small).
 ALL_EXPORTERS = ("torchscript", "dynamo", "dynamo23")
-EXPORTERS = {"llama4": ("torchscript",), "llama512": ("torchscript",)}
+EXPORTERS = {"llama4": ("torchscript",), "llama512": ("torchscript",),
+             "mistral-sw32": ("torchscript", "dynamo"),
+             "mistral-sw4096": ("torchscript", "dynamo"),
+             "gemma3": ("torchscript", "dynamo"),
+             "qwen2-sw": ("torchscript", "dynamo"),
+             "gemma2": ("torchscript", "dynamo"),
+             "gptj": ("torchscript", "dynamo"),
+             "falcon": ("dynamo",)}
 CACHE_ONLY = {"llama4", "llama512"}
 # Written only when --only names them (into --out), never into the tests'.
 BENCH_ONLY = {"llama512"}
+# The attention implementation of models without an SDPA one in transformers.
+DEFAULT_ATTN = {"gemma2": "eager"}
 
 
 def layer_count(cfg):
     return getattr(cfg, "num_hidden_layers", None) or cfg.n_layer
+
+
+def layer_windows(cfg):
+    """Each layer's own sliding window (None: full attention), as the
+    model's attention computes it: `layer_types` where the config has them,
+    else the config's sliding_window on every layer."""
+    layers = layer_count(cfg)
+    window = getattr(cfg, "sliding_window", None)
+    types = getattr(cfg, "layer_types", None)
+    if types:
+        return [window if t == "sliding_attention" else None for t in types]
+    return [window] * layers
 
 
 def kv_shape(cfg, batch, past):
@@ -146,7 +202,7 @@ def export(name, exporter, cache, attn_impl, out=OUT):
         module = NoCache(model)
 
     suffix = "-cache" if cache else ""
-    impl = "" if attn_impl == "sdpa" else f"-{attn_impl}"
+    impl = "" if attn_impl == DEFAULT_ATTN.get(name, "sdpa") else f"-{attn_impl}"
     path = os.path.join(out, f"{name}{impl}-{exporter}{suffix}.onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -179,7 +235,8 @@ def export(name, exporter, cache, attn_impl, out=OUT):
     meta = {"model": model_cls, "exporter": exporter, "cache": cache,
             "attn_implementation": attn_impl, "layers": layers,
             "kv_heads": kv_shape(cfg, 1, 1)[1],
-            "window": kwargs.get("sliding_window")}
+            "window": kwargs.get("sliding_window"),
+            "windows": layer_windows(cfg)}
     with open(path[:-5] + ".json", "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -194,7 +251,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     # dynamo23: the dynamo exporter at opset 23, which writes the ONNX
     # Attention, RMSNormalization and RotaryEmbedding ops.
-    jobs = [(n, e, c, "sdpa") for n in MODELS
+    jobs = [(n, e, c, DEFAULT_ATTN.get(n, "sdpa")) for n in MODELS
             for e in EXPORTERS.get(n, ALL_EXPORTERS)
             for c in ((True,) if n in CACHE_ONLY else (False, True))]
     jobs.append(("llama", "torchscript", False, "eager"))

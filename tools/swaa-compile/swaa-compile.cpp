@@ -151,6 +151,13 @@ cl::opt<std::string> faDecodeFlag(
     cl::desc("Full-attention decode: alone or =true for every layer, "
              "=false, or =SPEC for some layers"),
     cl::value_desc("spec"), cl::ValueOptional, cl::cat(recipeCategory));
+cl::opt<bool> overrideNativeFlag(
+    "override-native-windows",
+    cl::desc("Let the recipe change the layers that have the model's own "
+             "sliding window (by default they keep it: --window applies to "
+             "the model's full-attention layers, and --fa-layers or "
+             "--fa-decode=SPEC naming such a layer is an error)"),
+    cl::cat(recipeCategory));
 cl::opt<bool> listPresets("list-presets",
                           cl::desc("Print the named recipes and exit"),
                           cl::cat(recipeCategory));
@@ -253,7 +260,8 @@ int main(int argc, char **argv) {
   bool hasRecipe =
       !recipeFile.empty() || !presetName.empty() ||
       windowFlag.getNumOccurrences() || sinksFlag.getNumOccurrences() ||
-      faLayersFlag.getNumOccurrences() || faDecodeFlag.getNumOccurrences();
+      faLayersFlag.getNumOccurrences() || faDecodeFlag.getNumOccurrences() ||
+      overrideNativeFlag;
   auto fail = [](const llvm::Twine &message) {
     llvm::errs() << "swaa-compile: error: " << message << "\n";
     return 1;
@@ -284,9 +292,12 @@ int main(int argc, char **argv) {
   if (faDecodeFlag.getNumOccurrences())
     recipe.faDecode =
         faDecodeFlag.empty() ? std::string("true") : std::string(faDecodeFlag);
+  if (overrideNativeFlag)
+    recipe.overrideNative = true;
   if (hasRecipe && recipe.source == "full" &&
       (windowFlag.getNumOccurrences() || sinksFlag.getNumOccurrences() ||
-       faLayersFlag.getNumOccurrences() || faDecodeFlag.getNumOccurrences()))
+       faLayersFlag.getNumOccurrences() || faDecodeFlag.getNumOccurrences() ||
+       overrideNativeFlag))
     recipe.source = "flags";
   std::optional<int64_t> context;
   if (contextFlag.getNumOccurrences()) {
