@@ -286,7 +286,7 @@ LogicalResult buildEntry(func::FuncOp fn, bool decode,
         op.getLayerAttr(), op.getScaleAttr(), b.getUnitAttr(),
         plan.decodeWindowed ? b.getI64IntegerAttr(plan.window) : IntegerAttr(),
         b.getI64IntegerAttr(plan.decodeWindowed ? plan.sinks : 0), ringWindow,
-        ringSinks);
+        ringSinks, op.getSoftcapAttr());
     op.getResult().replaceAllUsesWith(read.getResult());
     op.erase();
   }

@@ -55,6 +55,8 @@ struct LayerCost {
   /// attention), "native" (the model's own window, kept), "recipe" (the
   /// recipe's window), "fa-layers" (kept full by the recipe).
   std::string origin;
+  /// Logit soft-capping of the layer's scores, if any.
+  std::optional<double> softcap;
   std::optional<int64_t> window;
   int64_t sinks = 0;
   int64_t pairs = 0;
@@ -172,6 +174,8 @@ llvm::Expected<ModelCost> costOf(ModuleOp module, int64_t n, int64_t batch) {
                    : std::nullopt;
     c.sinks = op.getSinksAttr().getInt();
     c.prefillKind = kindOf(c.window, c.sinks);
+    if (op.getSoftcapAttr())
+      c.softcap = op.getSoftcapAttr().getValueAsDouble();
     c.origin = op->hasAttr(attn::kNativeWindowAttr) ? "native"
                : op->hasAttr("attn.keep_full")      ? "fa-layers"
                : c.window                           ? "recipe"
@@ -233,6 +237,16 @@ std::string human(double v, const char *unit) {
   return llvm::formatv("{0:F2} {1}{2}", v, prefixes[i], unit).str();
 }
 
+/// A number without trailing zeros: 50, 30.5.
+std::string trimmed(double v) {
+  std::string s = llvm::formatv("{0:F6}", v).str();
+  while (!s.empty() && s.back() == '0')
+    s.pop_back();
+  if (!s.empty() && s.back() == '.')
+    s.pop_back();
+  return s;
+}
+
 std::string mib(double bytes) {
   return llvm::formatv("{0:F2} MiB", bytes / (1024.0 * 1024.0)).str();
 }
@@ -274,6 +288,14 @@ llvm::Expected<std::string> swaa::formatReport(ModuleOp split,
                         layer, c.origin, c.prefillKind, c.decodeKind, c.pairs,
                         human(c.attentionFlops, "FLOP"), (int64_t)c.kvBytes,
                         c.cache);
+  std::string capped;
+  for (const auto &[layer, c] : swaa->layers)
+    if (c.softcap)
+      capped += (capped.empty() ? "" : ", ") + std::to_string(layer) + " (" +
+                trimmed(*c.softcap) + ")";
+  if (!capped.empty())
+    os << "logit soft-capping (softcap * tanh(score / softcap)) on layers "
+       << capped << "\n";
   auto ratio = [](double a, double b) {
     return b > 0 ? llvm::formatv("{0:F3}", a / b).str() : std::string("-");
   };

@@ -98,8 +98,9 @@ FailureOr<GqaShape> gqaShape(NodeContext &c) {
 /// com.microsoft GroupQueryAttention: output [B, S, H*D], present K/V
 /// [B, Hkv, past + S, D].
 LogicalResult inferGroupQueryAttention(GraphImporter &imp, NodeContext &c) {
-  if (c.getFloat("softcap", 0.0f) != 0.0f)
-    return c.error("with softcap is not supported");
+  if (c.getFloat("softcap", 0.0f) < 0.0f)
+    return c.error("with a negative softcap (" +
+                   std::to_string(c.getFloat("softcap", 0.0f)) + ")");
   if (c.getInt("smooth_softmax", 0) || c.hasInput(11))
     return c.error("with smooth_softmax / head_sink (learned sink logits, not "
                    "sink tokens) is not supported");
@@ -143,7 +144,9 @@ static LogicalResult inferAttentionOp(GraphImporter &imp, NodeContext &c) {
     return c.error("with 3-D (packed-head) inputs is not supported yet; "
                    "4-D [batch, heads, seq, head_dim] inputs are");
   if (c.getFloat("softcap", 0.0f) != 0.0f)
-    return c.error("with softcap is not supported");
+    return c.error("with softcap is not supported: the ONNX Attention op caps "
+                   "the scores after the mask is added, which attn.attention "
+                   "(cap, then mask) does not express");
   if (c.numOutputs() > 3 && !c.node.output(3).empty() &&
       !imp.consumers(c.node.output(3)).empty())
     return c.error("with its qk_matmul_output used is not supported");
@@ -276,6 +279,8 @@ std::string peelScale(GraphImporter &imp, std::string name, double &scale) {
 struct ScoresMatch {
   int matmul = -1;
   double scale = 1.0;
+  /// Logit soft-capping: the scores went through c * tanh(. / c).
+  std::optional<double> softcap;
   SmallVector<MaskTerm> masks;
 };
 
@@ -283,7 +288,31 @@ bool isVeryNegative(std::optional<double> v) { return v && *v <= -1e4; }
 
 /// Matches scale and mask terms from a softmax input back to Q K^T.
 std::optional<ScoresMatch> matchScores(GraphImporter &imp, std::string name,
-                                       int depth = 0) {
+                                       int depth = 0);
+
+/// Logit soft-capping (Gemma 2): c * tanh(x * k), where x are the scores so
+/// far: attn.attention's softcap c, with the scale times k * c. A mask or a
+/// second cap inside the tanh is not a soft-cap (a -inf there becomes -c).
+std::optional<ScoresMatch> matchSoftcap(GraphImporter &imp,
+                                        const onnx::NodeProto &tanh, double c,
+                                        int depth) {
+  double inner = 1.0;
+  std::string x = peelScale(imp, tanh.input(0), inner);
+  std::optional<ScoresMatch> m = matchScores(imp, x, depth + 1);
+  if (!m || m->softcap || !m->masks.empty() || c <= 0) {
+    if (m && imp.tracing())
+      llvm::errs() << "import-trace: Tanh '" << tanh.name()
+                   << "' has a mask or a second cap inside it, or a "
+                      "non-positive cap: not an attention soft-cap\n";
+    return std::nullopt;
+  }
+  m->scale *= inner * c;
+  m->softcap = c;
+  return m;
+}
+
+std::optional<ScoresMatch> matchScores(GraphImporter &imp, std::string name,
+                                       int depth) {
   if (depth > 8)
     return std::nullopt;
   name = skipNoOps(imp, name);
@@ -300,11 +329,16 @@ std::optional<ScoresMatch> matchScores(GraphImporter &imp, std::string name,
     std::string base = peelScale(imp, name, s);
     if (base == name)
       return std::nullopt;
+    if (const onnx::NodeProto *t = producerNode(imp, skipNoOps(imp, base));
+        isOp(t, "Tanh"))
+      return matchSoftcap(imp, *t, s, depth);
     auto m = matchScores(imp, base, depth + 1);
     if (m)
       m->scale *= s;
     return m;
   }
+  if (isOp(n, "Tanh")) // a cap of 1 (the exporter dropped the * 1 and / 1)
+    return matchSoftcap(imp, *n, 1.0, depth);
   if (isOp(n, "Add")) {
     for (int k = 0; k < 2; ++k) {
       if (auto m = matchScores(imp, n->input(k), depth + 1)) {
@@ -557,6 +591,7 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
     const onnx::NodeProto &qk = g.node(m->matmul);
     FusedAttention f;
     f.scale = m->scale;
+    f.softcap = m->softcap;
     f.query = peelScale(imp, qk.input(0), f.scale);
     if (!matchKey(imp, qk.input(1), f.scale, f))
       continue;
@@ -606,6 +641,8 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       f.scale = c.getFloat("scale", 0.0f);
       if (f.scale == 0.0)
         f.scale = 1.0 / std::sqrt((double)gs->headDim);
+      if (float cap = c.getFloat("softcap", 0.0f); cap > 0.0f)
+        f.softcap = cap;
       f.causal = true;
       if (int64_t w = c.getInt("local_window_size", -1); w > 0)
         f.window = w;
@@ -802,10 +839,25 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
       if (!imp.failedInputsOnly.count(n))
         return imp.error(imp.nodeLoc(g.node(n)), message);
   }
-  if (imp.fused.empty())
-    return imp.error(imp.modelLoc(),
-                     "the model has no attention that swaa recognizes (no "
-                     "Softmax between two MatMuls, no Attention op)");
+  if (imp.fused.empty()) {
+    int softmaxes = 0;
+    const onnx::NodeProto *first = nullptr;
+    for (const onnx::NodeProto &n : g.node())
+      if (isOp(&n, "Softmax") && softmaxes++ == 0)
+        first = &n;
+    if (!softmaxes)
+      return imp.error(imp.modelLoc(),
+                       "the model has no attention that swaa recognizes (no "
+                       "Softmax, no Attention op)");
+    return imp.error(
+        imp.nodeLoc(*first),
+        "the model has no attention that swaa recognizes: none of its " +
+            llvm::Twine(softmaxes) +
+            " Softmax nodes takes scores that come from a MatMul of queries "
+            "and keys through scales, soft-capping (c * tanh(s / c)) and "
+            "masks, and feeds a MatMul with values (--import-trace shows "
+            "what did not match)");
+  }
   return success();
 }
 
@@ -989,7 +1041,8 @@ LogicalResult emitGroupQueryAttention(GraphImporter &imp, NodeContext &c,
       b, loc, imp.tensorType({elem, outShape}), q, keys, values, mask,
       b.getI64IntegerAttr(f.layer), b.getF32FloatAttr(f.scale), b.getUnitAttr(),
       f.window ? b.getI64IntegerAttr(*f.window) : nullptr,
-      b.getI64IntegerAttr(0));
+      b.getI64IntegerAttr(0),
+      f.softcap ? b.getF32FloatAttr(*f.softcap) : nullptr);
   Value out = mergeHeads(imp, loc, op.getResult(), outShape, elem);
   imp.state(f.output).value = imp.conform(out, imp.state(f.output).info, loc);
   return success();
@@ -1034,7 +1087,8 @@ LogicalResult emitMultiHeadAttention(GraphImporter &imp, NodeContext &c,
       b.getI64IntegerAttr(f.layer), b.getF32FloatAttr(f.scale),
       f.causal ? b.getUnitAttr() : nullptr,
       f.window ? b.getI64IntegerAttr(*f.window) : nullptr,
-      b.getI64IntegerAttr(0));
+      b.getI64IntegerAttr(0),
+      f.softcap ? b.getF32FloatAttr(*f.softcap) : nullptr);
   Value out = mergeHeads(imp, loc, op.getResult(), outShape, elem);
   imp.state(f.output).value = imp.conform(out, imp.state(f.output).info, loc);
   return success();
@@ -1165,7 +1219,8 @@ LogicalResult mlir::swaa::import::emitFusedAttention(GraphImporter &imp,
       b, loc, resultType, q, k, v, mask, b.getI64IntegerAttr(f.layer),
       b.getF32FloatAttr(f.scale), f.causal ? b.getUnitAttr() : nullptr,
       f.window ? b.getI64IntegerAttr(*f.window) : nullptr,
-      b.getI64IntegerAttr(f.sinks));
+      b.getI64IntegerAttr(f.sinks),
+      f.softcap ? b.getF32FloatAttr(*f.softcap) : nullptr);
   imp.state(f.output).value = op.getResult();
   return success();
 }

@@ -77,6 +77,8 @@ struct FusedAttention {
   /// of that input. Mutually exclusive with `mask`.
   std::string paddingInput;
   double scale = 1.0;
+  /// Logit soft-capping (attn.attention's softcap), if any.
+  std::optional<double> softcap;
   bool causal = false;
   std::optional<int64_t> window;
   int64_t sinks = 0;

@@ -1801,9 +1801,116 @@ LogicalResult inferGatherND(NodeContext &c) {
   return success();
 }
 
-LogicalResult emitUnsupportedAtRunTime(NodeContext &c) {
-  return c.error("is only supported when it folds at import time (its "
-                 "inputs must be known)");
+/// GatherND (batch_dims 0) at run time: out[i..., rest...] =
+/// data[idx[i..., 0], ..., idx[i..., last-1], rest...], negative indices
+/// counted from the end.
+LogicalResult emitGatherND(NodeContext &c) {
+  const TensorInfo &data = c.info(0), &idx = c.info(1);
+  const TensorInfo &out = c.out(0).info;
+  int64_t last = *idx.shape.back().getConstant();
+  Value dataV = c.operand(0), idxV = c.operand(1);
+  SmallVector<Value> dims;
+  for (int64_t d = 0; d < last; ++d)
+    dims.push_back(c.imp.indexValue(data.shape[d]));
+  Value init = emptyTensor(c, out.shape, out.elementType);
+  MLIRContext *ctx = c.imp.getContext();
+  unsigned rank = out.rank(), q = idx.rank();
+  SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
+  c.setResult(
+      0,
+      linalg::GenericOp::create(
+          c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
+          its,
+          [&](OpBuilder &b, Location l, ValueRange) {
+            SmallVector<Value> iv;
+            for (unsigned d = 0; d < rank; ++d)
+              iv.push_back(linalg::IndexOp::create(b, l, d));
+            SmallVector<Value> pos;
+            Value zero = arith::ConstantIndexOp::create(b, l, 0);
+            for (int64_t t = 0; t < last; ++t) {
+              SmallVector<Value> at(iv.begin(), iv.begin() + (q - 1));
+              at.push_back(arith::ConstantIndexOp::create(b, l, t));
+              Value id = tensor::ExtractOp::create(b, l, idxV, at);
+              Value i =
+                  arith::IndexCastOp::create(b, l, b.getIndexType(), id);
+              Value neg = arith::CmpIOp::create(
+                  b, l, arith::CmpIPredicate::slt, i, zero);
+              pos.push_back(arith::SelectOp::create(
+                  b, l, neg, arith::AddIOp::create(b, l, i, dims[t]), i));
+            }
+            pos.append(iv.begin() + (q - 1), iv.end());
+            linalg::YieldOp::create(
+                b, l, tensor::ExtractOp::create(b, l, dataV, pos).getResult());
+          })
+          .getResult(0));
+  return success();
+}
+
+/// Tile: out[d] = in[d] * repeats[d] (repeats known at import time).
+LogicalResult inferTile(NodeContext &c) {
+  const TensorInfo &in = c.info(0);
+  const Known *reps = c.known(1);
+  if (!reps || reps->isFloat || (int64_t)reps->size() != in.rank())
+    return c.error("needs repeats known at import time, one per axis of its "
+                   "rank-" +
+                   llvm::Twine(in.rank()) + " input");
+  Shape out;
+  for (int64_t d = 0; d < in.rank(); ++d) {
+    std::optional<int64_t> r = reps->ints[d].getConstant();
+    if (r && *r < 0)
+      return c.error("has a negative repeat (" + llvm::Twine(*r) + ")");
+    out.push_back(c.imp.getSymbols().resolve(in.shape[d] * reps->ints[d]));
+  }
+  std::optional<Known> known;
+  auto inDims = staticShape(in.shape);
+  auto outDims = staticShape(out);
+  if (const Known *k = c.known(0); k && inDims && outDims &&
+      numElements(out).value_or(c.maxKnown + 1) <= c.maxKnown) {
+    SmallVector<int64_t> inStrides = rowMajorStrides(*inDims);
+    SmallVector<int64_t> outStrides = rowMajorStrides(*outDims);
+    Known r;
+    r.isFloat = k->isFloat;
+    int64_t n = numElements(out).value_or(0);
+    for (int64_t e = 0; e < n; ++e) {
+      int64_t src = 0;
+      for (size_t d = 0; d < outDims->size(); ++d)
+        src += ((e / outStrides[d]) % (*outDims)[d] % (*inDims)[d]) *
+               inStrides[d];
+      appendElement(r, *k, src);
+    }
+    known = std::move(r);
+  }
+  c.setOutput(0, {in.elementType, out}, std::move(known));
+  return success();
+}
+
+LogicalResult emitTile(NodeContext &c) {
+  const TensorInfo &in = c.info(0);
+  const TensorInfo &out = c.out(0).info;
+  Value inV = c.operand(0);
+  SmallVector<Value> dims;
+  for (const SymExpr &d : in.shape)
+    dims.push_back(c.imp.indexValue(d));
+  Value init = emptyTensor(c, out.shape, out.elementType);
+  unsigned rank = out.rank();
+  SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
+  c.setResult(
+      0, linalg::GenericOp::create(
+             c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
+             ArrayRef<AffineMap>{
+                 AffineMap::getMultiDimIdentityMap(rank, c.imp.getContext())},
+             its,
+             [&](OpBuilder &b, Location l, ValueRange) {
+               SmallVector<Value> pos;
+               for (unsigned d = 0; d < rank; ++d)
+                 pos.push_back(arith::RemUIOp::create(
+                     b, l, linalg::IndexOp::create(b, l, d), dims[d]));
+               linalg::YieldOp::create(
+                   b, l, tensor::ExtractOp::create(b, l, inV, pos).getResult());
+             })
+             .getResult(0));
+  return success();
 }
 
 LogicalResult inferTrilu(NodeContext &c) {
@@ -2442,7 +2549,9 @@ unsigned requiredInputs(llvm::StringRef op) {
       .Cases({"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less"}, 2)
       .Cases({"LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"},
              2)
-      .Cases({"Reshape", "Expand", "Gather", "GatherND", "MatMul", "Gemm"}, 2)
+      .Cases({"Reshape", "Expand", "Gather", "GatherND", "MatMul", "Gemm",
+              "Tile"},
+             2)
       .Cases({"LayerNormalization", "SimplifiedLayerNormalization"}, 2)
       .Cases({"RMSNormalization"}, 2)
       .Cases({"Where", "Range", "Slice", "RotaryEmbedding"}, 3)
@@ -2511,7 +2620,8 @@ const Entry kOps[] = {
     {"", "Slice", {inferSlice, emitSlice}},
     {"", "Split", {inferSplit, emitSplit}},
     {"", "Gather", {inferGather, emitGather}},
-    {"", "GatherND", {inferGatherND, emitUnsupportedAtRunTime}},
+    {"", "GatherND", {inferGatherND, emitGatherND}},
+    {"", "Tile", {inferTile, emitTile}},
     {"", "Trilu", {inferTrilu, emitTrilu}},
     // Reductions and normalizations.
     {"", "ReduceMean", {inferReduce, emitReduce}},

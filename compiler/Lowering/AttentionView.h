@@ -27,6 +27,8 @@ struct AttentionView {
   /// an optional additive mask broadcastable to [B, H, N, K].
   Value query, key, value, mask;
   double scale = 1.0;
+  /// Logit soft-capping: scores become softcap * tanh(score / softcap).
+  std::optional<double> softcap;
   bool causal = false;
   std::optional<int64_t> window;
   int64_t sinks = 0;
@@ -62,6 +64,11 @@ protected:
     return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
                                           APFloat((float)v));
   }
+  /// c * tanh(s / c), spelled c - 2c / (exp(2s / c) + 1) so that the
+  /// exp takes the kernels' own approximation (exact at both tails: exp
+  /// overflowing to inf gives c, underflowing to 0 gives -c). `s` may be a
+  /// scalar or a vector of f32.
+  Value softcapScore(Value s, double c);
   /// An operand's buffer (rowContiguousBuffer), and an element of it as f32.
   Value buffer(Value tensor);
   Value load(Value buf, ValueRange indices);

@@ -281,6 +281,8 @@ private:
       dot = fadd(dot, gpu::ShuffleOp::create(b, loc, dot, off, 32,
                                              gpu::ShuffleMode::XOR)
                           .getShuffleResult());
+    if (a.softcap)
+      dot = softcapScore(dot, *a.softcap);
     if (mask)
       dot = fadd(dot, load(mask, {maskIndex(0, bIdx), maskIndex(1, h),
                                   maskIndex(2, row), maskIndex(3, j)}));

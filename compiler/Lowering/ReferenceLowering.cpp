@@ -181,6 +181,9 @@ private:
     maps.push_back(identity);
 
     Value scale = floatConst(op.getScale().convertToDouble());
+    Value softcap = op.getSoftcapAttr()
+                        ? floatConst(op.getSoftcapAttr().getValueAsDouble())
+                        : Value();
     bool causal = op.getCausal();
     std::optional<uint64_t> window = op.getWindow();
     Value offset, negInf, windowSize, sinkCount;
@@ -201,6 +204,12 @@ private:
                iterators(4),
                [&](OpBuilder &nb, Location l, ValueRange args) {
                  Value logit = arith::MulFOp::create(nb, l, args[0], scale);
+                 if (softcap) // softcap * tanh(logit / softcap)
+                   logit = arith::MulFOp::create(
+                       nb, l, softcap,
+                       math::TanhOp::create(
+                           nb, l,
+                           arith::DivFOp::create(nb, l, logit, softcap)));
                  if (op.getMask())
                    logit = arith::AddFOp::create(nb, l, logit,
                                                  toCompute(nb, args[1]));
@@ -428,7 +437,7 @@ swaa::lowerCacheAttentionToReference(RewriterBase &rewriter,
   auto attention = attn::AttentionOp::create(
       rewriter, loc, op.getType(), op.getQuery(), keys, values, op.getMask(),
       op.getLayerAttr(), op.getScaleAttr(), op.getCausalAttr(),
-      op.getWindowAttr(), op.getSinksAttr());
+      op.getWindowAttr(), op.getSinksAttr(), op.getSoftcapAttr());
   FailureOr<Value> result = lowerAttentionToReference(rewriter, attention);
   if (failed(result))
     return failure();

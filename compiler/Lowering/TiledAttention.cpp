@@ -30,7 +30,9 @@
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -195,6 +197,8 @@ private:
                       fast());
                 });
             Value score = arith::MulFOp::create(b, loc, dot, scale);
+            if (a.softcap)
+              score = softcapScore(score, *a.softcap);
             if (mask) {
               Value mv =
                   load(mask, {maskIndex(mask, 0, bIdx), maskIndex(mask, 1, h),
@@ -282,6 +286,21 @@ Value KernelBuilder::load(Value buf, ValueRange indices) {
   return x;
 }
 
+Value KernelBuilder::softcapScore(Value s, double c) {
+  auto constant = [&](double v) -> Value {
+    Value x = fconst(v);
+    if (auto vt = dyn_cast<VectorType>(s.getType()))
+      x = vector::BroadcastOp::create(b, loc, vt, x);
+    return x;
+  };
+  Value e = math::ExpOp::create(
+      b, loc, arith::MulFOp::create(b, loc, s, constant(2.0 / c)));
+  Value denom = arith::AddFOp::create(b, loc, e, constant(1.0));
+  return arith::SubFOp::create(
+      b, loc, constant(c),
+      arith::DivFOp::create(b, loc, constant(2.0 * c), denom));
+}
+
 void KernelBuilder::forLoop(Value from, Value to, Value step,
                             function_ref<void(Value)> body) {
   scf::ForOp::create(b, loc, from, to, step, ValueRange{},
@@ -300,6 +319,8 @@ FailureOr<AttentionView> swaa::viewAttention(Operation *op) {
     view.value = a.getValue();
     view.mask = a.getMask();
     view.scale = a.getScale().convertToDouble();
+    if (a.getSoftcapAttr())
+      view.softcap = a.getSoftcapAttr().getValueAsDouble();
     view.causal = a.getCausal();
     if (a.getWindowAttr())
       view.window = a.getWindowAttr().getInt();
@@ -313,6 +334,8 @@ FailureOr<AttentionView> swaa::viewAttention(Operation *op) {
     view.value = c.getValueCache();
     view.mask = c.getMask();
     view.scale = c.getScale().convertToDouble();
+    if (c.getSoftcapAttr())
+      view.softcap = c.getSoftcapAttr().getValueAsDouble();
     view.causal = c.getCausal();
     if (c.getWindowAttr())
       view.window = c.getWindowAttr().getInt();

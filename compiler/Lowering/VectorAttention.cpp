@@ -299,8 +299,12 @@ private:
           return next;
         });
     for (int64_t c = 0; c < nk; ++c)
-      for (int64_t i = 0; i < rvb; ++i)
-        vstore(acc[c * rvb + i], t.st, {add(c0, idx(c)), idx((r0 + i) * vw)});
+      for (int64_t i = 0; i < rvb; ++i) {
+        Value score = acc[c * rvb + i];
+        if (a.softcap)
+          score = softcapScore(score, *a.softcap);
+        vstore(score, t.st, {add(c0, idx(c)), idx((r0 + i) * vw)});
+      }
   }
 
   /// St = -inf where the key is hidden from the row (the contract's

@@ -201,7 +201,20 @@ LogicalResult verifyRing(Operation *op, IntegerAttr ringWindow,
 }
 } // namespace
 
+/// softcap, when given, must be a positive finite number.
+static LogicalResult verifySoftcap(Operation *op, FloatAttr softcap) {
+  if (!softcap)
+    return success();
+  double c = softcap.getValueAsDouble();
+  if (!(c > 0) || !std::isfinite(c))
+    return op->emitOpError("expected 'softcap' to be a positive number, got ")
+           << c;
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
+  if (failed(verifySoftcap(getOperation(), getSoftcapAttr())))
+    return failure();
   return verifyAttention({getOperation(), getQuery(), getKey(), getValue(),
                           getMask(), getResult(), getLayerAttr(),
                           getWindowAttr(), getSinksAttr(),
@@ -236,6 +249,8 @@ LogicalResult CacheAppendOp::verify() {
 }
 
 LogicalResult CacheAttentionOp::verify() {
+  if (failed(verifySoftcap(getOperation(), getSoftcapAttr())))
+    return failure();
   if (failed(verifyAttention({getOperation(), getQuery(), getKeyCache(),
                               getValueCache(), getMask(), getResult(),
                               getLayerAttr(), getWindowAttr(), getSinksAttr(),

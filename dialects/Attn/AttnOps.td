@@ -21,9 +21,13 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure]> {
 
     ```
     out[b, h, i, :] = sum_j p[j] * value[b, h / G, j, :]
-    p = softmax_j(scale * dot(query[b, h, i, :], key[b, h / G, j, :])
+    p = softmax_j(cap(scale * dot(query[b, h, i, :], key[b, h / G, j, :]))
                   + mask[b, h, i, j])   over the visible keys j only
+    cap(s) = softcap * tanh(s / softcap)   with `softcap`, else s
     ```
+
+    `softcap = c` (c > 0) is the logit soft-capping of Gemma 2 and Grok:
+    every score is squashed into (-c, c) before the mask and the softmax.
 
     Operands are ranked tensors `[batch, heads, seq, head_dim]`. `key` and
     `value` share batch, heads and seq; their heads must divide the query
@@ -71,13 +75,14 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure]> {
     F32Attr:$scale,
     UnitAttr:$causal,
     OptionalAttr<I64Attr>:$window,
-    DefaultValuedAttr<I64Attr, "0">:$sinks
+    DefaultValuedAttr<I64Attr, "0">:$sinks,
+    OptionalAttr<F32Attr>:$softcap
   );
   let results = (outs AnyRankedTensor:$result);
 
   let assemblyFormat = [{
     `layer` $layer (`causal` $causal^)? (`window` $window^)? (`sinks` $sinks^)?
-    `scale` $scale
+    `scale` $scale (`softcap` $softcap^)?
     `ins` `(` $query `,` $key `,` $value `:` type($query) `,` type($key) `,`
       type($value) `)`
     (`mask` `(` $mask^ `:` type($mask) `)`)?
@@ -149,8 +154,8 @@ def Attn_CacheAttentionOp : Attn_Op<"cache_attention", [Pure]> {
     are the cache contents for positions `0 .. pos + query_seq - 1` (the new
     tokens already appended with `attn.cache_append`), stored by the cache
     policy (`ring W sinks S`, or full when absent: see `attn.cache_append`).
-    Visibility (`causal`, `window`, `sinks`), `scale`, grouped-query heads
-    and the optional additive `mask` (`[batch, heads, query_seq, pos +
+    Visibility (`causal`, `window`, `sinks`), `scale`, `softcap`,
+    grouped-query heads and the optional additive `mask` (`[batch, heads, query_seq, pos +
     query_seq]`, indexed by absolute key position; static 1 broadcasts) are
     exactly those of `attn.attention` with `i = pos + r`.
 
@@ -177,12 +182,13 @@ def Attn_CacheAttentionOp : Attn_Op<"cache_attention", [Pure]> {
     OptionalAttr<I64Attr>:$window,
     DefaultValuedAttr<I64Attr, "0">:$sinks,
     OptionalAttr<I64Attr>:$ring_window,
-    DefaultValuedAttr<I64Attr, "0">:$ring_sinks
+    DefaultValuedAttr<I64Attr, "0">:$ring_sinks,
+    OptionalAttr<F32Attr>:$softcap
   );
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     `layer` $layer (`causal` $causal^)? (`window` $window^)? (`sinks` $sinks^)?
-    `scale` $scale
+    `scale` $scale (`softcap` $softcap^)?
     `ins` `(` $query `,` $key_cache `,` $value_cache `:` type($query) `,`
       type($key_cache) `,` type($value_cache) `)`
     `at` $pos (`ring` $ring_window^ `sinks` $ring_sinks)?

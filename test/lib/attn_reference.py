@@ -75,7 +75,7 @@ def visible(i, j, causal, window, sinks):
     return i - window < j or j < sinks
 
 
-def attention(q, k, v, mask, scale, causal, window, sinks):
+def attention(q, k, v, mask, scale, causal, window, sinks, softcap=None):
     """Plain-loop attention over the visible keys of every query."""
     batch, q_heads, q_seq, _ = q.shape
     kv_heads, k_seq, v_dim = k.shape[1], k.shape[2], v.shape[3]
@@ -90,6 +90,8 @@ def attention(q, k, v, mask, scale, causal, window, sinks):
                 if not keys:
                     continue  # no visible key: the row is zero
                 logits = np.array([scale * np.dot(q[b, h, r], k[b, kv, j]) for j in keys])
+                if softcap is not None:  # logit soft-capping, before the mask
+                    logits = softcap * np.tanh(logits / softcap)
                 if mask is not None:
                     logits += np.array(
                         [
@@ -118,6 +120,7 @@ def main():
     parser.add_argument("--window", type=int)
     parser.add_argument("--sinks", type=int, default=0)
     parser.add_argument("--scale", type=float, required=True)
+    parser.add_argument("--softcap", type=float)
     parser.add_argument("--rtol", type=float)
     parser.add_argument("--atol", type=float)
     args = parser.parse_args()
@@ -136,7 +139,9 @@ def main():
     # The op's f32 scale attribute.
     scale = float(np.float32(args.scale))
 
-    expected = attention(q, k, v, mask, scale, args.causal, args.window, args.sinks)
+    softcap = float(np.float32(args.softcap)) if args.softcap is not None else None
+    expected = attention(q, k, v, mask, scale, args.causal, args.window, args.sinks,
+                         softcap)
     # The compiled result is rounded to the element type.
     expected = expected.astype(dtype).astype(np.float64)
     sizes, got = parse_runner_output(open(args.runner_output).read())

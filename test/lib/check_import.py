@@ -4,6 +4,7 @@
 Reads the fixture's .json (written by test/models/export_hf.py: layer count,
 K/V heads, window) and the emitted MLIR, and checks that:
   - there are exactly `layers` attn.attention ops, with layers 0..L-1;
+  - every one has the model's logit soft-capping (`softcap`, if any);
   - every one is causal, with its layer's own window: the fixture's
     per-layer `windows` (None: full attention), or its one `window`;
   - the key/value operands have the model's K/V head count (GQA kept, not
@@ -29,7 +30,8 @@ def main():
     layers = meta["layers"]
     ops = re.findall(
         r"attn\.attention layer (\d+) (causal )?(?:window (\d+) )?(?:sinks \d+ )?"
-        r"scale \S+\s+ins\([^:]*: (tensor<[^>]*>), (tensor<[^>]*>), (tensor<[^>]*>)\)",
+        r"scale \S+(?: softcap (\S+))?\s+ins\([^:]*: (tensor<[^>]*>), (tensor<[^>]*>), "
+        r"(tensor<[^>]*>)\)",
         text,
     )
     problems = []
@@ -38,7 +40,10 @@ def main():
     if sorted(int(o[0]) for o in ops) != list(range(len(ops))):
         problems.append("layer indices are not 0..L-1")
     windows = meta.get("windows") or [meta.get("window")] * layers
-    for layer, causal, window, q, k, v in ops:
+    want_cap = meta.get("softcap")
+    for layer, causal, window, cap, q, k, v in ops:
+        if (float(cap) if cap else None) != want_cap:
+            problems.append(f"layer {layer} has softcap {cap or 'none'}, expected {want_cap}")
         if not causal:
             problems.append(f"layer {layer} is not causal")
         want = windows[int(layer)] if int(layer) < len(windows) else None
@@ -62,13 +67,14 @@ def main():
     if problems:
         print(f"FAIL {name}: " + "; ".join(problems))
         return 1
-    kinds = sorted({("window " + w) if w else "causal" for _, _, w, _, _, _ in ops})
+    kinds = sorted({("window " + w) if w else "causal" for _, _, w, _, _, _, _ in ops})
     per_layer = ""
     if len(kinds) > 1:
         by_layer = {int(o[0]): o[2] or "full" for o in ops}
         per_layer = "; per layer: " + " ".join(by_layer[i] for i in sorted(by_layer))
+    cap = f", softcap {want_cap:g}" if want_cap else ""
     print(f"OK {name}: {layers} attn.attention ({', '.join(kinds)}), K/V heads "
-          f"{meta['kv_heads']}{per_layer}")
+          f"{meta['kv_heads']}{cap}{per_layer}")
     return 0
 
 

@@ -48,7 +48,7 @@ def raw_scores(g, name):
     through Adds, keeping the operand that comes from the score MatMul."""
     producer = {o: n for n in g.node for o in n.output}
 
-    def from_matmul(v, depth=4):
+    def from_matmul(v, depth=6):
         n = producer.get(v)
         if n is None or depth == 0:
             return False

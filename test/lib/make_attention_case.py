@@ -94,6 +94,18 @@ CASES = {
         (1, 4, 70, 8), (1, 2, 70, 8), 8,
         dict(scale=0.35, causal=True, window=13, sinks=5), {},
     ),
+    "reference-softcap": (
+        "logit soft-capping (Gemma 2): scores squashed to (-1.5, 1.5) by "
+        "1.5 * tanh(s / 1.5) before the additive mask",
+        (2, 2, 6, 4), (2, 2, 6, 4), 4,
+        dict(scale=1.0, causal=True, softcap=1.5), dict(mask=(2, 1, 1, 6)),
+    ),
+    "reference-softcap-window": (
+        "soft-capping with a window of 9, 2 sinks and GQA 4/2 over 40 "
+        "positions: the capped scores in every tiled and vectorized path",
+        (1, 4, 40, 8), (1, 2, 40, 8), 8,
+        dict(scale=1.0, causal=True, window=9, sinks=2, softcap=2.0), {},
+    ),
 }
 
 
@@ -140,6 +152,9 @@ def write_case(name, seed):
         flags.insert(2, f"--sinks {attrs['sinks']}")
         op_attrs.append(f"sinks {attrs['sinks']}")
     op_attrs.append(f"scale {attrs['scale']}")
+    if "softcap" in attrs:
+        flags.append(f"--softcap {attrs['softcap']}")
+        op_attrs.append(f"softcap {attrs['softcap']}")
 
     static_types = {n: tensor_type(a.shape, dtype) for n, a in arrays.items()}
     # Dynamic cases make batch and sequence sizes symbolic, as the importer

@@ -68,13 +68,16 @@ MODELS = {
         hidden_size=64, intermediate_size=128, num_hidden_layers=3,
         num_attention_heads=4, num_key_value_heads=2, use_sliding_window=True,
         sliding_window=16, max_window_layers=1, **COMMON)),
-    # Logit soft-capping (tanh(s / 50) * 50 before the softmax), sliding and
-    # full layers in turn.
+    # Logit soft-capping (tanh(s / c) * c before the softmax), sliding and
+    # full layers in turn. Gemma 2 ships c = 50 with trained weights; random
+    # weights of std 0.02 give scores far below any cap, so this fixture's
+    # weights are larger (std 0.3) and its cap 1: without the cap its logits
+    # differ by half the largest one, so a lost cap cannot pass.
     "gemma2": ("Gemma2ForCausalLM", "Gemma2Config", dict(
         hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-        query_pre_attn_scalar=16, sliding_window=16,
-        attn_logit_softcapping=50.0, final_logit_softcapping=30.0, **COMMON)),
+        query_pre_attn_scalar=16, sliding_window=16, initializer_range=0.3,
+        attn_logit_softcapping=1.0, final_logit_softcapping=30.0, **COMMON)),
     # Partial interleaved rotary (Tile, GatherND in the exports).
     "gptj": ("GPTJForCausalLM", "GPTJConfig", dict(
         n_embd=64, n_layer=2, n_head=4, rotary_dim=8, n_positions=256,
@@ -236,7 +239,8 @@ def export(name, exporter, cache, attn_impl, out=OUT):
             "attn_implementation": attn_impl, "layers": layers,
             "kv_heads": kv_shape(cfg, 1, 1)[1],
             "window": kwargs.get("sliding_window"),
-            "windows": layer_windows(cfg)}
+            "windows": layer_windows(cfg),
+            "softcap": getattr(cfg, "attn_logit_softcapping", None)}
     with open(path[:-5] + ".json", "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -38,3 +38,15 @@ func.func @full_chunk(%q: tensor<?x8x?x64xf32>, %k: tensor<?x2x?x64xf32>,
          at %pos mask(%m : tensor<?x1x1x?xf32>) -> tensor<?x8x?x64xf32>
   return %o : tensor<?x8x?x64xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @cache_softcap
+// CHECK:         attn.cache_attention layer 1 causal scale 1.250000e-01 softcap 3.000000e+01
+func.func @cache_softcap(%q: tensor<1x8x1x64xf32>, %kc: tensor<1x2x?x64xf32>,
+                         %vc: tensor<1x2x?x64xf32>, %pos: index) -> tensor<1x8x1x64xf32> {
+  %o = attn.cache_attention layer 1 causal scale 0.125 softcap 30.0
+         ins(%q, %kc, %vc : tensor<1x8x1x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>)
+         at %pos -> tensor<1x8x1x64xf32>
+  return %o : tensor<1x8x1x64xf32>
+}

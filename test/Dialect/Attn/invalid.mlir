@@ -209,3 +209,23 @@ func.func @mask_element_type(%q: tensor<1x2x16x4xf32>, %k: tensor<1x2x16x4xf32>,
          mask(%m : tensor<1x1x16x16xi1>) -> tensor<1x2x16x4xf32>
   return %o : tensor<1x2x16x4xf32>
 }
+
+// -----
+
+func.func @softcap_zero(%q: tensor<1x2x16x4xf32>, %k: tensor<1x2x16x4xf32>, %v: tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32> {
+  // expected-error @+1 {{expected 'softcap' to be a positive number, got 0}}
+  %o = attn.attention layer 0 causal scale 0.5 softcap 0.0
+         ins(%q, %k, %v : tensor<1x2x16x4xf32>, tensor<1x2x16x4xf32>, tensor<1x2x16x4xf32>)
+         -> tensor<1x2x16x4xf32>
+  return %o : tensor<1x2x16x4xf32>
+}
+
+// -----
+
+func.func @softcap_negative(%q: tensor<1x2x16x4xf32>, %k: tensor<1x2x16x4xf32>, %v: tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32> {
+  // expected-error @+1 {{expected 'softcap' to be a positive number, got -2}}
+  %o = attn.attention layer 0 causal scale 0.5 softcap -2.0
+         ins(%q, %k, %v : tensor<1x2x16x4xf32>, tensor<1x2x16x4xf32>, tensor<1x2x16x4xf32>)
+         -> tensor<1x2x16x4xf32>
+  return %o : tensor<1x2x16x4xf32>
+}

@@ -96,3 +96,17 @@ func.func @mqa_value_dim(%q: tensor<1x4x8x16xf32>, %k: tensor<1x1x8x16xf32>,
          -> tensor<1x4x8x32xf32>
   return %o : tensor<1x4x8x32xf32>
 }
+
+// -----
+
+// Logit soft-capping (Gemma 2): `softcap c` after the scale.
+// CHECK-LABEL: func.func @softcap
+// CHECK:         attn.attention layer 0 causal window 8 scale 2.500000e-01 softcap 5.000000e+01
+// CHECK-SAME:      -> tensor<1x4x8x16xf32>
+func.func @softcap(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>,
+                   %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  %o = attn.attention layer 0 causal window 8 scale 0.25 softcap 50.0
+         ins(%q, %k, %v : tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>)
+         -> tensor<1x4x8x16xf32>
+  return %o : tensor<1x4x8x16xf32>
+}
