@@ -575,8 +575,21 @@ Value GraphImporter::materialize(llvm::StringRef name, Location loc) {
   ValueState &s = values[name];
   if (s.value)
     return s.value;
-  assert(s.known && "value has neither an emitted value nor known contents");
   RankedTensorType type = tensorType(s.info);
+  if (!s.known) {
+    // An importer bug, reported on the model rather than crashing: the
+    // value's producer was not emitted (a node that fusion absorbed, say).
+    if (!internalErrors++)
+      (void)error(loc, "internal error: '" + name +
+                           "' is used but was never computed (its producer "
+                           "was not emitted)");
+    SmallVector<Value> dynamic;
+    for (const SymExpr &d : s.info.shape)
+      if (!symbols.resolve(d).isConstant())
+        dynamic.push_back(indexValue(d));
+    s.value = tensor::EmptyOp::create(b, loc, type, dynamic);
+    return s.value;
+  }
   const Known &k = *s.known;
   if (k.isFloat) {
     SmallVector<Attribute> attrs;
@@ -765,9 +778,14 @@ LogicalResult GraphImporter::inferAll() {
 
 std::string GraphImporter::unsupportedMessage(const onnx::NodeProto &node) {
   std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
+  std::string name =
+      node.name().empty() ? "" : ", node '" + node.name() + "'";
+  std::string hint = node.op_type() == "TopK"
+                         ? " (mixture-of-experts routing is not supported)"
+                         : "";
   return "unsupported op " + node.op_type() + " (domain " + domain +
-         ", opset " + std::to_string(getOpset(node.domain())) + ", node '" +
-         node.name() + "'); `swaa-compile --list-ops` prints the supported ops";
+         ", opset " + std::to_string(getOpset(node.domain())) + name + ")" +
+         hint + "; `swaa-compile --list-ops` prints the supported ops";
 }
 
 SmallVector<int> GraphImporter::sliceOf(llvm::StringRef target) {
@@ -914,6 +932,13 @@ GraphImporter::evaluate(llvm::StringRef target, const Scenario &scenario,
 // Step 3: emission
 //===----------------------------------------------------------------------===//
 
+bool GraphImporter::isWeightSource(llvm::StringRef name) const {
+  int p = producer(name);
+  // An initializer, or a Constant node's tensor too large to fold (GPT-J's
+  // rotary table): readWeights finds both by name.
+  return p < 0 || model.graph().node(p).op_type() == "Constant";
+}
+
 LogicalResult GraphImporter::emitAll() {
   const onnx::GraphProto &g = model.graph();
   int n = g.node_size();
@@ -968,14 +993,14 @@ LogicalResult GraphImporter::emitAll() {
       continue;
     for (const std::string &in : nodeInputs(i)) {
       ValueState &s = values[in];
-      if (s.initializer && !s.known && producer(in) < 0 &&
+      if (s.initializer && !s.known && isWeightSource(in) &&
           weightSet.insert(in).second)
         weightNames.push_back(in);
     }
   }
   for (const onnx::ValueInfoProto &o : g.output()) {
     ValueState &s = values[o.name()];
-    if (s.initializer && !s.known && producer(o.name()) < 0 &&
+    if (s.initializer && !s.known && isWeightSource(o.name()) &&
         weightSet.insert(o.name()).second)
       weightNames.push_back(o.name());
   }
@@ -1068,7 +1093,7 @@ LogicalResult GraphImporter::emitAll() {
 
 OwningOpRef<ModuleOp> GraphImporter::run() {
   if (failed(checkModel()) || failed(declareInputs()) || failed(inferAll()) ||
-      failed(runAttentionFusion(*this)) || failed(emitAll()))
+      failed(runAttentionFusion(*this)) || failed(emitAll()) || internalErrors)
     return nullptr;
   // Every window found at import is the model's own.
   moduleOp->walk([](attn::AttentionOp op) {
@@ -1208,6 +1233,13 @@ bool loadForWeights(llvm::StringRef path, onnx::ModelProto &model,
   }
   for (const onnx::TensorProto &t : model.graph().initializer())
     byName[t.name()] = &t;
+  // Constant nodes' tensors that the importer made weights (too large to
+  // fold), by their output's name.
+  for (const onnx::NodeProto &n : model.graph().node())
+    if (n.op_type() == "Constant" && n.output_size() == 1 &&
+        n.attribute_size() == 1 && n.attribute(0).name() == "value" &&
+        !byName.count(n.output(0)))
+      byName[n.output(0)] = &n.attribute(0).t();
   return true;
 }
 
@@ -1246,6 +1278,7 @@ bool mlir::swaa::readWeights(
     tensors.push_back(it->second);
     if (!describe(*it->second, descriptions.emplace_back(), error))
       return false;
+    descriptions.back().name = name; // a Constant node's tensor has none
   }
   if (!described(descriptions))
     return false;

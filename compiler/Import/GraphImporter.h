@@ -220,7 +220,12 @@ private:
   std::map<unsigned, std::pair<unsigned, unsigned>> symbolOrigins;
   func::FuncOp func;
   OwningOpRef<ModuleOp> moduleOp;
+  /// Importer bugs reported while emitting (materialize).
+  int internalErrors = 0;
 
+  /// True when `name` is a weight's source: an initializer, or the output of
+  /// a Constant node.
+  bool isWeightSource(llvm::StringRef name) const;
   LogicalResult checkModel();
   LogicalResult declareInputs();
   LogicalResult inferAll();

@@ -366,9 +366,16 @@ private:
     for (const MaskTerm &m : masks)
       for (const std::string &in : imp.inputsOf(m.value)) {
         const TensorInfo &info = imp.state(in).info;
-        if (info.isFloat() || info.rank() != 2 ||
-            syms.resolve(info.shape[0]) != syms.resolve(f.batch))
+        if (info.isFloat() || info.rank() != 2)
           continue;
+        // Its batch may have a symbol of its own too (transformers'
+        // OnnxExporter): it is the attention's batch.
+        SymExpr batch = syms.resolve(info.shape[0]);
+        if (batch != syms.resolve(f.batch)) {
+          std::optional<unsigned> sym = batch.getSymbol();
+          if (!sym || !syms.isFree(*sym) || !syms.unify(batch, f.batch))
+            continue;
+        }
         SymExpr len = syms.resolve(info.shape[1]);
         if (len != syms.resolve(f.keyLength)) {
           std::optional<unsigned> sym = len.getSymbol();

@@ -160,7 +160,7 @@ FailureOr<Shape> broadcastShapes(NodeContext &c, ArrayRef<Shape> shapes) {
       }
       if (syms.resolve(o) == d)
         continue;
-      if (!syms.unify(o, d))
+      if (!syms.require(o, d))
         return c.error("cannot broadcast sizes " + syms.str(o) + " and " +
                        syms.str(d));
       o = syms.resolve(o);
@@ -1416,7 +1416,7 @@ LogicalResult inferConcat(NodeContext &c) {
       return c.error("concatenates tensors of different ranks");
     total = total + in.shape[axis];
     for (int64_t d = 0; d < in.rank(); ++d)
-      if (d != axis && !c.imp.getSymbols().unify(out[d], in.shape[d]))
+      if (d != axis && !c.imp.getSymbols().require(out[d], in.shape[d]))
         return c.error("concatenates mismatched sizes");
     allKnown &= c.known(i) != nullptr;
   }
@@ -2262,7 +2262,7 @@ LogicalResult inferMatMul(NodeContext &c) {
   FailureOr<Shape> batch = broadcastShapes(c, {ab, bb});
   if (failed(batch))
     return failure();
-  if (!c.imp.getSymbols().unify(a.shape.back(), b.shape[b.rank() - 2]))
+  if (!c.imp.getSymbols().require(a.shape.back(), b.shape[b.rank() - 2]))
     return c.error("contracts mismatched sizes " +
                    c.imp.getSymbols().str(a.shape.back()) + " and " +
                    c.imp.getSymbols().str(b.shape[b.rank() - 2]));
@@ -2337,7 +2337,7 @@ LogicalResult inferGemm(NodeContext &c) {
   bool ta = c.getInt("transA", 0), tb = c.getInt("transB", 0);
   SymExpr m = ta ? a.shape[1] : a.shape[0], k = ta ? a.shape[0] : a.shape[1];
   SymExpr k2 = tb ? b.shape[1] : b.shape[0], n = tb ? b.shape[0] : b.shape[1];
-  if (!c.imp.getSymbols().unify(k, k2))
+  if (!c.imp.getSymbols().require(k, k2))
     return c.error("contracts mismatched sizes");
   c.setOutput(0, {a.elementType, {m, n}});
   return success();

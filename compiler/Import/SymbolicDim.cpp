@@ -341,6 +341,27 @@ bool SizeSymbols::unify(const SymExpr &a, const SymExpr &b) {
   return pick && bind(*pick, pickValue);
 }
 
+bool SizeSymbols::require(const SymExpr &a, const SymExpr &b) {
+  if (unify(a, b))
+    return true;
+  // The graph cannot run unless a == b: a free symbol of a - b (coefficient
+  // +-1, in no other term) may be bound (transformers' OnnxExporter gives the
+  // past keys and the past values lengths symbols of their own, s85 + seq
+  // and s81 + seq, that a MatMul contracts).
+  SymExpr diff = resolve(a) - resolve(b);
+  for (const auto &[monomial, coeff] : diff.terms()) {
+    if (monomial.size() != 1 || (coeff != 1 && coeff != -1) ||
+        !isFree(monomial[0]))
+      continue;
+    unsigned sym = monomial[0];
+    SymExpr value =
+        (diff - SymExpr::symbol(sym) * SymExpr(coeff)) * SymExpr(-coeff);
+    if (!dependsOn(value, sym) && bind(sym, value))
+      return true;
+  }
+  return false;
+}
+
 bool SizeSymbols::fit(std::map<unsigned, int64_t> &values) const {
   for (const SymExpr &constraint : constraints_) {
     SymExpr e = resolve(constraint);

@@ -120,6 +120,10 @@ public:
   /// is impossible (two different constants) or cannot be recorded (no
   /// symbol occurs linearly in `a - b`).
   bool unify(const SymExpr &a, const SymExpr &b);
+  /// Like unify, for sizes the graph needs equal to run at all (the two
+  /// sides of a contraction): a free symbol that occurs linearly in a - b
+  /// may then be bound too.
+  bool require(const SymExpr &a, const SymExpr &b);
   std::string str(const SymExpr &expr) const {
     return resolve(expr).str(names_);
   }

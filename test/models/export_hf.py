@@ -8,6 +8,9 @@ Attention, RMSNormalization and RotaryEmbedding ops), with use_cache=False
 and with past-key-value inputs and outputs. Needs torch and transformers (not needed by the tests, which use the
 committed .onnx files). Prints one line per fixture: written or why not.
 
+Also transformers' own OnnxExporter (transformers.exporters) on the tiny
+Llama, with and without past key/values, into llama-onnxexporter[-cache]/.
+
 Also "llama4", the fixture for SWAA recipes and benchmarks: a larger random
 Llama (4 layers, hidden 256, head_dim 64, GQA 4/2, intermediate 384, vocab
 512), exported only with the TorchScript exporter and only with past
@@ -114,7 +117,7 @@ EXPORTERS = {"llama4": ("torchscript",), "llama512": ("torchscript",),
              "qwen2-sw": ("torchscript", "dynamo"),
              "gemma2": ("torchscript", "dynamo"),
              "gptj": ("torchscript", "dynamo"),
-             "falcon": ("dynamo",)}
+             "falcon": ("torchscript", "dynamo")}
 CACHE_ONLY = {"llama4", "llama512"}
 # Written only when --only names them (into --out), never into the tests'.
 BENCH_ONLY = {"llama512"}
@@ -141,6 +144,9 @@ def layer_windows(cfg):
 def kv_shape(cfg, batch, past):
     heads = getattr(cfg, "num_attention_heads", None) or cfg.n_head
     kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    if getattr(cfg, "multi_query", False) and not getattr(
+            cfg, "new_decoder_architecture", False):
+        kv_heads = 1  # Falcon-7B style: one K/V head
     hidden = getattr(cfg, "hidden_size", None) or cfg.n_embd
     return (batch, kv_heads, past, hidden // heads)
 
@@ -247,6 +253,48 @@ def export(name, exporter, cache, attn_impl, out=OUT):
     return path
 
 
+def export_onnxexporter(name, cache, out=OUT):
+    """transformers' own OnnxExporter (transformers.exporters, dynamo-based,
+    onnxscript-optimized): weights in model.onnx.data, every dimension its
+    own symbol (the past keys' and past values' lengths differ), into
+    OUT/<name>-onnxexporter[-cache]/model.onnx."""
+    from transformers.exporters.exporter_onnx import OnnxConfig, OnnxExporter
+    model_cls, cfg_cls, kwargs = MODELS[name]
+    cfg = getattr(transformers, cfg_cls)(**kwargs)
+    torch.manual_seed(0)
+    model = getattr(transformers, model_cls)._from_config(
+        cfg, attn_implementation="sdpa").eval()
+    layers = layer_count(cfg)
+    batch, seq, past = 2, 5, 3
+    ids = torch.randint(0, 128, (batch, seq))
+    if cache:
+        dyn = transformers.DynamicCache(config=cfg)
+        for i in range(layers):
+            dyn.update(torch.randn(kv_shape(cfg, batch, past)),
+                       torch.randn(kv_shape(cfg, batch, past)), i)
+        inputs = dict(input_ids=ids, use_cache=True, past_key_values=dyn,
+                      attention_mask=torch.ones(batch, past + seq, dtype=torch.int64))
+    else:
+        inputs = dict(input_ids=ids, use_cache=False,
+                      attention_mask=torch.ones(batch, seq, dtype=torch.int64))
+    folder = os.path.join(out, f"{name}-onnxexporter" + ("-cache" if cache else ""))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exported = OnnxExporter().export(model, inputs, config=OnnxConfig(dynamic=True))
+        exported.save_pretrained(folder)
+    for extra in ("config.json", "export.json"):
+        if os.path.exists(os.path.join(folder, extra)):
+            os.remove(os.path.join(folder, extra))
+    meta = {"model": model_cls, "exporter": "onnxexporter", "cache": cache,
+            "attn_implementation": "sdpa", "layers": layers,
+            "kv_heads": kv_shape(cfg, 1, 1)[1], "window": kwargs.get("sliding_window"),
+            "windows": layer_windows(cfg), "softcap": None}
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return os.path.join(folder, "model.onnx")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="")
@@ -259,6 +307,15 @@ def main():
             for e in EXPORTERS.get(n, ALL_EXPORTERS)
             for c in ((True,) if n in CACHE_ONLY else (False, True))]
     jobs.append(("llama", "torchscript", False, "eager"))
+    for cache in (False, True):
+        label = f"llama onnxexporter cache={cache}"
+        if args.only in label:
+            try:
+                path = export_onnxexporter("llama", cache, out=args.out)
+                print(f"written: {os.path.relpath(path)}")
+            except Exception as e:  # data, as for the other exporters
+                print(f"not exported: {label}: {type(e).__name__}: "
+                      f"{str(e).splitlines()[0][:200]}")
     for job in jobs:
         label = f"{job[0]} {job[1]} cache={job[2]} attn={job[3]}"
         if args.only not in label or (job[0] in BENCH_ONLY and not args.only.startswith(job[0])):
