@@ -21,20 +21,9 @@
 
 namespace mlir::swaa::import {
 
-/// True for the ops that are attention themselves (Attention, contrib ops).
-bool isFusableOp(const onnx::NodeProto &node);
-/// Output shapes of those ops.
-LogicalResult inferFusableOp(GraphImporter &imp, NodeContext &c);
-/// Reached only if fusion failed to take such a node.
-LogicalResult emitFusableOp(GraphImporter &imp, NodeContext &c);
-
 /// Step 2 of the import: fills `imp.fused` (layer indices in graph order)
 /// and the KV-cache roles of graph inputs and outputs.
 LogicalResult runAttentionFusion(GraphImporter &imp);
-
-/// Emits the attn.attention of one fused attention at node `c`.
-LogicalResult emitFusedAttention(GraphImporter &imp, NodeContext &c,
-                                 const FusedAttention &f);
 
 } // namespace mlir::swaa::import
 

@@ -7,7 +7,7 @@
 
 #include "compiler/Import/GraphImporter.h"
 
-#include "compiler/Import/AttentionFusion.h"
+#include "compiler/Import/AttentionOps.h"
 #include "compiler/Import/Ops.h"
 #include "dialects/Attn/AttnOps.h"
 
@@ -145,9 +145,9 @@ GraphImporter::tensorProtoInfo(const onnx::TensorProto &tensor, Location loc) {
   return info;
 }
 
-/// Reads `length` bytes at `offset` of an external-data file.
-static bool readFileRange(const std::string &path, uint64_t offset,
-                          uint64_t length, std::string &out) {
+bool mlir::swaa::import::readFileRange(const std::string &path,
+                                       uint64_t offset, uint64_t length,
+                                       std::string &out) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0)
     return false;
@@ -163,13 +163,7 @@ static bool readFileRange(const std::string &path, uint64_t offset,
   return done == length;
 }
 
-namespace {
-struct ExternalRef {
-  std::string location;
-  uint64_t offset = 0;
-  std::optional<uint64_t> length;
-};
-ExternalRef externalRef(const onnx::TensorProto &t) {
+ExternalRef mlir::swaa::import::externalRef(const onnx::TensorProto &t) {
   ExternalRef r;
   for (const onnx::StringStringEntryProto &e : t.external_data()) {
     if (e.key() == "location")
@@ -181,7 +175,6 @@ ExternalRef externalRef(const onnx::TensorProto &t) {
   }
   return r;
 }
-} // namespace
 
 LogicalResult GraphImporter::checkExternalData(const onnx::TensorProto &t,
                                                Location loc) {
@@ -788,146 +781,6 @@ std::string GraphImporter::unsupportedMessage(const onnx::NodeProto &node) {
          hint + "; `swaa-compile --list-ops` prints the supported ops";
 }
 
-SmallVector<int> GraphImporter::sliceOf(llvm::StringRef target) {
-  llvm::DenseSet<int> nodes;
-  llvm::StringSet<> seen;
-  SmallVector<std::string> work = {target.str()};
-  while (!work.empty()) {
-    std::string name = work.pop_back_val();
-    if (!seen.insert(name).second)
-      continue;
-    int p = producer(name);
-    if (p < 0 || !nodes.insert(p).second)
-      continue;
-    for (const std::string &in : model.graph().node(p).input())
-      if (!in.empty())
-        work.push_back(in);
-  }
-  SmallVector<int> sorted(nodes.begin(), nodes.end());
-  llvm::sort(sorted);
-  return sorted;
-}
-
-SmallVector<std::string> GraphImporter::inputsOf(llvm::StringRef target) {
-  SmallVector<std::string> result;
-  llvm::StringSet<> slice;
-  for (int i : sliceOf(target))
-    for (const std::string &in : model.graph().node(i).input())
-      slice.insert(in);
-  slice.insert(target);
-  for (const onnx::ValueInfoProto &in : model.graph().input())
-    if (slice.contains(in.name()) && values[in.name()].inputIndex)
-      result.push_back(in.name());
-  return result;
-}
-
-std::optional<GraphImporter::Evaluated>
-GraphImporter::evaluate(llvm::StringRef target, const Scenario &scenario,
-                        int64_t maxElements) {
-  SmallVector<int> slice = sliceOf(target);
-  indexOutOfRange = false;
-  llvm::StringMap<ValueState> savedValues = values;
-  SizeSymbols savedSymbols = symbols;
-  auto restore = [&]() {
-    values = std::move(savedValues);
-    symbols = std::move(savedSymbols);
-  };
-  for (const auto &[sym, v] : scenario.symbols)
-    if (!symbols.unify(SymExpr::symbol(sym), SymExpr(v))) {
-      restore();
-      return std::nullopt;
-    }
-  for (const onnx::ValueInfoProto &in : model.graph().input()) {
-    ValueState &s = values[in.name()];
-    if (!s.inputIndex)
-      continue;
-    SmallVector<SymExpr> shape;
-    int64_t n = 1;
-    for (const SymExpr &d : s.info.shape) {
-      std::optional<int64_t> c = symbols.resolve(d).getConstant();
-      if (!c) {
-        n = -1;
-        break;
-      }
-      shape.push_back(SymExpr(*c));
-      n *= *c;
-    }
-    s.info.shape = shape;
-    s.known.reset();
-    if (n < 0 || n > maxElements)
-      continue;
-    Known k;
-    k.isFloat = s.info.isFloat();
-    auto it = scenario.inputs.find(in.name());
-    for (int64_t e = 0; e < n; ++e) {
-      if (k.isFloat)
-        k.floats.push_back(0.0);
-      else
-        k.ints.push_back(SymExpr(it != scenario.inputs.end() &&
-                                         e < (int64_t)it->second.size()
-                                     ? it->second[e]
-                                     : 0));
-    }
-    s.known = std::move(k);
-  }
-  for (const auto &[name, known] : scenario.overrides)
-    values[name].known = known;
-  bool ok = true;
-  for (int i : slice) {
-    const onnx::NodeProto &node = model.graph().node(i);
-    if (!scenario.overrides.empty() &&
-        llvm::all_of(node.output(), [&](const std::string &out) {
-          return scenario.overrides.count(out);
-        }))
-      continue;
-    const OpHandler *handler = lookupOp(node.domain(), node.op_type());
-    if (!handler) {
-      if (options.trace)
-        llvm::errs() << "import-trace: evaluate: no handler for "
-                     << node.op_type() << "\n";
-      ok = false;
-      break;
-    }
-    std::string message;
-    ScopedDiagnosticHandler quiet(context, [&](Diagnostic &d) {
-      message = d.str();
-      return success();
-    });
-    NodeContext c(*this, node, i, maxElements);
-    if (failed(handler->infer(c))) {
-      if (options.trace)
-        llvm::errs() << "import-trace: evaluate: node " << i << " "
-                     << node.op_type() << " " << node.name() << ": " << message
-                     << "\n";
-      ok = false;
-      break;
-    }
-  }
-  if (ok && !values[target].known && options.trace)
-    for (int i : slice) {
-      const onnx::NodeProto &node = model.graph().node(i);
-      bool insKnown = llvm::all_of(node.input(), [&](const std::string &in) {
-        return in.empty() || values[in].known;
-      });
-      if (insKnown && node.output_size() && !values[node.output(0)].known) {
-        llvm::errs() << "import-trace: evaluate: " << node.op_type() << " "
-                     << node.name() << " does not fold\n";
-        break;
-      }
-    }
-  std::optional<Evaluated> result;
-  ValueState &t = values[target];
-  if (ok && t.known) {
-    Evaluated e;
-    e.known = *t.known;
-    for (const SymExpr &d : t.info.shape)
-      e.shape.push_back(symbols.resolve(d).getConstant().value_or(-1));
-    result = std::move(e);
-  }
-  restore();
-  return result;
-}
-
 //===----------------------------------------------------------------------===//
 // Step 3: emission
 //===----------------------------------------------------------------------===//
@@ -1091,9 +944,13 @@ LogicalResult GraphImporter::emitAll() {
   return success();
 }
 
-OwningOpRef<ModuleOp> GraphImporter::run() {
-  if (failed(checkModel()) || failed(declareInputs()) || failed(inferAll()) ||
-      failed(runAttentionFusion(*this)) || failed(emitAll()) || internalErrors)
+LogicalResult GraphImporter::inferGraph() {
+  return failure(failed(checkModel()) || failed(declareInputs()) ||
+                 failed(inferAll()));
+}
+
+OwningOpRef<ModuleOp> GraphImporter::emitModule() {
+  if (failed(emitAll()) || internalErrors)
     return nullptr;
   // Every window found at import is the model's own.
   moduleOp->walk([](attn::AttentionOp op) {
@@ -1106,239 +963,4 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     return nullptr;
   }
   return std::move(moduleOp);
-}
-
-//===----------------------------------------------------------------------===//
-// Entry points
-//===----------------------------------------------------------------------===//
-
-static OwningOpRef<ModuleOp> importParsed(MLIRContext *context,
-                                          const onnx::ModelProto &model,
-                                          llvm::StringRef name,
-                                          llvm::StringRef baseDir,
-                                          const ImportOptions &options) {
-  context->loadDialect<attn::AttnDialect, arith::ArithDialect,
-                       func::FuncDialect, linalg::LinalgDialect,
-                       math::MathDialect, tensor::TensorDialect>();
-  GraphImporter importer(context, model, name, baseDir, options);
-  return importer.run();
-}
-
-static bool parseModel(google::protobuf::io::ZeroCopyInputStream &stream,
-                       onnx::ModelProto &model) {
-  google::protobuf::io::CodedInputStream coded(&stream);
-  coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  return model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
-}
-
-OwningOpRef<ModuleOp> mlir::swaa::importOnnxFile(MLIRContext *context,
-                                                 llvm::StringRef path,
-                                                 const ImportOptions &options) {
-  Location loc = FileLineColLoc::get(context, path, 0, 0);
-  int fd = ::open(path.str().c_str(), O_RDONLY);
-  if (fd < 0) {
-    emitError(loc) << "cannot open the model: " << std::strerror(errno);
-    return nullptr;
-  }
-  onnx::ModelProto model;
-  bool ok;
-  {
-    google::protobuf::io::FileInputStream stream(fd);
-    ok = parseModel(stream, model);
-  }
-  ::close(fd);
-  if (!ok) {
-    emitError(loc) << "not a valid ONNX model (the protobuf does not parse: "
-                      "truncated or corrupt file?)";
-    return nullptr;
-  }
-  llvm::SmallString<256> dir(path);
-  llvm::sys::path::remove_filename(dir);
-  return importParsed(context, model, path, dir, options);
-}
-
-OwningOpRef<ModuleOp>
-mlir::swaa::importOnnxBuffer(MLIRContext *context, llvm::StringRef bytes,
-                             llvm::StringRef name, llvm::StringRef baseDir,
-                             const ImportOptions &options) {
-  onnx::ModelProto model;
-  google::protobuf::io::ArrayInputStream stream(bytes.data(), bytes.size());
-  if (!parseModel(stream, model)) {
-    emitError(FileLineColLoc::get(context, name, 0, 0))
-        << "not a valid ONNX model (the protobuf does not parse: truncated or "
-           "corrupt file?)";
-    return nullptr;
-  }
-  return importParsed(context, model, name, baseDir, options);
-}
-
-void mlir::swaa::registerImportDialects(DialectRegistry &registry) {
-  registry.insert<attn::AttnDialect, arith::ArithDialect, func::FuncDialect,
-                  linalg::LinalgDialect, math::MathDialect,
-                  tensor::TensorDialect>();
-}
-
-//===----------------------------------------------------------------------===//
-// Weights for the artifact
-//===----------------------------------------------------------------------===//
-
-namespace {
-struct DtypeInfo {
-  const char *name;
-  unsigned width;
-};
-std::optional<DtypeInfo> safetensorsDtype(int32_t t) {
-  switch (t) {
-  case onnx::TensorProto::FLOAT:
-    return DtypeInfo{"F32", 4};
-  case onnx::TensorProto::FLOAT16:
-    return DtypeInfo{"F16", 2};
-  case onnx::TensorProto::BFLOAT16:
-    return DtypeInfo{"BF16", 2};
-  case onnx::TensorProto::DOUBLE:
-    return DtypeInfo{"F64", 8};
-  case onnx::TensorProto::INT64:
-    return DtypeInfo{"I64", 8};
-  case onnx::TensorProto::INT32:
-    return DtypeInfo{"I32", 4};
-  case onnx::TensorProto::INT8:
-    return DtypeInfo{"I8", 1};
-  case onnx::TensorProto::UINT8:
-    return DtypeInfo{"U8", 1};
-  case onnx::TensorProto::BOOL:
-    return DtypeInfo{"BOOL", 1};
-  default:
-    return std::nullopt;
-  }
-}
-
-/// Parses the model at `path` and indexes its initializers.
-bool loadForWeights(llvm::StringRef path, onnx::ModelProto &model,
-                    std::map<std::string, const onnx::TensorProto *> &byName,
-                    std::string &error) {
-  int fd = ::open(path.str().c_str(), O_RDONLY);
-  if (fd < 0) {
-    error = path.str() + ": cannot open the model: " + std::strerror(errno);
-    return false;
-  }
-  bool ok;
-  {
-    google::protobuf::io::FileInputStream stream(fd);
-    ok = parseModel(stream, model);
-  }
-  ::close(fd);
-  if (!ok) {
-    error = path.str() + ": not a valid ONNX model";
-    return false;
-  }
-  for (const onnx::TensorProto &t : model.graph().initializer())
-    byName[t.name()] = &t;
-  // Constant nodes' tensors that the importer made weights (too large to
-  // fold), by their output's name.
-  for (const onnx::NodeProto &n : model.graph().node())
-    if (n.op_type() == "Constant" && n.output_size() == 1 &&
-        n.attribute_size() == 1 && n.attribute(0).name() == "value" &&
-        !byName.count(n.output(0)))
-      byName[n.output(0)] = &n.attribute(0).t();
-  return true;
-}
-
-bool describe(const onnx::TensorProto &t, WeightData &w, std::string &error) {
-  std::optional<DtypeInfo> dt = safetensorsDtype(t.data_type());
-  if (!dt) {
-    error = "initializer '" + t.name() + "' has ONNX data type " +
-            std::to_string(t.data_type()) + ", which swaa cannot store";
-    return false;
-  }
-  w.name = t.name();
-  w.dtype = dt->name;
-  w.shape.assign(t.dims().begin(), t.dims().end());
-  return true;
-}
-} // namespace
-
-bool mlir::swaa::readWeights(
-    llvm::StringRef path, llvm::ArrayRef<std::string> names,
-    llvm::function_ref<bool(llvm::ArrayRef<WeightData>)> described,
-    llvm::function_ref<bool(const WeightData &)> sink, std::string &error) {
-  onnx::ModelProto model;
-  std::map<std::string, const onnx::TensorProto *> byName;
-  if (!loadForWeights(path, model, byName, error))
-    return false;
-  // Every weight's name, dtype and shape first (a safetensors header needs
-  // them all), then the data, one weight at a time.
-  llvm::SmallVector<const onnx::TensorProto *> tensors;
-  llvm::SmallVector<WeightData> descriptions;
-  for (const std::string &name : names) {
-    auto it = byName.find(name);
-    if (it == byName.end()) {
-      error = path.str() + ": no initializer '" + name + "'";
-      return false;
-    }
-    tensors.push_back(it->second);
-    if (!describe(*it->second, descriptions.emplace_back(), error))
-      return false;
-    descriptions.back().name = name; // a Constant node's tensor has none
-  }
-  if (!described(descriptions))
-    return false;
-  llvm::SmallString<256> dir(path);
-  llvm::sys::path::remove_filename(dir);
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    // One weight's bytes at a time: memory stays near the largest weight.
-    const onnx::TensorProto &t = *tensors[i];
-    WeightData w = descriptions[i];
-    const std::string &name = w.name;
-    uint64_t n = 1;
-    for (int64_t d : w.shape)
-      n *= (uint64_t)d;
-    unsigned width = safetensorsDtype(t.data_type())->width;
-    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-      ExternalRef ref = externalRef(t);
-      llvm::SmallString<256> file(dir);
-      llvm::sys::path::append(file, ref.location);
-      if (ref.location.empty() || llvm::sys::path::is_absolute(ref.location) ||
-          llvm::StringRef(ref.location).contains("..") ||
-          !readFileRange(file.str().str(), ref.offset, n * width, w.bytes)) {
-        error = "cannot read the external data of initializer '" + name +
-                "' from '" + file.str().str() + "'";
-        return false;
-      }
-    } else if (t.has_raw_data()) {
-      w.bytes = t.raw_data();
-    } else {
-      // Typed fields: floats, int32 (which also carries f16/bf16/bool/int8
-      // bit patterns), int64, doubles.
-      auto append = [&](const void *p, size_t size) {
-        w.bytes.append(static_cast<const char *>(p), size);
-      };
-      switch (t.data_type()) {
-      case onnx::TensorProto::FLOAT:
-        for (float v : t.float_data())
-          append(&v, 4);
-        break;
-      case onnx::TensorProto::DOUBLE:
-        for (double v : t.double_data())
-          append(&v, 8);
-        break;
-      case onnx::TensorProto::INT64:
-        for (int64_t v : t.int64_data())
-          append(&v, 8);
-        break;
-      default:
-        for (int32_t v : t.int32_data())
-          append(&v, width);
-        break;
-      }
-    }
-    if (w.bytes.size() != n * width) {
-      error = "initializer '" + name + "' holds " +
-              std::to_string(w.bytes.size()) + " bytes of data for " +
-              std::to_string(n) + " elements";
-      return false;
-    }
-    if (!sink(w))
-      return false;
-  }
-  return true;
 }

@@ -105,14 +105,29 @@ struct FusedAttention {
   SymExpr batch, queryLength, keyLength;
 };
 
+/// Where an initializer's external data lies (its external_data entries).
+struct ExternalRef {
+  std::string location;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+};
+ExternalRef externalRef(const onnx::TensorProto &t);
+/// Reads `length` bytes at `offset` of an external-data file.
+bool readFileRange(const std::string &path, uint64_t offset, uint64_t length,
+                   std::string &out);
+
 class GraphImporter {
 public:
   GraphImporter(MLIRContext *context, const onnx::ModelProto &model,
                 llvm::StringRef modelName, llvm::StringRef baseDir,
                 const ImportOptions &options);
 
-  /// Runs the three steps; on failure an error has been emitted.
-  OwningOpRef<ModuleOp> run();
+  /// Step 1: checks the model, declares its inputs and infers every value.
+  /// On failure an error has been emitted.
+  LogicalResult inferGraph();
+  /// Step 3, after fusion (AttentionFusion.h) filled `fused`: emits the
+  /// module; null, with an error emitted, on failure.
+  OwningOpRef<ModuleOp> emitModule();
 
   //===--------------------------------------------------------------------===//
   // For the op handlers (Ops.cpp) and fusion (AttentionFusion.cpp).
