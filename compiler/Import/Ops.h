@@ -70,6 +70,27 @@ struct OpHandler {
   LogicalResult (*emit)(NodeContext &);
 };
 
+/// One row of the op table: an op type of a domain ("" is ai.onnx) and its
+/// handler. Each op family file defines its rows; Ops.cpp collects them.
+struct OpEntry {
+  const char *domain;
+  const char *opType;
+  OpHandler handler;
+};
+
+/// The elementwise ops.
+llvm::ArrayRef<OpEntry> elementwiseOps();
+/// The constants and shape queries.
+llvm::ArrayRef<OpEntry> constantOps();
+/// The shape and index ops.
+llvm::ArrayRef<OpEntry> shapeOps();
+/// The reductions, normalizations and softmax.
+llvm::ArrayRef<OpEntry> reductionOps();
+/// The contractions.
+llvm::ArrayRef<OpEntry> matmulOps();
+/// The rotary position embeddings.
+llvm::ArrayRef<OpEntry> rotaryOps();
+
 /// Rotary position embedding of `x` ([B, H, S, D] when `bhsd`, else
 /// [B, S, H*D]); see RotaryEmbedding (opset 23). Shared with the contrib
 /// GroupQueryAttention's do_rotary.
