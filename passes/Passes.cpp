@@ -88,8 +88,9 @@ LogicalResult swaa::checkNativeLayers(Operation *root, StringRef option,
   if (named.empty())
     return success();
   return root->emitError()
-         << option << ": selects layers with the model's own sliding window: "
-         << named << "; a recipe keeps them as the model has them ("
+         << option
+         << ": selects layers with the model's own sliding window: " << named
+         << "; a recipe keeps them as the model has them ("
          << (full.empty() ? std::string("the model has no full-attention "
                                         "layers")
                           : "the model's full-attention layers are " + full)
@@ -98,9 +99,8 @@ LogicalResult swaa::checkNativeLayers(Operation *root, StringRef option,
 
 LogicalResult swaa::applyInterleave(Operation *root, StringRef faLayers) {
   FailureOr<SmallVector<bool>> full = selectLayers(root, "fa-layers", faLayers);
-  if (failed(full) ||
-      failed(checkNativeLayers(root, "fa-layers", *full,
-                               "makes them full attention")))
+  if (failed(full) || failed(checkNativeLayers(root, "fa-layers", *full,
+                                               "makes them full attention")))
     return failure();
   root->walk([&](attn::AttentionOp op) {
     if (!isSelected(*full, op))
@@ -170,9 +170,7 @@ struct AttnSlidingWindowPass final
 struct AttnReleaseNativeWindowsPass final
     : impl::AttnReleaseNativeWindowsPassBase<AttnReleaseNativeWindowsPass> {
   using Base::Base;
-  void runOnOperation() override {
-    applyReleaseNativeWindows(getOperation());
-  }
+  void runOnOperation() override { applyReleaseNativeWindows(getOperation()); }
 };
 
 struct AttnKeepSinksPass final

@@ -267,9 +267,8 @@ llvm::Expected<std::string> swaa::formatReport(ModuleOp split,
   llvm::raw_string_ostream os(s);
   os << "recipe: " << recipe.str() << " (" << recipe.source << ")\n";
   os << "prefill of " << context << " tokens, batch " << batch << "\n";
-  bool native = llvm::any_of(full->layers, [](const auto &l) {
-    return l.second.origin == "native";
-  });
+  bool native = llvm::any_of(
+      full->layers, [](const auto &l) { return l.second.origin == "native"; });
   if (native)
     os << (recipe.overrideNative
                ? "the recipe overrides the model's own sliding windows "

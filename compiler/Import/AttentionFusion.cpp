@@ -705,4 +705,3 @@ LogicalResult mlir::swaa::import::runAttentionFusion(GraphImporter &imp) {
   }
   return success();
 }
-

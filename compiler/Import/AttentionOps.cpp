@@ -172,7 +172,6 @@ LogicalResult mlir::swaa::import::emitFusableOp(GraphImporter &imp,
   return c.error("was not fused into an attention");
 }
 
-
 /// present = concat(past, fresh) along the sequence axis of [B, H, S, D]
 /// tensors; also becomes the value of the `present` graph value, if named.
 static Value appendToCache(GraphImporter &imp, Location loc, Value past,

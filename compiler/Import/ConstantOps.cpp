@@ -1,6 +1,8 @@
-//===- ConstantOps.cpp - the importer's constant ops ------------------------===//
+//===- ConstantOps.cpp - the importer's constant ops
+//------------------------===//
 //
-// An op family of the importer (see Ops.h, OpSupport.h): constants and shape queries: Constant, Identity, Dropout, Shape, Size, ConstantOfShape, Range.
+// An op family of the importer (see Ops.h, OpSupport.h): constants and shape
+// queries: Constant, Identity, Dropout, Shape, Size, ConstantOfShape, Range.
 //
 //===----------------------------------------------------------------------===//
 
@@ -247,13 +249,13 @@ LogicalResult emitRange(NodeContext &c) {
 
 llvm::ArrayRef<OpEntry> mlir::swaa::import::constantOps() {
   static const OpEntry ops[] = {
-    {"", "Constant", {inferConstant, emitFromKnownOrInitializer}},
-    {"", "Identity", {inferIdentity, emitIdentity}},
-    {"", "Dropout", {inferIdentity, emitIdentity}},
-    {"", "Shape", {inferShape, emitFromKnownOrInitializer}},
-    {"", "Size", {inferSize, emitFromKnownOrInitializer}},
-    {"", "ConstantOfShape", {inferConstantOfShape, emitConstantOfShape}},
-    {"", "Range", {inferRange, emitRange}},
+      {"", "Constant", {inferConstant, emitFromKnownOrInitializer}},
+      {"", "Identity", {inferIdentity, emitIdentity}},
+      {"", "Dropout", {inferIdentity, emitIdentity}},
+      {"", "Shape", {inferShape, emitFromKnownOrInitializer}},
+      {"", "Size", {inferSize, emitFromKnownOrInitializer}},
+      {"", "ConstantOfShape", {inferConstantOfShape, emitConstantOfShape}},
+      {"", "Range", {inferRange, emitRange}},
   };
   return ops;
 }

@@ -1,6 +1,8 @@
-//===- ElementwiseOps.cpp - the importer's elementwise ops ------------------===//
+//===- ElementwiseOps.cpp - the importer's elementwise ops
+//------------------===//
 //
-// An op family of the importer (see Ops.h, OpSupport.h): elementwise ops: arithmetic, comparisons, logic, Where, unary math and activations, Cast.
+// An op family of the importer (see Ops.h, OpSupport.h): elementwise ops:
+// arithmetic, comparisons, logic, Where, unary math and activations, Cast.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +15,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
-
 
 bool isComparison(Bin k) {
   return k == Bin::Eq || k == Bin::Lt || k == Bin::Le || k == Bin::Gt ||
@@ -171,7 +172,6 @@ LogicalResult inferBinary(NodeContext &c) {
   c.setOutput(0, {outType, *out}, std::move(known));
   return success();
 }
-
 
 LogicalResult emitBinary(NodeContext &c) {
   Bin k = binKind(c.node.op_type());
@@ -411,44 +411,44 @@ LogicalResult emitCast(NodeContext &c) {
 
 llvm::ArrayRef<OpEntry> mlir::swaa::import::elementwiseOps() {
   static const OpEntry ops[] = {
-    {"", "Add", {inferBinary, emitBinary}},
-    {"", "Sub", {inferBinary, emitBinary}},
-    {"", "Mul", {inferBinary, emitBinary}},
-    {"", "Div", {inferBinary, emitBinary}},
-    {"", "Pow", {inferBinary, emitBinary}},
-    {"", "Max", {inferBinary, emitBinary}},
-    {"", "Min", {inferBinary, emitBinary}},
-    {"", "Mod", {inferBinary, emitBinary}},
-    {"", "Equal", {inferBinary, emitBinary}},
-    {"", "Less", {inferBinary, emitBinary}},
-    {"", "LessOrEqual", {inferBinary, emitBinary}},
-    {"", "Greater", {inferBinary, emitBinary}},
-    {"", "GreaterOrEqual", {inferBinary, emitBinary}},
-    {"", "And", {inferBinary, emitBinary}},
-    {"", "Or", {inferBinary, emitBinary}},
-    {"", "Xor", {inferBinary, emitBinary}},
-    {"", "Where", {inferWhere, emitWhere}},
-    {"", "Neg", {inferUnary, emitUnary}},
-    {"", "Sqrt", {inferUnary, emitUnary}},
-    {"", "Reciprocal", {inferUnary, emitUnary}},
-    {"", "Exp", {inferUnary, emitUnary}},
-    {"", "Log", {inferUnary, emitUnary}},
-    {"", "Cos", {inferUnary, emitUnary}},
-    {"", "Sin", {inferUnary, emitUnary}},
-    {"", "Tanh", {inferUnary, emitUnary}},
-    {"", "Erf", {inferUnary, emitUnary}},
-    {"", "Abs", {inferUnary, emitUnary}},
-    {"", "Floor", {inferUnary, emitUnary}},
-    {"", "Ceil", {inferUnary, emitUnary}},
-    {"", "Not", {inferUnary, emitUnary}},
-    {"", "IsNaN", {inferUnary, emitUnary}},
-    {"", "Relu", {inferUnary, emitUnary}},
-    {"", "LeakyRelu", {inferUnary, emitUnary}},
-    {"", "Sigmoid", {inferUnary, emitUnary}},
-    {"", "Softplus", {inferUnary, emitUnary}},
-    {"", "Gelu", {inferUnary, emitUnary}},
-    {"com.microsoft", "Gelu", {inferUnary, emitUnary}},
-    {"", "Cast", {inferCast, emitCast}},
+      {"", "Add", {inferBinary, emitBinary}},
+      {"", "Sub", {inferBinary, emitBinary}},
+      {"", "Mul", {inferBinary, emitBinary}},
+      {"", "Div", {inferBinary, emitBinary}},
+      {"", "Pow", {inferBinary, emitBinary}},
+      {"", "Max", {inferBinary, emitBinary}},
+      {"", "Min", {inferBinary, emitBinary}},
+      {"", "Mod", {inferBinary, emitBinary}},
+      {"", "Equal", {inferBinary, emitBinary}},
+      {"", "Less", {inferBinary, emitBinary}},
+      {"", "LessOrEqual", {inferBinary, emitBinary}},
+      {"", "Greater", {inferBinary, emitBinary}},
+      {"", "GreaterOrEqual", {inferBinary, emitBinary}},
+      {"", "And", {inferBinary, emitBinary}},
+      {"", "Or", {inferBinary, emitBinary}},
+      {"", "Xor", {inferBinary, emitBinary}},
+      {"", "Where", {inferWhere, emitWhere}},
+      {"", "Neg", {inferUnary, emitUnary}},
+      {"", "Sqrt", {inferUnary, emitUnary}},
+      {"", "Reciprocal", {inferUnary, emitUnary}},
+      {"", "Exp", {inferUnary, emitUnary}},
+      {"", "Log", {inferUnary, emitUnary}},
+      {"", "Cos", {inferUnary, emitUnary}},
+      {"", "Sin", {inferUnary, emitUnary}},
+      {"", "Tanh", {inferUnary, emitUnary}},
+      {"", "Erf", {inferUnary, emitUnary}},
+      {"", "Abs", {inferUnary, emitUnary}},
+      {"", "Floor", {inferUnary, emitUnary}},
+      {"", "Ceil", {inferUnary, emitUnary}},
+      {"", "Not", {inferUnary, emitUnary}},
+      {"", "IsNaN", {inferUnary, emitUnary}},
+      {"", "Relu", {inferUnary, emitUnary}},
+      {"", "LeakyRelu", {inferUnary, emitUnary}},
+      {"", "Sigmoid", {inferUnary, emitUnary}},
+      {"", "Softplus", {inferUnary, emitUnary}},
+      {"", "Gelu", {inferUnary, emitUnary}},
+      {"com.microsoft", "Gelu", {inferUnary, emitUnary}},
+      {"", "Cast", {inferCast, emitCast}},
   };
   return ops;
 }

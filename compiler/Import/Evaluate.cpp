@@ -157,4 +157,3 @@ GraphImporter::evaluate(llvm::StringRef target, const Scenario &scenario,
   restore();
   return result;
 }
-

@@ -145,9 +145,8 @@ GraphImporter::tensorProtoInfo(const onnx::TensorProto &tensor, Location loc) {
   return info;
 }
 
-bool mlir::swaa::import::readFileRange(const std::string &path,
-                                       uint64_t offset, uint64_t length,
-                                       std::string &out) {
+bool mlir::swaa::import::readFileRange(const std::string &path, uint64_t offset,
+                                       uint64_t length, std::string &out) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0)
     return false;
@@ -771,8 +770,7 @@ LogicalResult GraphImporter::inferAll() {
 
 std::string GraphImporter::unsupportedMessage(const onnx::NodeProto &node) {
   std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
-  std::string name =
-      node.name().empty() ? "" : ", node '" + node.name() + "'";
+  std::string name = node.name().empty() ? "" : ", node '" + node.name() + "'";
   std::string hint = node.op_type() == "TopK"
                          ? " (mixture-of-experts routing is not supported)"
                          : "";

@@ -106,9 +106,8 @@ std::optional<Grid> evaluateGrid(GraphImporter &imp, ArrayRef<MaskTerm> masks,
               v = ((*c != 0) == m.keepWhen) ? 1 : 0;
             } else {
               std::optional<double> x =
-                  e->known.isFloat
-                      ? std::optional<double>(e->known.floats[idx])
-                      : std::optional<double>();
+                  e->known.isFloat ? std::optional<double>(e->known.floats[idx])
+                                   : std::optional<double>();
               if (!e->known.isFloat)
                 if (auto c = e->known.ints[idx].getConstant())
                   x = (double)*c;
@@ -212,11 +211,10 @@ enum class Role {
 /// Ops whose inputs a window constant may be: arithmetic, comparisons and
 /// the selections built from them (Trilu's diagonal, Range's bounds).
 bool computesWith(llvm::StringRef op) {
-  return llvm::is_contained(
-      {"Add", "Sub", "Mul", "Div", "Mod", "Neg", "Min", "Max", "Clip",
-       "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal", "Where",
-       "Trilu", "Range"},
-      op);
+  return llvm::is_contained({"Add", "Sub", "Mul", "Div", "Mod", "Neg", "Min",
+                             "Max", "Clip", "Greater", "GreaterOrEqual", "Less",
+                             "LessOrEqual", "Equal", "Where", "Trilu", "Range"},
+                            op);
 }
 
 class MaskAnalyzer {
@@ -245,9 +243,8 @@ public:
 
     // Step 2: the constants.
     std::optional<int64_t> window = base.window;
-    std::string how = window ? "seen at up to " +
-                                   std::to_string(base.maxSeen) + " keys"
-                             : "";
+    std::string how =
+        window ? "seen at up to " + std::to_string(base.maxSeen) + " keys" : "";
     std::vector<const Candidate *> unknown;
     std::vector<Candidate> candidates = collectCandidates();
     for (const Candidate &c : candidates) {
@@ -259,10 +256,11 @@ public:
                      << "': constant " << c.magnitude << " (node '" << c.node
                      << "'): " << detail << "\n";
       if (role == Role::Changes) {
-        facts.why = "its constant " + std::to_string(c.magnitude) +
-                    " (node '" + c.node +
+        facts.why = "its constant " + std::to_string(c.magnitude) + " (node '" +
+                    c.node +
                     "') changes which keys are visible, but not as a window "
-                    "of a*c+d keys (" + detail + ")";
+                    "of a*c+d keys (" +
+                    detail + ")";
         return facts;
       }
       if (role == Role::Unevaluable) {
@@ -321,15 +319,14 @@ public:
                     "') may change it at sizes that cannot be evaluated";
         return facts;
       }
-      bool agrees = p.isBand() && (!p.anyHidden) == (!base.anyHidden) &&
-                    (window ? (p.window == window ||
-                               (!p.window && *window >= p.maxSeen))
-                            : !p.window);
+      bool agrees =
+          p.isBand() && (!p.anyHidden) == (!base.anyHidden) &&
+          (window ? (p.window == window || (!p.window && *window >= p.maxSeen))
+                  : !p.window);
       if (!agrees) {
         facts.why = "at " + std::to_string(at->keys) + " keys it is " +
                     p.str() + ", at small sizes " +
-                    (window ? "window " + std::to_string(*window)
-                            : base.str());
+                    (window ? "window " + std::to_string(*window) : base.str());
         return facts;
       }
       if (!forUnknown)
@@ -550,11 +547,10 @@ private:
   /// a long past where the model has one, else a prompt that long. Sizes at
   /// which the graph cannot run are passed over.
   Outcome checkAtLeast(int64_t keys, Pattern &p, Prepared &used) {
-    for (std::optional<int64_t> rows : {std::optional<int64_t>(2),
-                                        std::optional<int64_t>()}) {
+    for (std::optional<int64_t> rows :
+         {std::optional<int64_t>(2), std::optional<int64_t>()}) {
       std::optional<Prepared> at = prepare({{keys + 2}, rows, true});
-      if (!at || at->keys < keys ||
-          at->batch * at->rows * at->keys > kMaxCells)
+      if (!at || at->keys < keys || at->batch * at->rows * at->keys > kMaxCells)
         continue;
       if (evaluatePrepared(*at, {}, p)) {
         used = *at;

@@ -1,6 +1,8 @@
-//===- MatMulOps.cpp - the importer's matmul ops ----------------------------===//
+//===- MatMulOps.cpp - the importer's matmul ops
+//----------------------------===//
 //
-// An op family of the importer (see Ops.h, OpSupport.h): contractions: MatMul and Gemm.
+// An op family of the importer (see Ops.h, OpSupport.h): contractions: MatMul
+// and Gemm.
 //
 //===----------------------------------------------------------------------===//
 
@@ -137,8 +139,8 @@ LogicalResult emitGemm(NodeContext &c) {
 
 llvm::ArrayRef<OpEntry> mlir::swaa::import::matmulOps() {
   static const OpEntry ops[] = {
-    {"", "MatMul", {inferMatMul, emitMatMul}},
-    {"", "Gemm", {inferGemm, emitGemm}},
+      {"", "MatMul", {inferMatMul, emitMatMul}},
+      {"", "Gemm", {inferGemm, emitGemm}},
   };
   return ops;
 }

@@ -1,4 +1,5 @@
-//===- OpSupport.h - what the op families share ------------------*- C++ -*-===//
+//===- OpSupport.h - what the op families share ------------------*- C++
+//-*-===//
 //
 // Internal to compiler/Import. The helpers of the op handlers: axes and
 // static shapes, broadcasting, known contents (folding shape subgraphs),
@@ -40,8 +41,8 @@ inline int64_t normAxis(int64_t axis, int64_t rank) {
 
 /// A node's axis normalized for `rank`; fails, naming it, when out of range.
 /// Inference checks every axis this way, so emission may use normAxis.
-inline FailureOr<int64_t> checkedAxis(NodeContext &c, int64_t axis, int64_t rank,
-                               int64_t limit = -1) {
+inline FailureOr<int64_t> checkedAxis(NodeContext &c, int64_t axis,
+                                      int64_t rank, int64_t limit = -1) {
   int64_t a = normAxis(axis, rank);
   if (limit < 0)
     limit = rank;
@@ -81,7 +82,8 @@ inline bool isOne(const SymExpr &d) {
 
 /// Numpy-style broadcast of several shapes; different symbolic sizes are
 /// unified (the graph says they are equal at run time).
-inline FailureOr<Shape> broadcastShapes(NodeContext &c, ArrayRef<Shape> shapes) {
+inline FailureOr<Shape> broadcastShapes(NodeContext &c,
+                                        ArrayRef<Shape> shapes) {
   size_t rank = 0;
   for (const Shape &s : shapes)
     rank = std::max(rank, s.size());
@@ -146,7 +148,7 @@ inline SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
 
 /// Flat index into a (broadcast) input for a flat index of the output.
 inline int64_t broadcastIndex(int64_t flat, ArrayRef<int64_t> outShape,
-                       ArrayRef<int64_t> inShape) {
+                              ArrayRef<int64_t> inShape) {
   SmallVector<int64_t> outStrides = rowMajorStrides(outShape);
   SmallVector<int64_t> inStrides = rowMajorStrides(inShape);
   int64_t idx = 0;
@@ -203,7 +205,7 @@ foldElementwise(NodeContext &c, const Shape &outShape, bool outFloat,
 /// Known contents that are a pure rearrangement of the input's (Reshape,
 /// Squeeze, Identity...): same elements, new shape.
 inline std::optional<Known> sameElements(NodeContext &c, unsigned input,
-                                  const Shape &outShape) {
+                                         const Shape &outShape) {
   const Known *k = c.known(input);
   if (!k || !staticShape(outShape))
     return std::nullopt;
@@ -211,7 +213,8 @@ inline std::optional<Known> sameElements(NodeContext &c, unsigned input,
 }
 
 /// Known integer vector of input `i` as constants, if every element is one.
-inline std::optional<SmallVector<int64_t>> constInts(NodeContext &c, unsigned i) {
+inline std::optional<SmallVector<int64_t>> constInts(NodeContext &c,
+                                                     unsigned i) {
   if (!c.hasInput(i))
     return std::nullopt;
   const Known *k = c.known(i);
@@ -236,7 +239,9 @@ inline std::optional<double> constScalar(NodeContext &c, unsigned i) {
   return knownAt(*k, 0).asDouble();
 }
 
-inline Type i1(NodeContext &c) { return IntegerType::get(c.imp.getContext(), 1); }
+inline Type i1(NodeContext &c) {
+  return IntegerType::get(c.imp.getContext(), 1);
+}
 
 //===----------------------------------------------------------------------===//
 // Emission helpers
@@ -260,7 +265,7 @@ inline Value emptyTensor(NodeContext &c, const Shape &shape, Type elementType) {
 /// An elementwise linalg.generic over `outShape`, broadcasting the inputs
 /// (right-aligned; a static size-1 dimension broadcasts).
 inline Value emitMap(NodeContext &c, const Shape &outShape, Type outType,
-              ArrayRef<Value> inputs, BodyFn body) {
+                     ArrayRef<Value> inputs, BodyFn body) {
   MLIRContext *ctx = c.imp.getContext();
   unsigned rank = outShape.size();
   SmallVector<AffineMap> maps;
@@ -381,7 +386,7 @@ inline Value emitReduction(
 /// `x` and a tensor reduced over the last axis of `x` (rank - 1), combined
 /// elementwise: out[..., j] = fn(x[..., j], r[...]).
 inline Value emitWithRow(NodeContext &c, Value x, const Shape &shape, Value row,
-                  Type outType, BodyFn body) {
+                         Type outType, BodyFn body) {
   MLIRContext *ctx = c.imp.getContext();
   unsigned rank = shape.size();
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
@@ -397,6 +402,27 @@ inline Value emitWithRow(NodeContext &c, Value x, const Shape &shape, Value row,
       .getResult(0);
 }
 
+/// A tensor of `shape` whose every element `element` computes from the
+/// element's indices (a linalg.generic with no inputs): gathers, tiles.
+inline Value emitIndexed(
+    NodeContext &c, const Shape &shape, Type elementType,
+    llvm::function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> element) {
+  Value init = emptyTensor(c, shape, elementType);
+  unsigned rank = shape.size();
+  SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
+             ArrayRef<AffineMap>{
+                 AffineMap::getMultiDimIdentityMap(rank, c.imp.getContext())},
+             its,
+             [&](OpBuilder &b, Location l, ValueRange) {
+               SmallVector<Value> iv;
+               for (unsigned d = 0; d < rank; ++d)
+                 iv.push_back(linalg::IndexOp::create(b, l, d));
+               linalg::YieldOp::create(b, l, element(b, l, iv));
+             })
+      .getResult(0);
+}
 
 /// The binary elementwise ops.
 enum class Bin {
@@ -494,8 +520,8 @@ inline Value binaryScalar(OpBuilder &b, Location l, Bin k, Value x, Value y) {
 
 /// Axes of Squeeze/Unsqueeze/Reduce*: the attribute before `inputOpset`, the
 /// second input from it on.
-inline std::optional<SmallVector<int64_t>> axesOf(NodeContext &c, int64_t inputOpset,
-                                           unsigned inputIndex = 1) {
+inline std::optional<SmallVector<int64_t>>
+axesOf(NodeContext &c, int64_t inputOpset, unsigned inputIndex = 1) {
   if (c.opset >= inputOpset)
     return constInts(c, inputIndex);
   return c.getInts("axes");

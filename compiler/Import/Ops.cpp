@@ -16,8 +16,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
 
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -97,16 +97,15 @@ namespace {
 // The table
 //===----------------------------------------------------------------------===//
 
-
 /// Inputs an op needs at least (handlers read them unchecked); default 1.
 unsigned requiredInputs(llvm::StringRef op) {
   return llvm::StringSwitch<unsigned>(op)
       .Cases({"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less"}, 2)
       .Cases({"LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"},
              2)
-      .Cases({"Reshape", "Expand", "Gather", "GatherND", "MatMul", "Gemm",
-              "Tile"},
-             2)
+      .Cases(
+          {"Reshape", "Expand", "Gather", "GatherND", "MatMul", "Gemm", "Tile"},
+          2)
       .Cases({"LayerNormalization", "SimplifiedLayerNormalization"}, 2)
       .Cases({"RMSNormalization"}, 2)
       .Cases({"Where", "Range", "Slice", "RotaryEmbedding"}, 3)
@@ -117,11 +116,10 @@ unsigned requiredInputs(llvm::StringRef op) {
       .Default(1);
 }
 
-
 /// The op families, in the order --list-ops prints them.
 std::array<llvm::ArrayRef<OpEntry>, 6> opFamilies() {
-  return {elementwiseOps(), constantOps(), shapeOps(), reductionOps(),
-          rotaryOps(),      matmulOps()};
+  return {elementwiseOps(), constantOps(), shapeOps(),
+          reductionOps(),   rotaryOps(),   matmulOps()};
 }
 } // namespace
 
@@ -144,8 +142,8 @@ std::string mlir::swaa::import::supportedOpsText() {
   std::string text;
   for (llvm::ArrayRef<OpEntry> family : opFamilies())
     for (const OpEntry &e : family)
-      text += std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType +
-              "\n";
+      text +=
+          std::string(*e.domain ? e.domain : "ai.onnx") + " " + e.opType + "\n";
   text +=
       "ai.onnx Attention (opset 23-25, 4-D inputs; becomes attn.attention)\n"
       "com.microsoft GroupQueryAttention (becomes attn.attention)\n"

@@ -1,6 +1,9 @@
-//===- ReductionOps.cpp - the importer's reduction ops ----------------------===//
+//===- ReductionOps.cpp - the importer's reduction ops
+//----------------------===//
 //
-// An op family of the importer (see Ops.h, OpSupport.h): reductions, normalizations and softmax: Reduce*, LayerNormalization, RMSNormalization and the contrib (skip) norms, Softmax.
+// An op family of the importer (see Ops.h, OpSupport.h): reductions,
+// normalizations and softmax: Reduce*, LayerNormalization, RMSNormalization and
+// the contrib (skip) norms, Softmax.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,15 +89,15 @@ LogicalResult emitReduce(NodeContext &c) {
     init = isMax ? (double)std::numeric_limits<int64_t>::min()
                  : (double)std::numeric_limits<int64_t>::max();
   Value r = emitReduction(c, c.operand(0), in.shape, axes, init, t,
-                       [&](OpBuilder &b, Location l, Value acc, Value x) {
-                         if (isMax)
-                           return binaryScalar(b, l, Bin::Max, acc, x);
-                         if (isMin)
-                           return binaryScalar(b, l, Bin::Min, acc, x);
-                         if (op == "ReduceSumSquare")
-                           x = binaryScalar(b, l, Bin::Mul, x, x);
-                         return binaryScalar(b, l, Bin::Add, acc, x);
-                       });
+                          [&](OpBuilder &b, Location l, Value acc, Value x) {
+                            if (isMax)
+                              return binaryScalar(b, l, Bin::Max, acc, x);
+                            if (isMin)
+                              return binaryScalar(b, l, Bin::Min, acc, x);
+                            if (op == "ReduceSumSquare")
+                              x = binaryScalar(b, l, Bin::Mul, x, x);
+                            return binaryScalar(b, l, Bin::Add, acc, x);
+                          });
   Shape reducedShape;
   SymExpr count(1);
   for (int64_t i = 0; i < in.rank(); ++i)
@@ -164,10 +167,10 @@ Value emitNormValues(NodeContext &c, Value x, Value scaleV, Value biasV,
         });
   Value sq =
       emitReduction(c, centered, in.shape, last, 0.0, acc,
-                 [&](OpBuilder &b, Location l, Value a, Value v) -> Value {
-                   return arith::AddFOp::create(
-                       b, l, a, arith::MulFOp::create(b, l, v, v));
-                 });
+                    [&](OpBuilder &b, Location l, Value a, Value v) -> Value {
+                      return arith::AddFOp::create(
+                          b, l, a, arith::MulFOp::create(b, l, v, v));
+                    });
   Value inv = emitMap(c, rowShape, acc, {sq},
                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                         Value var = arith::DivFOp::create(b, l, a[0], n);
@@ -271,20 +274,21 @@ LogicalResult emitSoftmax(NodeContext &c) {
   Type t = in.elementType;
   Value x = c.operand(0);
   SmallVector<int64_t> last = {axis};
-  Value mx =
-      emitReduction(c, x, in.shape, last, -std::numeric_limits<double>::infinity(),
-                 t, [](OpBuilder &b, Location l, Value a, Value v) -> Value {
-                   return arith::MaximumFOp::create(b, l, a, v);
-                 });
+  Value mx = emitReduction(
+      c, x, in.shape, last, -std::numeric_limits<double>::infinity(), t,
+      [](OpBuilder &b, Location l, Value a, Value v) -> Value {
+        return arith::MaximumFOp::create(b, l, a, v);
+      });
   Value e = emitWithRow(c, x, in.shape, mx, t,
                         [](OpBuilder &b, Location l, ValueRange a) -> Value {
                           return math::ExpOp::create(
                               b, l, arith::SubFOp::create(b, l, a[0], a[1]));
                         });
-  Value s = emitReduction(c, e, in.shape, last, 0.0, t,
-                       [](OpBuilder &b, Location l, Value a, Value v) -> Value {
-                         return arith::AddFOp::create(b, l, a, v);
-                       });
+  Value s =
+      emitReduction(c, e, in.shape, last, 0.0, t,
+                    [](OpBuilder &b, Location l, Value a, Value v) -> Value {
+                      return arith::AddFOp::create(b, l, a, v);
+                    });
   c.setResult(0,
               emitWithRow(c, e, in.shape, s, t,
                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
@@ -297,22 +301,24 @@ LogicalResult emitSoftmax(NodeContext &c) {
 
 llvm::ArrayRef<OpEntry> mlir::swaa::import::reductionOps() {
   static const OpEntry ops[] = {
-    {"", "ReduceMean", {inferReduce, emitReduce}},
-    {"", "ReduceSum", {inferReduce, emitReduce}},
-    {"", "ReduceSumSquare", {inferReduce, emitReduce}},
-    {"", "ReduceMax", {inferReduce, emitReduce}},
-    {"", "ReduceMin", {inferReduce, emitReduce}},
-    {"", "Softmax", {inferSoftmax, emitSoftmax}},
-    {"", "LayerNormalization", {inferNorm, emitLayerNorm}},
-    {"", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
-    {"com.microsoft", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
-    {"", "RMSNormalization", {inferNorm, emitRmsNorm}},
-    {"com.microsoft",
-     "SkipSimplifiedLayerNormalization",
-     {inferSkipNorm, emitSkipRmsNorm}},
-    {"com.microsoft",
-     "SkipLayerNormalization",
-     {inferSkipNorm, emitSkipLayerNorm}},
+      {"", "ReduceMean", {inferReduce, emitReduce}},
+      {"", "ReduceSum", {inferReduce, emitReduce}},
+      {"", "ReduceSumSquare", {inferReduce, emitReduce}},
+      {"", "ReduceMax", {inferReduce, emitReduce}},
+      {"", "ReduceMin", {inferReduce, emitReduce}},
+      {"", "Softmax", {inferSoftmax, emitSoftmax}},
+      {"", "LayerNormalization", {inferNorm, emitLayerNorm}},
+      {"", "SimplifiedLayerNormalization", {inferNorm, emitRmsNorm}},
+      {"com.microsoft",
+       "SimplifiedLayerNormalization",
+       {inferNorm, emitRmsNorm}},
+      {"", "RMSNormalization", {inferNorm, emitRmsNorm}},
+      {"com.microsoft",
+       "SkipSimplifiedLayerNormalization",
+       {inferSkipNorm, emitSkipRmsNorm}},
+      {"com.microsoft",
+       "SkipLayerNormalization",
+       {inferSkipNorm, emitSkipLayerNorm}},
   };
   return ops;
 }

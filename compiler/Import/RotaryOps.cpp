@@ -1,6 +1,9 @@
-//===- RotaryOps.cpp - the importer's rotary ops ----------------------------===//
+//===- RotaryOps.cpp - the importer's rotary ops
+//----------------------------===//
 //
-// An op family of the importer (see Ops.h, OpSupport.h): rotary position embeddings: RotaryEmbedding (opset 23) and com.microsoft RotaryEmbedding; emitRope is shared with GroupQueryAttention.
+// An op family of the importer (see Ops.h, OpSupport.h): rotary position
+// embeddings: RotaryEmbedding (opset 23) and com.microsoft RotaryEmbedding;
+// emitRope is shared with GroupQueryAttention.
 //
 //===----------------------------------------------------------------------===//
 
@@ -173,10 +176,10 @@ LogicalResult emitRotary(NodeContext &c) {
 
 llvm::ArrayRef<OpEntry> mlir::swaa::import::rotaryOps() {
   static const OpEntry ops[] = {
-    {"", "RotaryEmbedding", {inferRotary, emitRotary}},
-    {"com.microsoft",
-     "RotaryEmbedding",
-     {inferContribRotary, emitContribRotary}},
+      {"", "RotaryEmbedding", {inferRotary, emitRotary}},
+      {"com.microsoft",
+       "RotaryEmbedding",
+       {inferContribRotary, emitContribRotary}},
   };
   return ops;
 }

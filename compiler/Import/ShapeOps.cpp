@@ -1,6 +1,9 @@
-//===- ShapeOps.cpp - the importer's shape ops ------------------------------===//
+//===- ShapeOps.cpp - the importer's shape ops
+//------------------------------===//
 //
-// An op family of the importer (see Ops.h, OpSupport.h): shape and index ops: Reshape, Unsqueeze, Squeeze, Flatten, Transpose, Expand, Concat, Slice, Split, Gather, GatherND, Tile, Trilu.
+// An op family of the importer (see Ops.h, OpSupport.h): shape and index ops:
+// Reshape, Unsqueeze, Squeeze, Flatten, Transpose, Expand, Concat, Slice,
+// Split, Gather, GatherND, Tile, Trilu.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +16,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Reshape-like ops
 //===----------------------------------------------------------------------===//
-
 
 LogicalResult inferReshape(NodeContext &c) {
   const TensorInfo &in = c.info(0);
@@ -531,8 +533,7 @@ LogicalResult inferGather(NodeContext &c) {
         int64_t j = id < 0 ? id + dim : id;
         if (j < 0 || j >= dim)
           return c.outOfRange("gathers index " + llvm::Twine(id) +
-                              " of a size-" +
-                         llvm::Twine(dim) + " axis");
+                              " of a size-" + llvm::Twine(dim) + " axis");
         for (int64_t q = 0; q < post; ++q) {
           int64_t src = (p * dim + j) * post + q;
           appendElement(k, *dk, src);
@@ -544,41 +545,35 @@ LogicalResult inferGather(NodeContext &c) {
   return success();
 }
 
+/// An index read from a tensor as an `index`, negative ones counted from
+/// the end of an axis of size `dim`.
+Value wrapIndex(OpBuilder &b, Location l, Value id, Value dim) {
+  Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), id);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+  return arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, dim),
+                                 i);
+}
+
 LogicalResult emitGather(NodeContext &c) {
   const TensorInfo &data = c.info(0), &idx = c.info(1);
   const TensorInfo &out = c.out(0).info;
   int64_t axis = normAxis(c.getInt("axis", 0), data.rank());
   Value dataV = c.operand(0), idxV = c.operand(1);
   Value dim = c.imp.indexValue(data.shape[axis]);
-  Value init = emptyTensor(c, out.shape, out.elementType);
-  MLIRContext *ctx = c.imp.getContext();
-  unsigned rank = out.rank(), q = idx.rank();
-  SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
+  unsigned q = idx.rank();
   c.setResult(
-      0,
-      linalg::GenericOp::create(
-          c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
-          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
-          its,
-          [&](OpBuilder &b, Location l, ValueRange) {
-            SmallVector<Value> iv;
-            for (unsigned d = 0; d < rank; ++d)
-              iv.push_back(linalg::IndexOp::create(b, l, d));
-            SmallVector<Value> idxPos(iv.begin() + axis, iv.begin() + axis + q);
-            Value id = tensor::ExtractOp::create(b, l, idxV, idxPos);
-            Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), id);
-            Value zero = arith::ConstantIndexOp::create(b, l, 0);
-            Value neg =
-                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
-            i = arith::SelectOp::create(b, l, neg,
-                                        arith::AddIOp::create(b, l, i, dim), i);
-            SmallVector<Value> pos(iv.begin(), iv.begin() + axis);
-            pos.push_back(i);
-            pos.append(iv.begin() + axis + q, iv.end());
-            linalg::YieldOp::create(
-                b, l, tensor::ExtractOp::create(b, l, dataV, pos).getResult());
-          })
-          .getResult(0));
+      0, emitIndexed(
+             c, out.shape, out.elementType,
+             [&](OpBuilder &b, Location l, ArrayRef<Value> iv) {
+               SmallVector<Value> idxPos(iv.begin() + axis,
+                                         iv.begin() + axis + q);
+               Value id = tensor::ExtractOp::create(b, l, idxV, idxPos);
+               SmallVector<Value> pos(iv.begin(), iv.begin() + axis);
+               pos.push_back(wrapIndex(b, l, id, dim));
+               pos.append(iv.begin() + axis + q, iv.end());
+               return tensor::ExtractOp::create(b, l, dataV, pos).getResult();
+             }));
   return success();
 }
 
@@ -612,7 +607,8 @@ LogicalResult inferGatherND(NodeContext &c) {
           v += (*dims)[d];
         if (v < 0 || v >= (*dims)[d])
           return c.outOfRange("gathers index " + llvm::Twine((*ids)[t + d]) +
-                         " of a size-" + llvm::Twine((*dims)[d]) + " axis");
+                              " of a size-" + llvm::Twine((*dims)[d]) +
+                              " axis");
         base += v * strides[d];
       }
       for (int64_t e = 0; e < slice; ++e) {
@@ -636,38 +632,21 @@ LogicalResult emitGatherND(NodeContext &c) {
   SmallVector<Value> dims;
   for (int64_t d = 0; d < last; ++d)
     dims.push_back(c.imp.indexValue(data.shape[d]));
-  Value init = emptyTensor(c, out.shape, out.elementType);
-  MLIRContext *ctx = c.imp.getContext();
-  unsigned rank = out.rank(), q = idx.rank();
-  SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
+  unsigned q = idx.rank();
   c.setResult(
-      0,
-      linalg::GenericOp::create(
-          c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
-          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
-          its,
-          [&](OpBuilder &b, Location l, ValueRange) {
-            SmallVector<Value> iv;
-            for (unsigned d = 0; d < rank; ++d)
-              iv.push_back(linalg::IndexOp::create(b, l, d));
-            SmallVector<Value> pos;
-            Value zero = arith::ConstantIndexOp::create(b, l, 0);
-            for (int64_t t = 0; t < last; ++t) {
-              SmallVector<Value> at(iv.begin(), iv.begin() + (q - 1));
-              at.push_back(arith::ConstantIndexOp::create(b, l, t));
-              Value id = tensor::ExtractOp::create(b, l, idxV, at);
-              Value i =
-                  arith::IndexCastOp::create(b, l, b.getIndexType(), id);
-              Value neg = arith::CmpIOp::create(
-                  b, l, arith::CmpIPredicate::slt, i, zero);
-              pos.push_back(arith::SelectOp::create(
-                  b, l, neg, arith::AddIOp::create(b, l, i, dims[t]), i));
-            }
-            pos.append(iv.begin() + (q - 1), iv.end());
-            linalg::YieldOp::create(
-                b, l, tensor::ExtractOp::create(b, l, dataV, pos).getResult());
-          })
-          .getResult(0));
+      0, emitIndexed(
+             c, out.shape, out.elementType,
+             [&](OpBuilder &b, Location l, ArrayRef<Value> iv) {
+               SmallVector<Value> pos;
+               for (int64_t t = 0; t < last; ++t) {
+                 SmallVector<Value> at(iv.begin(), iv.begin() + (q - 1));
+                 at.push_back(arith::ConstantIndexOp::create(b, l, t));
+                 Value id = tensor::ExtractOp::create(b, l, idxV, at);
+                 pos.push_back(wrapIndex(b, l, id, dims[t]));
+               }
+               pos.append(iv.begin() + (q - 1), iv.end());
+               return tensor::ExtractOp::create(b, l, dataV, pos).getResult();
+             }));
   return success();
 }
 
@@ -689,7 +668,8 @@ LogicalResult inferTile(NodeContext &c) {
   std::optional<Known> known;
   auto inDims = staticShape(in.shape);
   auto outDims = staticShape(out);
-  if (const Known *k = c.known(0); k && inDims && outDims &&
+  if (const Known *k = c.known(0);
+      k && inDims && outDims &&
       numElements(out).value_or(c.maxKnown + 1) <= c.maxKnown) {
     SmallVector<int64_t> inStrides = rowMajorStrides(*inDims);
     SmallVector<int64_t> outStrides = rowMajorStrides(*outDims);
@@ -699,8 +679,8 @@ LogicalResult inferTile(NodeContext &c) {
     for (int64_t e = 0; e < n; ++e) {
       int64_t src = 0;
       for (size_t d = 0; d < outDims->size(); ++d)
-        src += ((e / outStrides[d]) % (*outDims)[d] % (*inDims)[d]) *
-               inStrides[d];
+        src +=
+            ((e / outStrides[d]) % (*outDims)[d] % (*inDims)[d]) * inStrides[d];
       appendElement(r, *k, src);
     }
     known = std::move(r);
@@ -716,24 +696,15 @@ LogicalResult emitTile(NodeContext &c) {
   SmallVector<Value> dims;
   for (const SymExpr &d : in.shape)
     dims.push_back(c.imp.indexValue(d));
-  Value init = emptyTensor(c, out.shape, out.elementType);
-  unsigned rank = out.rank();
-  SmallVector<utils::IteratorType> its(rank, utils::IteratorType::parallel);
   c.setResult(
-      0, linalg::GenericOp::create(
-             c.b(), c.loc, init.getType(), ValueRange{}, ValueRange{init},
-             ArrayRef<AffineMap>{
-                 AffineMap::getMultiDimIdentityMap(rank, c.imp.getContext())},
-             its,
-             [&](OpBuilder &b, Location l, ValueRange) {
+      0, emitIndexed(
+             c, out.shape, out.elementType,
+             [&](OpBuilder &b, Location l, ArrayRef<Value> iv) {
                SmallVector<Value> pos;
-               for (unsigned d = 0; d < rank; ++d)
-                 pos.push_back(arith::RemUIOp::create(
-                     b, l, linalg::IndexOp::create(b, l, d), dims[d]));
-               linalg::YieldOp::create(
-                   b, l, tensor::ExtractOp::create(b, l, inV, pos).getResult());
-             })
-             .getResult(0));
+               for (size_t d = 0; d < iv.size(); ++d)
+                 pos.push_back(arith::RemUIOp::create(b, l, iv[d], dims[d]));
+               return tensor::ExtractOp::create(b, l, inV, pos).getResult();
+             }));
   return success();
 }
 
@@ -794,19 +765,19 @@ LogicalResult emitTrilu(NodeContext &c) {
 
 llvm::ArrayRef<OpEntry> mlir::swaa::import::shapeOps() {
   static const OpEntry ops[] = {
-    {"", "Reshape", {inferReshape, emitReshapeLike}},
-    {"", "Unsqueeze", {inferUnsqueeze, emitReshapeLike}},
-    {"", "Squeeze", {inferSqueeze, emitReshapeLike}},
-    {"", "Flatten", {inferFlatten, emitReshapeLike}},
-    {"", "Transpose", {inferTranspose, emitTranspose}},
-    {"", "Expand", {inferExpand, emitExpand}},
-    {"", "Concat", {inferConcat, emitConcat}},
-    {"", "Slice", {inferSlice, emitSlice}},
-    {"", "Split", {inferSplit, emitSplit}},
-    {"", "Gather", {inferGather, emitGather}},
-    {"", "GatherND", {inferGatherND, emitGatherND}},
-    {"", "Tile", {inferTile, emitTile}},
-    {"", "Trilu", {inferTrilu, emitTrilu}},
+      {"", "Reshape", {inferReshape, emitReshapeLike}},
+      {"", "Unsqueeze", {inferUnsqueeze, emitReshapeLike}},
+      {"", "Squeeze", {inferSqueeze, emitReshapeLike}},
+      {"", "Flatten", {inferFlatten, emitReshapeLike}},
+      {"", "Transpose", {inferTranspose, emitTranspose}},
+      {"", "Expand", {inferExpand, emitExpand}},
+      {"", "Concat", {inferConcat, emitConcat}},
+      {"", "Slice", {inferSlice, emitSlice}},
+      {"", "Split", {inferSplit, emitSplit}},
+      {"", "Gather", {inferGather, emitGather}},
+      {"", "GatherND", {inferGatherND, emitGatherND}},
+      {"", "Tile", {inferTile, emitTile}},
+      {"", "Trilu", {inferTrilu, emitTrilu}},
   };
   return ops;
 }

@@ -6,9 +6,9 @@
 // Prefill (several query rows): a block per (query tile, head, batch), R
 // threads per query row (R = 1, 2, 4, .. so that a thread holds at most 16
 // of the row's q and output elements: no register spills at head_dim 64 or
-// 128; at most 128 threads per block), each with its part of q and of the online-softmax state (running
-// max m, sum l, output acc) in registers; the R partial dot products are
-// summed with warp shuffles:
+// 128; at most 128 threads per block), each with its part of q and of the
+// online-softmax state (running max m, sum l, output acc) in registers; the R
+// partial dot products are summed with warp shuffles:
 //
 //   q = scale * Q[row]                               -- registers
 //   for key tile in [0, sink end) then [window start, last row]:
@@ -16,7 +16,8 @@
 //     barrier                                           by the whole block
 //     for each key c of the tile:
 //       s = q . Ks[c] (+ mask), -inf where hidden
-//       m' = max(m, s); l = l e^(m-m') + e^(s-m'); acc = acc e^(m-m') + e^(s-m') Vs[c]
+//       m' = max(m, s); l = l e^(m-m') + e^(s-m'); acc = acc e^(m-m') +
+//       e^(s-m') Vs[c]
 //     barrier
 //   O[row] = l > 0 ? acc / l : 0
 //
@@ -195,8 +196,8 @@ private:
   MemRefType sharedType(ArrayRef<int64_t> shape) {
     return MemRefType::get(
         shape, f32, MemRefLayoutAttrInterface(),
-        gpu::AddressSpaceAttr::get(b.getContext(),
-                                   gpu::GPUDialect::getWorkgroupAddressSpace()));
+        gpu::AddressSpaceAttr::get(
+            b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace()));
   }
   void store(Value x, Value buf, ValueRange indices) {
     Type elem = cast<MemRefType>(buf.getType()).getElementType();
@@ -231,10 +232,11 @@ private:
   // What both kernels share
   //===--------------------------------------------------------------------===//
 
-  Value visibleKey(Value i, Value j) { return swaa::visibleKey(b, loc, a, i, j); }
+  Value visibleKey(Value i, Value j) {
+    return swaa::visibleKey(b, loc, a, i, j);
+  }
 
-  void keyRanges(Value i0, Value i1, Value &sinkEnd, Value &start,
-                 Value &end) {
+  void keyRanges(Value i0, Value i1, Value &sinkEnd, Value &start, Value &end) {
     KeyRanges r = visibleKeyRanges(b, loc, a, keys, i0, i1);
     sinkEnd = r.sinkEnd;
     start = r.start;
@@ -272,8 +274,9 @@ private:
   /// scale * q . key (+ the mask), -inf where the key is hidden: each of
   /// the row's threads sums its part (`qAt(d)`, `kAt(d)` for d < dPart),
   /// warp shuffles add the parts (every thread of the group gets the sum).
-  Value score(function_ref<Value(int64_t)> qAt, function_ref<Value(int64_t)> kAt,
-              Value bIdx, Value h, Value row, Value i, Value j) {
+  Value score(function_ref<Value(int64_t)> qAt,
+              function_ref<Value(int64_t)> kAt, Value bIdx, Value h, Value row,
+              Value i, Value j) {
     Value dot = fconst(0.0);
     for (int64_t d = 0; d < dPart; ++d)
       dot = fadd(dot, fmul(qAt(d), kAt(d)));
@@ -287,8 +290,7 @@ private:
       dot = fadd(dot, load(mask, {maskIndex(0, bIdx), maskIndex(1, h),
                                   maskIndex(2, row), maskIndex(3, j)}));
     if (Value vis = visibleKey(i, j))
-      dot = select(vis, dot,
-                   fconst(-std::numeric_limits<float>::infinity()));
+      dot = select(vis, dot, fconst(-std::numeric_limits<float>::infinity()));
     return dot;
   }
 
@@ -312,9 +314,9 @@ private:
     Value qTiles = arith::CeilDivUIOp::create(b, loc, rows, idx(tq));
     SmallVector<Type> shared = {sharedType({tk, headDim}),
                                 sharedType({tk, valueDim})};
-    auto launch = gpu::LaunchOp::create(b, loc, qTiles, heads, batch,
-                                        idx(threads), one, one, nullptr,
-                                        nullptr, ValueRange{}, shared);
+    auto launch =
+        gpu::LaunchOp::create(b, loc, qTiles, heads, batch, idx(threads), one,
+                              one, nullptr, nullptr, ValueRange{}, shared);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
     Value ks = launch.getWorkgroupAttributions()[0];
@@ -359,13 +361,13 @@ private:
             RowState next = forState(
                 idx(0), nKeys, one, s, [&](Value c, const RowState &st) {
                   Value j = add(k0, c);
-                  Value sc = score(
-                      [&](int64_t d) { return qRegs[d]; },
-                      [&](int64_t d) -> Value {
-                        return memref::LoadOp::create(
-                            b, loc, ks, ValueRange{c, add(dBase, idx(d))});
-                      },
-                      bIdx, h, rowC, i, j);
+                  Value sc = score([&](int64_t d) { return qRegs[d]; },
+                                   [&](int64_t d) -> Value {
+                                     return memref::LoadOp::create(
+                                         b, loc, ks,
+                                         ValueRange{c, add(dBase, idx(d))});
+                                   },
+                                   bIdx, h, rowC, i, j);
                   return update(st, sc, [&](int64_t e) -> Value {
                     return memref::LoadOp::create(
                         b, loc, vs, ValueRange{c, add(eBase, idx(e))});
@@ -388,9 +390,8 @@ private:
   /// visible key: zeros).
   void storeRow(const RowState &s, Value bIdx, Value h, Value row,
                 Value eBase) {
-    Value any =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, s.l,
-                              fconst(0.0));
+    Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, s.l,
+                                      fconst(0.0));
     Value inv = arith::DivFOp::create(b, loc, fconst(1.0), s.l);
     for (int64_t e = 0; e < ePart; ++e)
       store(select(any, fmul(s.acc[e], inv), fconst(0.0)), out,
@@ -411,8 +412,8 @@ private:
     keyRanges(offset, offset, sinkEnd, start, end);
     Value total = add(sinkEnd, sub(end, start));
     Value splits = maxI(
-        one, minI(idx(kMaxSplits),
-                  arith::CeilDivUIOp::create(b, loc, total, idx(kKeysPerSplit))));
+        one, minI(idx(kMaxSplits), arith::CeilDivUIOp::create(
+                                       b, loc, total, idx(kKeysPerSplit))));
     Value chunk = arith::CeilDivUIOp::create(b, loc, total, splits);
     // Each block's partial state: [batch, heads, splits, m l acc[Dv]].
     Value partial = memref::AllocOp::create(
@@ -425,9 +426,9 @@ private:
     {
       SmallVector<Type> shared = {sharedType({G}), sharedType({G}),
                                   sharedType({G, valueDim + 1})};
-      auto launch = gpu::LaunchOp::create(b, loc, splits, heads, batch, idx(T),
-                                          one, one, nullptr, nullptr,
-                                          ValueRange{}, shared);
+      auto launch =
+          gpu::LaunchOp::create(b, loc, splits, heads, batch, idx(T), one, one,
+                                nullptr, nullptr, ValueRange{}, shared);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&launch.getBody().front());
       Value ms = launch.getWorkgroupAttributions()[0];
@@ -455,12 +456,12 @@ private:
             Value j = select(cmp(arith::CmpIPredicate::ult, el, sinkEnd), el,
                              add(start, sub(el, sinkEnd)));
             Value kj = slot(j);
-            Value sc = score(
-                [&](int64_t d) { return qRegs[d]; },
-                [&](int64_t d) -> Value {
-                  return load(k, {bIdx, hk, kj, add(dBase, idx(d))});
-                },
-                bIdx, h, zero, offset, j);
+            Value sc =
+                score([&](int64_t d) { return qRegs[d]; },
+                      [&](int64_t d) -> Value {
+                        return load(k, {bIdx, hk, kj, add(dBase, idx(d))});
+                      },
+                      bIdx, h, zero, offset, j);
             sc = select(valid, sc,
                         fconst(-std::numeric_limits<float>::infinity()));
             return update(s, sc, [&](int64_t e) -> Value {
@@ -479,8 +480,12 @@ private:
       // block's max M): m = M, l = sum l_g e^(m_g - M), acc likewise.
       combine(
           idx(G), t, idx(T),
-          [&](Value u) { return memref::LoadOp::create(b, loc, ms, ValueRange{u}); },
-          [&](Value u) { return memref::LoadOp::create(b, loc, ls, ValueRange{u}); },
+          [&](Value u) {
+            return memref::LoadOp::create(b, loc, ms, ValueRange{u});
+          },
+          [&](Value u) {
+            return memref::LoadOp::create(b, loc, ls, ValueRange{u});
+          },
           [&](Value u, Value e) {
             return memref::LoadOp::create(b, loc, accs, ValueRange{u, e});
           },
@@ -501,8 +506,8 @@ private:
 
     // The splits combined: out = sum acc_s e^(m_s - M) / sum l_s e^(m_s - M).
     {
-      auto launch = gpu::LaunchOp::create(b, loc, one, heads, batch, idx(T),
-                                          one, one);
+      auto launch =
+          gpu::LaunchOp::create(b, loc, one, heads, batch, idx(T), one, one);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&launch.getBody().front());
       Value t = launch.getThreadIds().x;
@@ -517,10 +522,11 @@ private:
           [&](Value u, Value e) { return at(u, add(e, idx(2))); },
           [&](Value, Value) {},
           [&](Value e, Value acc, Value, Value inv) {
-            store(select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                               inv, fconst(0.0)),
-                         fmul(acc, inv), fconst(0.0)),
-                  out, {bIdx, h, zero, e});
+            store(
+                select(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                             inv, fconst(0.0)),
+                       fmul(acc, inv), fconst(0.0)),
+                out, {bIdx, h, zero, e});
           });
       gpu::TerminatorOp::create(b, loc);
     }
@@ -559,10 +565,10 @@ private:
       return fadd(sum, fmul(weight(u), l(u)));
     });
     state(M, L);
-    Value any =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, L, fconst(0.0));
-    Value inv = select(any, arith::DivFOp::create(b, loc, fconst(1.0), L),
-                       fconst(0.0));
+    Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, L,
+                                      fconst(0.0));
+    Value inv =
+        select(any, arith::DivFOp::create(b, loc, fconst(1.0), L), fconst(0.0));
     forLoop(t, idx(valueDim), step, [&](Value e) {
       Value a = reduce(fconst(0.0), [&](Value u, Value sum) -> Value {
         return fadd(sum, fmul(weight(u), acc(u, e)));

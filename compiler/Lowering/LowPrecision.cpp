@@ -80,7 +80,8 @@ struct SwaaLowPrecisionPass final
       if (!isF32Tensor(arg.getType()))
         continue;
       bool weight = fn.getArgAttr(arg.getArgNumber(), "swaa.weight") != nullptr;
-      bool cache = fn.getArgAttr(arg.getArgNumber(), "swaa.kv_cache") != nullptr;
+      bool cache =
+          fn.getArgAttr(arg.getArgNumber(), "swaa.kv_cache") != nullptr;
       if (!weight && !cache)
         continue;
       Type f32Type = arg.getType();
@@ -96,8 +97,8 @@ struct SwaaLowPrecisionPass final
     WalkResult walk = fn.walk([&](Operation *op) -> WalkResult {
       b.setInsertionPoint(op);
       if (auto append = dyn_cast<attn::CacheAppendOp>(op)) {
-        Type cacheElement =
-            cast<RankedTensorType>(append.getCache().getType()).getElementType();
+        Type cacheElement = cast<RankedTensorType>(append.getCache().getType())
+                                .getElementType();
         if (cacheElement != low)
           return op->emitOpError("writes a cache that is not ")
                  << low << " (only the entry's cache arguments are converted)";
@@ -133,8 +134,8 @@ struct SwaaLowPrecisionPass final
           BlockArgument arg = body->getArgument(input->getOperandNumber());
           arg.setType(low);
           OpBuilder inner = OpBuilder::atBlockBegin(body);
-          Value wide =
-              arith::ExtFOp::create(inner, arg.getLoc(), inner.getF32Type(), arg);
+          Value wide = arith::ExtFOp::create(inner, arg.getLoc(),
+                                             inner.getF32Type(), arg);
           arg.replaceAllUsesExcept(wide, wide.getDefiningOp());
         }
         return WalkResult::advance();

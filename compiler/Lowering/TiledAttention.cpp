@@ -90,8 +90,6 @@ private:
     return b.createOrFold<tensor::DimOp>(loc, t, d);
   }
 
-
-
   /// The slot of key position j in the key/value operand.
   Value slot(Value j) {
     return cacheSlot(b, loc, j, a.ringWindow, a.ringSinks);
@@ -138,8 +136,8 @@ private:
     if (a.window && a.sinks > 0)
       keyRange(zero, ranges.sinkEnd, bIdx, h, hk, q0, nRows, q, k, v, mask, m,
                l, acc, s);
-    keyRange(ranges.start, ranges.end, bIdx, h, hk, q0, nRows, q, k, v, mask,
-             m, l, acc, s);
+    keyRange(ranges.start, ranges.end, bIdx, h, hk, q0, nRows, q, k, v, mask, m,
+             l, acc, s);
 
     // out = l > 0 ? acc / l : 0 (a row with no visible key gives zeros).
     Type outElem = cast<MemRefType>(out.getType()).getElementType();
@@ -260,8 +258,9 @@ private:
     });
   }
 
-  Value visibleKey(Value i, Value j) { return swaa::visibleKey(b, loc, a, i, j); }
-
+  Value visibleKey(Value i, Value j) {
+    return swaa::visibleKey(b, loc, a, i, j);
+  }
 
   Value forLoopReduce(Value from, Value to, Value init,
                       function_ref<Value(Value, Value)> body) {
@@ -399,7 +398,7 @@ Value swaa::visibleKey(OpBuilder &b, Location loc, const AttentionView &a,
 }
 
 AttentionSizes swaa::attentionSizes(OpBuilder &b, Location loc,
-                                   const AttentionView &a) {
+                                    const AttentionView &a) {
   auto dim = [&](Value t, int64_t d) {
     return b.createOrFold<tensor::DimOp>(loc, t, d);
   };
@@ -482,9 +481,9 @@ FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
       Value few = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::ult, rows,
           arith::ConstantIndexOp::create(rewriter, loc, vectorWidth));
-      auto choice = scf::IfOp::create(
-          rewriter, loc, TypeRange{view->resultType}, few,
-          /*withElseRegion=*/true);
+      auto choice =
+          scf::IfOp::create(rewriter, loc, TypeRange{view->resultType}, few,
+                            /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(choice.thenBlock());
       scf::YieldOp::create(rewriter, loc, scalar());
       rewriter.setInsertionPointToStart(choice.elseBlock());

@@ -50,8 +50,7 @@ public:
                      const VectorTiling &t)
       : KernelBuilder(b, a.op->getLoc()), a(a), tq(t.queryTile), tk(t.keyTile),
         vw(t.vectorWidth), rv(t.queryTile / t.vectorWidth),
-        rvb(t.rowVectorsPerBlock), kb(t.keysPerBlock),
-        eb(t.valueDimsPerBlock) {
+        rvb(t.rowVectorsPerBlock), kb(t.keysPerBlock), eb(t.valueDimsPerBlock) {
     vt = VectorType::get({vw}, f32);
   }
 
@@ -69,12 +68,12 @@ public:
 
     Value zero = idx(0), one = idx(1);
     Value qTiles = arith::CeilDivUIOp::create(b, loc, rows, idx(tq));
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero, zero},
-        ValueRange{sizes.batch, sizes.heads, qTiles}, ValueRange{one, one, one},
-        [&](OpBuilder &, Location, ValueRange ivs) {
-          tileBody(ivs, q, k, v, mask, out);
-        });
+    scf::ParallelOp::create(b, loc, ValueRange{zero, zero, zero},
+                            ValueRange{sizes.batch, sizes.heads, qTiles},
+                            ValueRange{one, one, one},
+                            [&](OpBuilder &, Location, ValueRange ivs) {
+                              tileBody(ivs, q, k, v, mask, out);
+                            });
     return bufferization::ToTensorOp::create(b, loc, a.resultType, out,
                                              /*restrict=*/true,
                                              /*writable=*/true);
@@ -93,12 +92,12 @@ private:
   struct Tile {
     Value bIdx, h, hk, q0, nRows, i0, i1;
     Value q, k, v, mask;
-    Value qt;     // [head_dim, tq]  scaled queries, transposed
-    Value st;     // [tk, tq]        scores, then probabilities, transposed
-    Value accT;   // [value_dim, tq] unnormalized output, transposed
-    Value m, l;   // [tq]            running max and sum
-    Value alpha;  // [tq]            this key tile's rescale of accT
-    Value slots;  // [tk] index      ring slots of the key tile (ring only)
+    Value qt;    // [head_dim, tq]  scaled queries, transposed
+    Value st;    // [tk, tq]        scores, then probabilities, transposed
+    Value accT;  // [value_dim, tq] unnormalized output, transposed
+    Value m, l;  // [tq]            running max and sum
+    Value alpha; // [tq]            this key tile's rescale of accT
+    Value slots; // [tk] index      ring slots of the key tile (ring only)
   };
 
   Value splat(double v) {
@@ -129,8 +128,7 @@ private:
   }
 
   Value alloc(ArrayRef<int64_t> shape, Type elem, ValueRange sizes = {}) {
-    return memref::AllocOp::create(b, loc, MemRefType::get(shape, elem),
-                                   sizes);
+    return memref::AllocOp::create(b, loc, MemRefType::get(shape, elem), sizes);
   }
 
   void tileBody(ValueRange ivs, Value q, Value k, Value v, Value mask,
@@ -284,8 +282,8 @@ private:
     for (int64_t c = 0; c < nk; ++c)
       keyRows.push_back(slotOf(t, k0, add(c0, idx(c))));
     SmallVector<Value> init(nk * rvb, splat(0.0));
-    SmallVector<Value> acc = forLoopCarry(
-        idx(0), headDim, init, [&](Value d, ValueRange iter) {
+    SmallVector<Value> acc =
+        forLoopCarry(idx(0), headDim, init, [&](Value d, ValueRange iter) {
           SmallVector<Value> qv;
           for (int64_t i = 0; i < rvb; ++i)
             qv.push_back(vload(t.qt, {d, idx((r0 + i) * vw)}));
@@ -361,8 +359,8 @@ private:
     };
     forLoop(idx(0), nKeys, [&](Value c) {
       forLoop(idx(0), t.nRows, [&](Value r) {
-        Value mv = load(t.mask, {at(0, t.bIdx), at(1, t.h),
-                                 at(2, add(t.q0, r)), at(3, add(k0, c))});
+        Value mv = load(t.mask, {at(0, t.bIdx), at(1, t.h), at(2, add(t.q0, r)),
+                                 at(3, add(k0, c))});
         Value s = memref::LoadOp::create(b, loc, t.st, ValueRange{c, r});
         memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, s, mv),
                                 t.st, ValueRange{c, r});
@@ -387,8 +385,8 @@ private:
     Value none = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew,
                                        negInf());
     Value mSafe = arith::SelectOp::create(b, loc, none, splat(0.0), mNew);
-    Value alpha = math::ExpOp::create(
-        b, loc, arith::SubFOp::create(b, loc, mOld, mSafe));
+    Value alpha =
+        math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mSafe));
     Value sum =
         forLoopCarry(idx(0), nKeys, {splat(0.0)}, [&](Value c, ValueRange it) {
           Value s = vload(t.st, {c, off});
@@ -415,8 +413,8 @@ private:
         Value x = vload(t.accT, {add(e0, idx(e)), off});
         init.push_back(arith::MulFOp::create(b, loc, x, vload(t.alpha, off)));
       }
-    SmallVector<Value> acc = forLoopCarry(
-        idx(0), nKeys, init, [&](Value c, ValueRange iter) {
+    SmallVector<Value> acc =
+        forLoopCarry(idx(0), nKeys, init, [&](Value c, ValueRange iter) {
           Value row = slotOf(t, k0, c);
           SmallVector<Value> p;
           for (int64_t i = 0; i < rvb; ++i)
@@ -432,8 +430,7 @@ private:
         });
     for (int64_t e = 0; e < ne; ++e)
       for (int64_t i = 0; i < rvb; ++i)
-        vstore(acc[e * rvb + i], t.accT,
-               {add(e0, idx(e)), idx((r0 + i) * vw)});
+        vstore(acc[e * rvb + i], t.accT, {add(e0, idx(e)), idx((r0 + i) * vw)});
   }
 };
 } // namespace
@@ -455,7 +452,7 @@ VectorTiling VectorTiling::get(int64_t queryTile, int64_t keyTile,
 }
 
 Value swaa::buildVectorTiledAttention(RewriterBase &rewriter,
-                                     const AttentionView &view,
-                                     const VectorTiling &tiling) {
+                                      const AttentionView &view,
+                                      const VectorTiling &tiling) {
   return VectorTiledBuilder(rewriter, view, tiling).build();
 }

@@ -25,11 +25,11 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -257,11 +257,11 @@ int main(int argc, char **argv) {
   });
 
   // The recipe: a file or a preset, then the flags.
-  bool hasRecipe =
-      !recipeFile.empty() || !presetName.empty() ||
-      windowFlag.getNumOccurrences() || sinksFlag.getNumOccurrences() ||
-      faLayersFlag.getNumOccurrences() || faDecodeFlag.getNumOccurrences() ||
-      overrideNativeFlag;
+  bool hasRecipe = !recipeFile.empty() || !presetName.empty() ||
+                   windowFlag.getNumOccurrences() ||
+                   sinksFlag.getNumOccurrences() ||
+                   faLayersFlag.getNumOccurrences() ||
+                   faDecodeFlag.getNumOccurrences() || overrideNativeFlag;
   auto fail = [](const llvm::Twine &message) {
     llvm::errs() << "swaa-compile: error: " << message << "\n";
     return 1;
@@ -394,8 +394,8 @@ int main(int argc, char **argv) {
   if (queryTile < 1 || keyTile < 1)
     return fail("--query-tile and --key-tile must be at least 1");
 
-  if (targetFlag == "cuda" && (emit == Emit::PTX || emit == Emit::LLVM ||
-                               artifact)) {
+  if (targetFlag == "cuda" &&
+      (emit == Emit::PTX || emit == Emit::LLVM || artifact)) {
     llvm::SmallVector<llvm::StringRef> archs;
     llvm::StringRef(cudaArch).split(archs, ',', -1, /*KeepEmpty=*/false);
     if (archs.empty())
