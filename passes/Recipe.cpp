@@ -267,6 +267,11 @@ Error mlir::swaa::validateRecipe(
     return err(r.source + ": " + Twine(r.sinks) +
                " sinks without a window: sink tokens only apply to "
                "sliding-window layers (give a window, or drop the sinks)");
+  if (r.window && r.sinks > *r.window)
+    warn(r.source + ": " + std::to_string(r.sinks) +
+         " sinks exceed the window of " + std::to_string(*r.window) +
+         ": each windowed query sees more sink tokens than recent ones "
+         "(SWAA keeps a few sinks, e.g. 4, with windows of hundreds)");
   for (auto [what, spec] : {std::pair("fa-layers", r.faLayers),
                             std::pair("fa-decode", r.faDecode)}) {
     StringRef s = spec;

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Artifact/Artifact.h"
+#include "compiler/Artifact/Destination.h"
 
 #include "llvm/ADT/APFloat.h"
 
@@ -124,6 +125,29 @@ llvm::json::Value toJSON(const EntryValue &v) {
 }
 } // namespace
 
+static llvm::json::Object entriesJSON(const std::vector<EntryPoint> &list) {
+  llvm::json::Object entries;
+  for (const EntryPoint &e : list) {
+    llvm::json::Array args, results;
+    for (const EntryValue &v : e.args)
+      args.push_back(toJSON(v));
+    for (const EntryValue &v : e.results)
+      results.push_back(toJSON(v));
+    entries[e.name] = llvm::json::Object{{"symbol", e.symbol},
+                                         {"args", std::move(args)},
+                                         {"results", std::move(results)}};
+  }
+  return entries;
+}
+
+std::string swaa::signatureOf(const std::vector<EntryPoint> &entries) {
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::json::Value(
+      llvm::json::Object{{"format_version", kArtifactFormatVersion},
+                         {"entries", entriesJSON(entries)}});
+  return text;
+}
+
 FailureOr<std::vector<EntryPoint>> swaa::describeEntryPoints(ModuleOp split) {
   std::vector<EntryPoint> entries;
   for (StringRef name : {"prefill", "decode"}) {
@@ -213,16 +237,17 @@ static std::string narrowFloats(llvm::StringRef bytes, llvm::StringRef dtype) {
 
 bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
   namespace fs = llvm::sys::fs;
-  // Build next to the destination, then move into place.
-  llvm::SmallString<256> tmp(spec.dir);
-  tmp += ".tmp";
-  fs::remove_directories(tmp);
-  if (std::error_code ec = fs::create_directories(tmp)) {
-    error = "cannot create " + tmp.str().str() + ": " + ec.message();
+  std::vector<std::string> files = artifactFiles(spec.codeFile);
+  if (!checkArtifactDestination(spec.dir, files, error))
     return false;
-  }
+  // Build in a fresh directory beside the destination, then move it into
+  // place: a failure leaves nothing half written and nothing behind.
+  TemporaryArtifact tmpDir(spec.dir, files);
+  if (!tmpDir.create(error))
+    return false;
+  llvm::SmallString<256> tmp(tmpDir.path());
   auto fail = [&](const std::string &message) {
-    fs::remove_directories(tmp);
+    tmpDir.remove();
     error = message;
     return false;
   };
@@ -246,14 +271,21 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
   if (ec)
     return fail("cannot write " + weightsPath.str().str() + ": " +
                 ec.message());
+  // A write error (a full disk) is reported here, never by the stream's
+  // destructor (which would abort the tool).
+  auto streamFailed = [&](llvm::raw_fd_ostream &stream, llvm::StringRef path) {
+    std::string why = stream.error().message();
+    stream.clear_error();
+    return fail("cannot write " + path.str() + ": " + why);
+  };
   std::string mismatch;
   auto writeHeader = [&](llvm::ArrayRef<WeightData> described) {
     llvm::json::Object header;
     uint64_t offset = 0;
     for (const WeightData &w : described) {
       const EntryValue &want = expected[w.name];
-      bool narrowed = w.dtype == "F32" && (want.dtype == "BF16" ||
-                                           want.dtype == "F16");
+      bool narrowed =
+          w.dtype == "F32" && (want.dtype == "BF16" || want.dtype == "F16");
       if ((w.dtype != want.dtype && !narrowed) ||
           llvm::ArrayRef<int64_t>(w.shape) !=
               llvm::ArrayRef<int64_t>(want.shape)) {
@@ -297,19 +329,22 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
     os.write(narrow.data(), narrow.size());
     return !os.has_error();
   };
-  if (!readWeights(spec.modelPath, names, writeHeader, writeData, error))
+  if (!readWeights(spec.modelPath, names, writeHeader, writeData, error)) {
+    if (os.has_error())
+      return streamFailed(os, weightsPath);
     return fail(!mismatch.empty() ? mismatch
                 : !error.empty()  ? error
                                   : "cannot write " + weightsPath.str().str());
+  }
   os.close();
   if (os.has_error())
-    return fail("cannot write " + weightsPath.str().str());
+    return streamFailed(os, weightsPath);
 
   // Code.
   {
     llvm::SmallString<256> path(tmp);
     llvm::sys::path::append(path, spec.codeFile);
-    if (!spec.writeCode(path, error))
+    if (!spec.writeCode(path, signatureOf(spec.entries), error))
       return fail(error);
   }
 
@@ -337,18 +372,7 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
                                       {"sinks", l.decodeSinks}}}});
   }
   manifest["layers"] = std::move(layers);
-  llvm::json::Object entries;
-  for (const EntryPoint &e : spec.entries) {
-    llvm::json::Array args, results;
-    for (const EntryValue &v : e.args)
-      args.push_back(toJSON(v));
-    for (const EntryValue &v : e.results)
-      results.push_back(toJSON(v));
-    entries[e.name] = llvm::json::Object{{"symbol", e.symbol},
-                                         {"args", std::move(args)},
-                                         {"results", std::move(results)}};
-  }
-  manifest["entries"] = std::move(entries);
+  manifest["entries"] = entriesJSON(spec.entries);
   for (auto &[key, value] : spec.targetInfo)
     manifest[key] = value;
   {
@@ -360,11 +384,9 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
       return fail("cannot write " + path.str().str() + ": " + ec.message());
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
        << "\n";
+    os.close();
+    if (os.has_error())
+      return streamFailed(os, path);
   }
-
-  fs::remove_directories(spec.dir);
-  if (std::error_code ec = fs::rename(tmp, spec.dir))
-    return fail("cannot move the artifact into " + spec.dir + ": " +
-                ec.message());
-  return true;
+  return tmpDir.moveInto(error);
 }

@@ -32,7 +32,8 @@
 namespace mlir::swaa {
 
 /// The artifact format this compiler writes (and the runtime checks).
-constexpr int kArtifactFormatVersion = 1;
+/// Version 2: model.so exports its signature (`swaa_signature`).
+constexpr int kArtifactFormatVersion = 2;
 
 /// One argument or result of an entry point, as the runtime sees it.
 struct EntryValue {
@@ -74,8 +75,11 @@ struct ArtifactSpec {
     int64_t prefillSinks = 0, decodeSinks = 0;
   };
   std::vector<Layer> layers;
-  /// Writes the code file (e.g. model.so) at the given path.
-  std::function<bool(llvm::StringRef path, std::string &error)> writeCode;
+  /// Writes the code file (e.g. model.so) at the given path, exporting
+  /// `signature` (signatureOf(entries)) as `swaa_signature`.
+  std::function<bool(llvm::StringRef path, llvm::StringRef signature,
+                     std::string &error)>
+      writeCode;
   std::string codeFile = "model.so";
   /// Target-specific manifest entries (the CUDA target: "cuda", with the
   /// architectures and the launch plan).
@@ -84,6 +88,12 @@ struct ArtifactSpec {
 
 /// The per-layer attention configuration of a split module.
 std::vector<ArtifactSpec::Layer> describeLayers(ModuleOp split);
+
+/// The entries as the code is compiled for them: {"format_version": V,
+/// "entries": {...}} with the manifest's own "entries" object. model.so
+/// exports it (`swaa_signature`), and the runtime compares it with the
+/// manifest before the first call.
+std::string signatureOf(const std::vector<EntryPoint> &entries);
 
 /// Writes the artifact directory (into a temporary sibling first, so a
 /// failure leaves nothing half written). False with `error` set.

@@ -16,19 +16,20 @@
 
 #include "swaa/runtime.h"
 
+#include "Artifact.h"
 #include "Cuda.h"
 #include "Json.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -95,7 +96,7 @@ public:
   static constexpr size_t kHeader = 64;
 
   void *allocate(size_t size, size_t alignment) {
-    if (alignment > kHeader)
+    if (alignment > kHeader || size > (SIZE_MAX >> 2))
       return nullptr; // the compiled code asks for at most 64
     size_t rounded = roundUp(size);
     if (rounded >= kLarge) {
@@ -167,36 +168,40 @@ void poolFree(void *p) { blockPool().release(p); }
 } // namespace
 
 namespace {
-using swaa::json::Value;
+using swaa::artifact::checkedMul;
+using swaa::artifact::dtypeWidth;
+using swaa::artifact::EntrySpec;
+using swaa::artifact::ValueSpec;
 
-swaa_status *error(const std::string &message) {
-  return new swaa_status{message};
+/// The status of an allocation that failed while reporting an error: never
+/// freed (swaa_status_free knows it).
+swaa_status outOfMemory{"out of memory"};
+
+swaa_status *error(const std::string &message) noexcept {
+  try {
+    return new swaa_status{message};
+  } catch (...) {
+    return &outOfMemory;
+  }
 }
 
-int64_t dtypeWidth(const std::string &d) {
-  if (d == "F64" || d == "I64")
-    return 8;
-  if (d == "F32" || d == "I32")
-    return 4;
-  if (d == "F16" || d == "BF16")
-    return 2;
-  if (d == "I8" || d == "U8" || d == "BOOL")
-    return 1;
-  return 0;
+/// Runs the body of a C API entry point: no C++ exception crosses the C API
+/// (an allocation that fails, anything thrown inside, becomes a status that
+/// names the call).
+template <typename Body>
+swaa_status *guarded(const char *call, Body &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return error(std::string(call) + ": out of memory");
+  } catch (const std::exception &e) {
+    return error(std::string(call) + ": internal error: " + e.what());
+  } catch (...) {
+    return error(std::string(call) + ": internal error");
+  }
 }
 
-/// One argument or result of an entry point (manifest "args"/"results").
-struct ValueSpec {
-  std::string kind, name, dtype;
-  std::vector<int64_t> shape; // -1: dynamic
-  int64_t layer = -1;
-  std::string cache, policy;
-  int64_t window = 0, sinks = 0;
-};
-
-struct Entry {
-  std::string symbol;
-  std::vector<ValueSpec> args, results;
+struct Entry : EntrySpec {
   void (*fn)(void **, void *) = nullptr;
 };
 
@@ -213,106 +218,162 @@ struct CacheSpec {
   int64_t heads, headDim, window, sinks;
 };
 
-bool readFile(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+// What the runtime reads, bounded: a manifest is small; code and weights
+// are mapped or copied, never read from anything but a regular file.
+constexpr uint64_t kMaxManifestBytes = uint64_t(64) << 20;
+constexpr uint64_t kMaxCodeBytes = uint64_t(4) << 30;
+constexpr uint64_t kMaxSignatureBytes = uint64_t(64) << 20;
+
+/// Opens `path` for reading if it is a regular file of at most `limit`
+/// bytes (a FIFO or device never blocks the load: O_NONBLOCK, then fstat).
+/// Returns the descriptor, or -1 with `err` set.
+int openRegular(const std::string &path, uint64_t limit, uint64_t &size,
+                std::string &err) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    err = path + ": cannot open: " + std::strerror(errno);
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    err = path + ": not a regular file";
+    return -1;
+  }
+  size = (uint64_t)st.st_size;
+  if (size > limit) {
+    ::close(fd);
+    err = path + ": " + std::to_string(size) + " bytes, more than the " +
+          std::to_string(limit) + " this runtime reads";
+    return -1;
+  }
+  return fd;
+}
+
+bool readAll(int fd, char *out, uint64_t size) {
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n =
+        ::read(fd, out + done,
+               (size_t)std::min<uint64_t>(size - done, uint64_t(1) << 24));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += (uint64_t)n;
+  }
   return true;
 }
 
-std::string shapeStr(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") +
-         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
-  return s + "]";
-}
-
-/// Reads one manifest value; `where` names it in errors.
-bool parseValueSpec(const Value &v, const std::string &where, ValueSpec &out,
-                    std::string &err) {
-  auto str = [&](const char *key, std::string &dst, bool required) {
-    const Value *m = v.get(key);
-    if (!m) {
-      if (required)
-        err = where + ": missing '" + key + "'";
-      return !required;
-    }
-    if (m->kind != Value::String) {
-      err = where + ": '" + key + "' is not a string";
+bool writeAll(int fd, const char *data, uint64_t size) {
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n =
+        ::write(fd, data + done,
+                (size_t)std::min<uint64_t>(size - done, uint64_t(1) << 24));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
       return false;
-    }
-    dst = m->string;
-    return true;
-  };
-  auto integer = [&](const char *key, int64_t &dst) {
-    const Value *m = v.get(key);
-    if (!m || !m->isInteger()) {
-      err = where + ": missing or non-integer '" + key + "'";
-      return false;
-    }
-    dst = m->integer();
-    return true;
-  };
-  if (v.kind != Value::Object) {
-    err = where + ": not an object";
-    return false;
-  }
-  if (!str("kind", out.kind, true) || !str("dtype", out.dtype, true) ||
-      !str("name", out.name, false))
-    return false;
-  if (out.kind == "position")
-    return true;
-  const Value *shape = v.get("shape");
-  if (!shape || shape->kind != Value::Array || shape->array.size() > 8) {
-    err = where + ": missing or bad 'shape'";
-    return false;
-  }
-  for (const Value &d : shape->array) {
-    if (!d.isInteger() || d.integer() < -1) {
-      err = where + ": bad dimension in 'shape'";
-      return false;
-    }
-    out.shape.push_back(d.integer());
-  }
-  if (dtypeWidth(out.dtype) == 0) {
-    err = where + ": unknown dtype '" + out.dtype + "'";
-    return false;
-  }
-  if (out.kind == "cache") {
-    if (!integer("layer", out.layer) || !str("cache", out.cache, true) ||
-        !str("policy", out.policy, true))
-      return false;
-    if (out.shape.size() != 4) {
-      err = where + ": a cache must be [batch, heads, slots, head_dim]";
-      return false;
-    }
-    if (out.policy == "ring") {
-      if (!integer("window", out.window) || !integer("sinks", out.sinks))
-        return false;
-      if (out.window < 1 || out.sinks < 0 ||
-          out.shape[2] != out.window + out.sinks) {
-        err = where + ": a ring cache needs window >= 1, sinks >= 0 and "
-                      "window + sinks slots";
-        return false;
-      }
-    } else if (out.policy != "full") {
-      err = where + ": unknown cache policy '" + out.policy + "'";
-      return false;
-    }
-    if (out.shape[1] < 1 || out.shape[3] < 1) {
-      err = where + ": a cache needs static heads and head_dim";
-      return false;
-    }
-  } else if (out.kind != "input" && out.kind != "weight" &&
-             out.kind != "output") {
-    err = where + ": unknown kind '" + out.kind + "'";
-    return false;
+    done += (uint64_t)n;
   }
   return true;
+}
+
+bool readRegularFile(const std::string &path, uint64_t limit, std::string &out,
+                     std::string &err) {
+  uint64_t size = 0;
+  int fd = openRegular(path, limit, size, err);
+  if (fd < 0)
+    return false;
+  out.resize((size_t)size);
+  bool ok = readAll(fd, out.data(), size);
+  ::close(fd);
+  if (!ok)
+    err = path + ": cannot read: " + std::strerror(errno);
+  return ok;
+}
+
+/// dlopen of a private copy of `so`: a memory file (or an unlinked temporary
+/// file where memfd_create is missing) that no other load shares. The
+/// dynamic loader caches libraries by name and inode, so loading the same
+/// path again after a recompile would otherwise hand back the old code.
+void *loadPrivateCopy(const std::string &so, std::string &err) {
+  uint64_t size = 0;
+  int src = openRegular(so, kMaxCodeBytes, size, err);
+  if (src < 0)
+    return nullptr;
+  std::string code((size_t)size, '\0');
+  bool ok = readAll(src, code.data(), size);
+  ::close(src);
+  if (!ok) {
+    err = so + ": cannot read: " + std::strerror(errno);
+    return nullptr;
+  }
+  std::string path;
+  bool unlinkAfter = false;
+  int fd = memfd_create("swaa-model.so", MFD_CLOEXEC);
+  if (fd >= 0) {
+    path = "/proc/self/fd/" + std::to_string(fd);
+    if (::access(path.c_str(), R_OK) != 0) { // no /proc
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  if (fd < 0) {
+    const char *tmpdir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") +
+                       "/swaa-model-XXXXXX.so";
+    fd = mkstemps(tmpl.data(), 3);
+    if (fd < 0) {
+      err = so + ": cannot make a private copy of the code in " + tmpl + ": " +
+            std::strerror(errno);
+      return nullptr;
+    }
+    path = tmpl;
+    unlinkAfter = true;
+  }
+  void *library = nullptr;
+  if (!writeAll(fd, code.data(), size)) {
+    err = so +
+          ": cannot make a private copy of the code: " + std::strerror(errno);
+  } else {
+    library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+      const char *why = dlerror();
+      std::string text = why ? why : "unknown error";
+      // The loader names the copy; the user's file is `so`.
+      for (size_t at; (at = text.find(path)) != std::string::npos;)
+        text.replace(at, path.size(), "model.so");
+      err = so + ": cannot load: " + text;
+    }
+  }
+  if (unlinkAfter)
+    ::unlink(path.c_str());
+  ::close(fd);
+  return library;
+}
+
+/// Bytes of memory a session may hold on this machine: physical memory, or
+/// the cgroup's limit where one is set and smaller.
+uint64_t memoryLimit() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  uint64_t limit =
+      pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+  std::string text, err;
+  if (readRegularFile("/sys/fs/cgroup/memory.max", 64, text, err)) {
+    char *end = nullptr;
+    unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+    if (end != text.c_str() && v > 0 && v < limit)
+      limit = (uint64_t)v;
+  }
+  return limit;
+}
+
+std::string mib(uint64_t bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", (double)bytes / (1 << 20));
+  return buf;
 }
 
 /// A memref descriptor: {allocated, aligned, offset, sizes[R], strides[R]}.
@@ -334,6 +395,9 @@ std::vector<int64_t> descriptor(const void *data,
 } // namespace
 
 struct swaa_model {
+  /// The caller's reference and one per live session: swaa_model_free
+  /// drops the caller's, the last session freed deletes the model.
+  std::atomic<size_t> refs{1};
   std::string dir, recipe;
   /// The CUDA back end's device (CUDA artifacts only), and the weights'
   /// device copies by name.
@@ -360,15 +424,25 @@ struct swaa_model {
   }
 };
 
+namespace {
+void releaseModel(swaa_model *m) {
+  if (m->refs.fetch_sub(1) != 1)
+    return;
+  delete m;
+  std::lock_guard<std::mutex> lock(modelCountMutex);
+  if (--modelCount == 0)
+    blockPool().trim();
+}
+} // namespace
+
 struct swaa_session {
-  const swaa_model *model = nullptr;
+  swaa_model *model = nullptr;
   size_t maxContext = 0, batch = 1, position = 0;
   bool started = false;
   /// One buffer per model cache, [batch, heads, slots, head_dim] of the
-  /// cache's dtype (F32, or BF16/F16 with --dtype; CUDA: in device memory,
-  /// `deviceCaches`).
-  std::vector<std::vector<float>> caches;
-  std::vector<void *> deviceCaches;
+  /// cache's dtype (F32, or BF16/F16 with --dtype): zeroed pages mapped on
+  /// the host (touched only as the cache fills), or device memory (CUDA).
+  std::vector<void *> caches;
   std::vector<size_t> cacheBytes;
   std::vector<int64_t> cacheSlots;
   std::vector<float> logits;
@@ -380,22 +454,28 @@ struct swaa_session {
   swaa_profile profile = {0, 0, 0, 0};
 
   ~swaa_session() {
-    for (void *p : deviceCaches)
-      model->cuda->free(p);
+    for (size_t i = 0; i < caches.size(); ++i) {
+      if (model->cuda)
+        model->cuda->free(caches[i]);
+      else
+        munmap(caches[i], cacheBytes[i]);
+    }
+    releaseModel(model);
   }
 };
 
 namespace {
 swaa_status *loadWeights(swaa_model &m, const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
+  std::string err;
+  uint64_t size = 0;
+  int fd = openRegular(path, UINT64_MAX, size, err);
   if (fd < 0)
-    return error(path + ": cannot open: " + std::strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size < 8) {
+    return error(err);
+  if (size < 8) {
     ::close(fd);
     return error(path + ": not a safetensors file (too short)");
   }
-  m.weightsSize = (size_t)st.st_size;
+  m.weightsSize = (size_t)size;
   m.weightsMap = mmap(nullptr, m.weightsSize, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (m.weightsMap == MAP_FAILED) {
@@ -403,152 +483,79 @@ swaa_status *loadWeights(swaa_model &m, const std::string &path) {
     return error(path + ": cannot map: " + std::strerror(errno));
   }
   const unsigned char *bytes = (const unsigned char *)m.weightsMap;
-  uint64_t headerSize = 0;
-  for (int i = 0; i < 8; ++i)
-    headerSize |= (uint64_t)bytes[i] << (8 * i);
-  if (headerSize > m.weightsSize - 8 || headerSize > (1u << 30))
-    return error(path + ": corrupt safetensors header size " +
-                 std::to_string(headerSize));
-  std::string text((const char *)bytes + 8, headerSize);
-  Value header;
-  std::string err;
-  if (!swaa::json::parse(text, header, err) || header.kind != Value::Object)
-    return error(path + ": corrupt safetensors header: " + err);
-  uint64_t dataStart = 8 + headerSize, dataSize = m.weightsSize - dataStart;
-  for (const auto &[name, v] : header.object) {
-    if (name == "__metadata__")
-      continue;
-    const Value *dtype = v.get("dtype"), *shape = v.get("shape"),
-                *offsets = v.get("data_offsets");
-    if (!dtype || dtype->kind != Value::String || !shape ||
-        shape->kind != Value::Array || !offsets ||
-        offsets->kind != Value::Array || offsets->array.size() != 2 ||
-        !offsets->array[0].isInteger() || !offsets->array[1].isInteger())
-      return error(path + ": tensor '" + name + "' has a malformed entry");
-    Weight w;
-    w.dtype = dtype->string;
-    uint64_t elements = 1;
-    for (const Value &d : shape->array) {
-      if (!d.isInteger() || d.integer() < 0)
-        return error(path + ": tensor '" + name + "' has a bad shape");
-      w.shape.push_back(d.integer());
-      elements *= (uint64_t)d.integer();
-    }
-    int64_t width = dtypeWidth(w.dtype);
-    int64_t begin = offsets->array[0].integer(),
-            end = offsets->array[1].integer();
-    if (width == 0 || begin < 0 || end < begin || (uint64_t)end > dataSize ||
-        (uint64_t)(end - begin) != elements * (uint64_t)width)
-      return error(path + ": tensor '" + name +
-                   "' has data offsets outside the file or of the wrong size");
-    w.data = (const char *)bytes + dataStart + begin;
-    if ((uintptr_t)w.data % (uintptr_t)width != 0)
-      return error(path + ": tensor '" + name + "' is misaligned");
-    m.weights[name] = w;
-  }
+  std::map<std::string, swaa::artifact::Tensor> tensors;
+  if (!swaa::artifact::parseSafetensors(bytes, m.weightsSize, tensors, err))
+    return error(path + ": " + err);
+  for (auto &[name, t] : tensors)
+    m.weights[name] = Weight{(const char *)bytes + t.offset, t.dtype, t.shape};
   return nullptr;
 }
 
-swaa_status *parseEntry(swaa_model &m, const Value &manifest,
-                        const std::string &name, Entry &e, bool &present) {
-  const Value *entries = manifest.get("entries");
-  const Value *v = entries ? entries->get(name) : nullptr;
-  present = v != nullptr;
-  if (!v)
-    return nullptr;
-  const Value *symbol = v->get("symbol"), *args = v->get("args"),
-              *results = v->get("results");
-  if (!symbol || symbol->kind != Value::String || !args ||
-      args->kind != Value::Array || !results || results->kind != Value::Array ||
-      results->array.size() != 1)
-    return error(m.dir + "/manifest.json: entry '" + name +
-                 "' needs a symbol, args and one result (the logits)");
-  e.symbol = symbol->string;
-  std::string err;
-  for (size_t i = 0; i < args->array.size(); ++i) {
-    ValueSpec s;
-    if (!parseValueSpec(args->array[i],
-                        "manifest.json: " + name + " argument " +
-                            std::to_string(i),
-                        s, err))
-      return error(m.dir + "/" + err);
-    e.args.push_back(s);
-  }
-  ValueSpec out;
-  if (!parseValueSpec(results->array[0], "manifest.json: " + name + " result",
-                      out, err))
-    return error(m.dir + "/" + err);
-  if (out.kind != "output" || out.dtype != "F32" || out.shape.size() != 3 ||
-      out.shape[2] < 1)
-    return error(m.dir + "/manifest.json: " + name +
-                 " result must be float32 logits [batch, seq, vocab]");
-  e.results.push_back(out);
+/// Binds the manifest's entry `name` to the code and checks what it takes
+/// against the weights and what the runtime can fill.
+swaa_status *bindEntry(swaa_model &m, const EntrySpec &spec,
+                       const std::string &name, const void *codeBase,
+                       Entry &e) {
+  static_cast<EntrySpec &>(e) = spec;
   e.fn = (void (*)(void **, void *))dlsym(m.library, e.symbol.c_str());
-  if (!e.fn)
+  Dl_info info;
+  if (!e.fn || !dladdr((void *)e.fn, &info) || info.dli_fbase != codeBase)
     return error(m.dir + "/model.so: no symbol '" + e.symbol + "'");
-  // Weights must exist with the declared dtype and shape.
-  for (const ValueSpec &s : e.args) {
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    const ValueSpec &s = e.args[i];
+    if (s.kind == "input") {
+      if (s.name != "input_ids" && s.name != "attention_mask" &&
+          s.name != "position_ids")
+        return error(m.dir + "/manifest.json: " + name + " takes an input '" +
+                     s.name +
+                     "' that the runtime does not know how to fill (it "
+                     "fills input_ids, attention_mask and position_ids)");
+      if ((s.dtype != "I64" && s.dtype != "I32") || s.shape.size() != 2)
+        return error(m.dir + "/manifest.json: " + name + " input '" + s.name +
+                     "' must be I64 or I32 [batch, seq]");
+      continue;
+    }
     if (s.kind != "weight")
       continue;
     auto it = m.weights.find(s.name);
     if (it == m.weights.end())
       return error(m.dir + "/weights.safetensors: no tensor '" + s.name +
                    "' that " + name + " needs");
-    if (it->second.dtype != s.dtype || it->second.shape != s.shape)
-      return error(m.dir + "/weights.safetensors: tensor '" + s.name + "' is " +
-                   it->second.dtype + " " + shapeStr(it->second.shape) +
-                   ", the code expects " + s.dtype + " " + shapeStr(s.shape));
     if (std::find(s.shape.begin(), s.shape.end(), -1) != s.shape.end())
       return error(m.dir + "/manifest.json: weight '" + s.name +
                    "' has a dynamic shape");
+    if (it->second.dtype != s.dtype || it->second.shape != s.shape) {
+      ValueSpec have = s;
+      have.dtype = it->second.dtype;
+      have.shape = it->second.shape;
+      return error(m.dir + "/weights.safetensors: tensor '" + s.name + "' is " +
+                   have.describe() + ", the code expects " + s.describe());
+    }
   }
   return nullptr;
 }
-} // namespace
 
-extern "C" {
-
-const char *swaa_status_message(const swaa_status *status) {
-  return status ? status->message.c_str() : "ok";
-}
-
-void swaa_status_free(swaa_status *status) { delete status; }
-
-swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
+swaa_status *loadModel(const char *dirC, swaa_model **out) {
   if (!dirC || !out)
     return error("swaa_model_load: null argument");
   *out = nullptr;
   auto m = std::make_unique<swaa_model>();
   m->dir = dirC;
-  std::string text;
-  if (!readFile(m->dir + "/manifest.json", text))
-    return error(m->dir + ": not a swaa artifact (no readable manifest.json)");
-  Value manifest;
-  std::string err;
-  if (!swaa::json::parse(text, manifest, err) || manifest.kind != Value::Object)
-    return error(m->dir + "/manifest.json: corrupt: " + err);
-  const Value *format = manifest.get("format"),
-              *version = manifest.get("format_version"),
-              *target = manifest.get("target");
-  if (!format || format->kind != Value::String ||
-      format->string != "swaa-artifact")
-    return error(m->dir + "/manifest.json: not a swaa artifact manifest");
-  if (!version || !version->isInteger() ||
-      version->integer() != SWAA_ARTIFACT_FORMAT_VERSION)
-    return error(m->dir + "/manifest.json: format version " +
-                 (version && version->isInteger()
-                      ? std::to_string(version->integer())
-                      : std::string("?")) +
-                 ", this runtime reads version " +
-                 std::to_string(SWAA_ARTIFACT_FORMAT_VERSION) +
-                 " (recompile the model with this swaa-compile)");
-  if (!target || target->kind != Value::String ||
-      (target->string != "cpu" && target->string != "cuda"))
-    return error(
-        m->dir + "/manifest.json: target '" +
-        (target && target->kind == Value::String ? target->string : "?") +
-        "' is not one this runtime runs (cpu, cuda)");
-  if (target->string == "cuda") {
+  std::string text, err;
+  {
+    std::string path = m->dir + "/manifest.json";
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+      return error(m->dir +
+                   ": not a swaa artifact (no readable manifest.json)");
+    if (!readRegularFile(path, kMaxManifestBytes, text, err))
+      return error(err);
+  }
+  swaa::artifact::Manifest manifest;
+  if (!swaa::artifact::parseManifest(text, SWAA_ARTIFACT_FORMAT_VERSION,
+                                     manifest, err))
+    return error(m->dir + "/" + err);
+  if (manifest.target == "cuda") {
     // The device before anything else: without one, say so in one line.
     m->cuda = std::make_unique<swaa::cuda::Device>();
     std::string why = m->cuda->open();
@@ -557,22 +564,48 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
       return error(m->dir + ": needs a CUDA GPU: " + why);
     }
   }
-  if (const Value *recipe = manifest.get("recipe"))
-    if (const Value *src = recipe->get("source"))
-      if (src->kind == Value::String)
-        m->recipe = src->string;
-  if (const Value *layers = manifest.get("layers"))
-    if (layers->kind == Value::Array)
-      m->layers = layers->array.size();
+  m->recipe = manifest.recipe;
+  m->layers = manifest.layers;
 
   if (swaa_status *s = loadWeights(*m, m->dir + "/weights.safetensors"))
     return s;
   std::string so = m->dir + "/model.so";
-  m->library = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!m->library) {
-    const char *why = dlerror();
-    return error(so + ": cannot load: " + (why ? why : "unknown error"));
+  m->library = loadPrivateCopy(so, err);
+  if (!m->library)
+    return error(err);
+
+  // The code's own description of its entries, compared with the
+  // manifest's before anything is called.
+  const char *signature = (const char *)dlsym(m->library, "swaa_signature");
+  const int64_t *signatureSize =
+      (const int64_t *)dlsym(m->library, "swaa_signature_size");
+  Dl_info info;
+  if (!signature || !signatureSize || !dladdr(signature, &info))
+    return error(so + ": no signature (swaa_signature): not compiled by "
+                      "this swaa-compile; recompile the model");
+  const void *codeBase = info.dli_fbase;
+  if (*signatureSize < 2 || (uint64_t)*signatureSize > kMaxSignatureBytes)
+    return error(so + ": signature of " + std::to_string(*signatureSize) +
+                 " bytes");
+  std::map<std::string, EntrySpec> code;
+  if (!swaa::artifact::parseSignature(
+          std::string(signature, (size_t)*signatureSize),
+          SWAA_ARTIFACT_FORMAT_VERSION, code, err))
+    return error(m->dir + "/" + err);
+  for (const auto &[name, e] : manifest.entries) {
+    auto it = code.find(name);
+    if (it == code.end())
+      return error(m->dir + "/manifest.json: entry '" + name +
+                   "' is not in model.so's signature");
+    std::string diff = swaa::artifact::compareEntry(name, e, it->second);
+    if (!diff.empty())
+      return error(m->dir + "/manifest.json does not match model.so: " + diff);
   }
+  for (const auto &[name, e] : code)
+    if (!manifest.entries.count(name))
+      return error(m->dir + "/manifest.json: no entry '" + name +
+                   "', which model.so has");
+
   if (m->cuda) {
     std::string why = m->cuda->bind(m->library);
     if (why.empty())
@@ -596,15 +629,14 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
     *freeHook = poolFree;
     m->pooled = true;
   }
-  bool hasPrefill = false;
-  if (swaa_status *s =
-          parseEntry(*m, manifest, "prefill", m->prefill, hasPrefill))
+  if (swaa_status *s = bindEntry(*m, manifest.entries.at("prefill"), "prefill",
+                                 codeBase, m->prefill))
     return s;
-  if (!hasPrefill)
-    return error(m->dir + "/manifest.json: no prefill entry");
-  if (swaa_status *s =
-          parseEntry(*m, manifest, "decode", m->decode, m->hasDecode))
-    return s;
+  m->hasDecode = manifest.entries.count("decode") != 0;
+  if (m->hasDecode)
+    if (swaa_status *s = bindEntry(*m, manifest.entries.at("decode"), "decode",
+                                   codeBase, m->decode))
+      return s;
   m->vocab = (size_t)m->prefill.results[0].shape[2];
   // The caches, as prefill declares them; decode must agree.
   for (const ValueSpec &s : m->prefill.args)
@@ -620,8 +652,11 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
     size_t n = 0;
     for (const ValueSpec &s : m->decode.args)
       if (s.kind == "cache") {
-        if (n >= m->caches.size() || m->caches[n].layer != s.layer ||
-            m->caches[n].cache != s.cache || m->caches[n].policy != s.policy)
+        const CacheSpec *c = n < m->caches.size() ? &m->caches[n] : nullptr;
+        if (!c || c->layer != s.layer || c->cache != s.cache ||
+            c->policy != s.policy || c->dtype != s.dtype ||
+            c->heads != s.shape[1] || c->headDim != s.shape[3] ||
+            c->window != s.window || c->sinks != s.sinks)
           return error(m->dir + "/manifest.json: decode's caches differ from "
                                 "prefill's");
         ++n;
@@ -637,15 +672,15 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
         if (spec.kind != "weight" || m->deviceWeights.count(spec.name))
           continue;
         const Weight &w = m->weights.at(spec.name);
-        size_t bytes = (size_t)dtypeWidth(w.dtype);
-        for (int64_t d : w.shape)
-          bytes *= (size_t)d;
-        void *p = m->cuda->alloc(bytes);
-        std::string why = p ? m->cuda->upload(p, w.data, bytes)
+        uint64_t bytes = 0;
+        swaa::artifact::byteSize(w.shape, dtypeWidth(w.dtype), bytes);
+        void *p = m->cuda->alloc((size_t)bytes);
+        std::string why = p ? m->cuda->upload(p, w.data, (size_t)bytes)
                             : "out of device memory for the weights";
+        if (p)
+          m->deviceWeights[spec.name] = p;
         if (!why.empty())
           return error(m->dir + ": weight '" + spec.name + "': " + why);
-        m->deviceWeights[spec.name] = p;
       }
   }
   {
@@ -656,13 +691,105 @@ swaa_status *swaa_model_load(const char *dirC, swaa_model **out) {
   return nullptr;
 }
 
+swaa_status *createSession(swaa_model *model,
+                           const swaa_session_options *options,
+                           swaa_session **out) {
+  if (!model || !options || !out)
+    return error("swaa_session_create: null argument");
+  *out = nullptr;
+  if (options->max_context < 1 || options->batch < 1)
+    return error("swaa_session_create: max_context and batch must be at "
+                 "least 1");
+  // Every call's inputs hold batch x context tokens; that product bounds
+  // every other size the runtime computes from them.
+  uint64_t tokens = 0;
+  if (!checkedMul(options->batch, options->max_context, tokens) ||
+      tokens > (uint64_t(1) << 40))
+    return error("swaa_session_create: batch " +
+                 std::to_string(options->batch) + " x max_context " +
+                 std::to_string(options->max_context) +
+                 " tokens is more than any machine holds");
+  // The caches' sizes, each product checked, before any allocation.
+  std::vector<int64_t> slots;
+  std::vector<uint64_t> bytes;
+  uint64_t total = 0;
+  for (const CacheSpec &c : model->caches) {
+    int64_t n =
+        c.policy == "ring" ? c.window + c.sinks : (int64_t)options->max_context;
+    uint64_t b = 0;
+    if (!swaa::artifact::byteSize(
+            {(int64_t)options->batch, c.heads, n, c.headDim},
+            dtypeWidth(c.dtype), b) ||
+        __builtin_add_overflow(total, b, &total))
+      return error("swaa_session_create: the KV cache's size overflows 64 "
+                   "bits (lower max_context or batch)");
+    slots.push_back(n);
+    bytes.push_back(b);
+  }
+  if (!model->cuda) {
+    uint64_t limit = memoryLimit();
+    if (total > limit)
+      return error("swaa_session_create: the KV cache needs " +
+                   std::to_string(total) + " bytes (" + mib(total) +
+                   ") for max_context " + std::to_string(options->max_context) +
+                   " and batch " + std::to_string(options->batch) +
+                   "; this machine has " + std::to_string(limit) + " bytes (" +
+                   mib(limit) + ")");
+  }
+  auto s = std::make_unique<swaa_session>();
+  s->model = model;
+  model->refs.fetch_add(1);
+  s->maxContext = options->max_context;
+  s->batch = options->batch;
+  s->cacheSlots = slots;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    void *p = nullptr;
+    std::string why;
+    if (model->cuda) {
+      p = model->cuda->alloc((size_t)bytes[i]);
+      why = p ? model->cuda->zero(p, (size_t)bytes[i]) : "out of device memory";
+    } else {
+      // Zeroed pages, aligned for any element type, committed as the cache
+      // fills.
+      p = mmap(nullptr, (size_t)bytes[i], PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) {
+        p = nullptr;
+        why = std::strerror(errno);
+      }
+    }
+    if (p) {
+      s->caches.push_back(p);
+      s->cacheBytes.push_back((size_t)bytes[i]);
+    }
+    if (!why.empty())
+      return error("swaa_session_create: KV cache of " +
+                   std::to_string(bytes[i]) + " bytes (" + mib(bytes[i]) +
+                   "): " + why);
+  }
+  *out = s.release();
+  return nullptr;
+}
+} // namespace
+
+extern "C" {
+
+const char *swaa_status_message(const swaa_status *status) {
+  return status ? status->message.c_str() : "ok";
+}
+
+void swaa_status_free(swaa_status *status) {
+  if (status != &outOfMemory)
+    delete status;
+}
+
+swaa_status *swaa_model_load(const char *dir, swaa_model **out) {
+  return guarded("swaa_model_load", [&] { return loadModel(dir, out); });
+}
+
 void swaa_model_free(swaa_model *model) {
-  if (!model)
-    return;
-  delete model;
-  std::lock_guard<std::mutex> lock(modelCountMutex);
-  if (--modelCount == 0)
-    blockPool().trim();
+  if (model)
+    releaseModel(model);
 }
 size_t swaa_model_vocab_size(const swaa_model *m) { return m ? m->vocab : 0; }
 size_t swaa_model_num_layers(const swaa_model *m) { return m ? m->layers : 0; }
@@ -674,41 +801,10 @@ const char *swaa_model_recipe(const swaa_model *m) {
 swaa_status *swaa_session_create(const swaa_model *model,
                                  const swaa_session_options *options,
                                  swaa_session **out) {
-  if (!model || !options || !out)
-    return error("swaa_session_create: null argument");
-  *out = nullptr;
-  if (options->max_context < 1 || options->batch < 1)
-    return error("swaa_session_create: max_context and batch must be at "
-                 "least 1");
-  auto s = std::make_unique<swaa_session>();
-  s->model = model;
-  s->maxContext = options->max_context;
-  s->batch = options->batch;
-  for (const CacheSpec &c : model->caches) {
-    int64_t slots =
-        c.policy == "ring" ? c.window + c.sinks : (int64_t)options->max_context;
-    uint64_t n = (uint64_t)s->batch * c.heads * slots * c.headDim;
-    if (n > (uint64_t)1 << 36)
-      return error("swaa_session_create: a KV cache of " + std::to_string(n) +
-                   " elements is too large (lower max_context or batch)");
-    uint64_t bytes = n * (uint64_t)dtypeWidth(c.dtype);
-    s->cacheSlots.push_back(slots);
-    s->cacheBytes.push_back(bytes);
-    if (model->cuda) {
-      void *p = model->cuda->alloc(bytes);
-      std::string why = p ? model->cuda->zero(p, bytes) : "out of device memory";
-      if (p)
-        s->deviceCaches.push_back(p);
-      if (!why.empty())
-        return error("swaa_session_create: KV cache of " +
-                     std::to_string(bytes) + " bytes: " + why);
-    } else {
-      // Zeroed bytes, aligned for any element type.
-      s->caches.emplace_back((bytes + sizeof(float) - 1) / sizeof(float), 0.0f);
-    }
-  }
-  *out = s.release();
-  return nullptr;
+  return guarded("swaa_session_create", [&] {
+    // The session holds a reference: the handle is shared, not changed.
+    return createSession(const_cast<swaa_model *>(model), options, out);
+  });
 }
 
 void swaa_session_free(swaa_session *session) { delete session; }
@@ -756,16 +852,25 @@ void swaa_session_logits(const swaa_session *s, const float **data,
 } // extern "C"
 
 namespace {
-/// Runs `e` for `n` tokens per batch row at `pos`.
-swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
-                 size_t n, size_t pos) {
-  const swaa_model &m = *s->model;
-  int64_t B = (int64_t)s->batch, N = (int64_t)n, P = (int64_t)pos;
-  for (size_t i = 0; i < s->batch * n; ++i)
-    if (tokens[i] < 0 || (uint64_t)tokens[i] >= m.vocab)
+/// Token ids outside the vocabulary, checked before a call changes anything.
+swaa_status *checkTokens(const swaa_session *s, const int64_t *tokens,
+                         size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (tokens[i] < 0 || (uint64_t)tokens[i] >= s->model->vocab)
       return error("token id " + std::to_string(tokens[i]) +
                    " is outside the vocabulary (0.." +
-                   std::to_string(m.vocab - 1) + ")");
+                   std::to_string(s->model->vocab - 1) + ")");
+  return nullptr;
+}
+
+/// Runs `e` for `n` tokens per batch row at `pos`. `ran` is set once the
+/// compiled code has run (it updated the caches): a failure before that
+/// leaves the session as it was.
+swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
+                 size_t n, size_t pos, bool &ran) {
+  ran = false;
+  const swaa_model &m = *s->model;
+  int64_t B = (int64_t)s->batch, N = (int64_t)n, P = (int64_t)pos;
   // Storage that the descriptors point to, alive during the call.
   std::vector<std::vector<int64_t>> ints;
   std::vector<std::vector<int32_t>> ints32;
@@ -790,10 +895,6 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
     freeInputs.emplace(FreeInputs{cuda, deviceInputs});
   auto intInput = [&](const ValueSpec &spec, std::vector<int64_t> values,
                       std::vector<int64_t> sizes) -> swaa_status * {
-    if (spec.shape.size() != sizes.size())
-      return error("input '" + spec.name + "' has rank " +
-                   std::to_string(spec.shape.size()) + ", expected " +
-                   std::to_string(sizes.size()));
     for (size_t d = 0; d < sizes.size(); ++d)
       if (spec.shape[d] >= 0 && spec.shape[d] != sizes[d])
         return error("input '" + spec.name + "' has a static size " +
@@ -805,13 +906,10 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
       ints.push_back(std::move(values));
       data = ints.back().data();
       bytes = ints.back().size() * sizeof(int64_t);
-    } else if (spec.dtype == "I32") {
+    } else {
       ints32.emplace_back(values.begin(), values.end());
       data = ints32.back().data();
       bytes = ints32.back().size() * sizeof(int32_t);
-    } else {
-      return error("input '" + spec.name + "' of dtype " + spec.dtype +
-                   " is not supported");
     }
     if (cuda) {
       void *p = cuda->alloc(bytes);
@@ -835,16 +933,12 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
       st = intInput(spec, std::vector<int64_t>(tokens, tokens + B * N), {B, N});
     } else if (spec.kind == "input" && spec.name == "attention_mask") {
       st = intInput(spec, std::vector<int64_t>(B * (P + N), 1), {B, P + N});
-    } else if (spec.kind == "input" && spec.name == "position_ids") {
+    } else if (spec.kind == "input") { // position_ids (checked at load)
       std::vector<int64_t> ids(B * N);
       for (int64_t b = 0; b < B; ++b)
         for (int64_t i = 0; i < N; ++i)
           ids[b * N + i] = P + i;
       st = intInput(spec, std::move(ids), {B, N});
-    } else if (spec.kind == "input") {
-      st = error("the model takes an input '" + spec.name +
-                 "' that the runtime does not know how to fill (it fills "
-                 "input_ids, attention_mask and position_ids)");
     } else if (spec.kind == "weight") {
       const Weight &w = m.weights.at(spec.name);
       descriptors.push_back(
@@ -856,28 +950,33 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
       else {
         const CacheSpec &c = m.caches[cache];
         descriptors.push_back(descriptor(
-            cuda ? s->deviceCaches[cache] : (void *)s->caches[cache].data(),
-            {B, c.heads, s->cacheSlots[cache], c.headDim}));
+            s->caches[cache], {B, c.heads, s->cacheSlots[cache], c.headDim}));
         argv.push_back(descriptors.back().data());
         ++cache;
       }
-    } else if (spec.kind == "position") {
+    } else { // position
       argv.push_back(&position);
-    } else {
-      st = error("argument kind '" + spec.kind + "' cannot be passed");
     }
     if (st)
       return st;
   }
+  // The logits' room, before the call: an allocation that fails here
+  // leaves the session as it was.
+  uint64_t logitCount = 0;
+  if (!checkedMul((uint64_t)(B * N), m.vocab, logitCount))
+    return error("the logits of this call overflow 64 bits");
+  std::vector<float> logits((size_t)logitCount);
   // The logits come back as one rank-3 descriptor.
   std::vector<int64_t> result(3 + 2 * 3, 0);
   profileState = ProfileState();
   profileState.on = s->profiling;
+  ran = true;
   if (cuda) {
     cuda->enter();
     e.fn(argv.data(), result.data());
     std::string why = cuda->finish();
     if (!why.empty()) {
+      profileState.on = false;
       cuda->free((void *)(intptr_t)result[0]);
       return error("the model's CUDA code failed: " + why);
     }
@@ -916,7 +1015,12 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
     int64_t extent = offset + 1;
     for (int d = 0; d < 3; ++d)
       extent += (sizes[d] - 1) * strides[d];
-    hostCopy.resize((size_t)extent);
+    try {
+      hostCopy.resize((size_t)extent);
+    } catch (...) {
+      release();
+      throw;
+    }
     std::string why = cuda->download(hostCopy.data(), aligned,
                                      hostCopy.size() * sizeof(float));
     if (!why.empty()) {
@@ -925,22 +1029,26 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
     }
     aligned = hostCopy.data();
   }
-  s->logits.resize((size_t)(B * N) * m.vocab);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < N; ++i)
       for (int64_t v = 0; v < (int64_t)m.vocab; ++v)
-        s->logits[(b * N + i) * m.vocab + v] =
+        logits[(b * N + i) * m.vocab + v] =
             aligned[offset + b * strides[0] + i * strides[1] + v * strides[2]];
   release();
+  s->logits = std::move(logits);
   s->logitRows = n;
   return nullptr;
 }
-} // namespace
 
-extern "C" {
+/// A call that failed after the compiled code ran: the caches hold part of
+/// a step, so the sequence is gone and the status says so.
+swaa_status *lostSequence(swaa_session *s, swaa_status *st) {
+  swaa_session_reset(s);
+  st->message += " (the session's sequence is lost: prefill again)";
+  return st;
+}
 
-swaa_status *swaa_session_prefill(swaa_session *s, const int64_t *tokens,
-                                  size_t n) {
+swaa_status *prefill(swaa_session *s, const int64_t *tokens, size_t n) {
   if (!s || !tokens)
     return error("swaa_session_prefill: null argument");
   if (n == 0)
@@ -949,17 +1057,21 @@ swaa_status *swaa_session_prefill(swaa_session *s, const int64_t *tokens,
     return error("prompt of " + std::to_string(n) +
                  " tokens exceeds the session's max context of " +
                  std::to_string(s->maxContext));
-  swaa_session_reset(s);
-  if (swaa_status *st = run(s, s->model->prefill, tokens, n, 0))
+  if (swaa_status *st = checkTokens(s, tokens, s->batch * n))
     return st;
+  std::vector<int64_t> sequence;
+  if (!s->model->hasDecode)
+    sequence.assign(tokens, tokens + s->batch * n);
+  bool ran = false;
+  if (swaa_status *st = run(s, s->model->prefill, tokens, n, 0, ran))
+    return ran ? lostSequence(s, st) : st;
   s->position = n;
   s->started = true;
-  if (!s->model->hasDecode)
-    s->tokens.assign(tokens, tokens + s->batch * n);
+  s->tokens = std::move(sequence);
   return nullptr;
 }
 
-swaa_status *swaa_session_decode(swaa_session *s, const int64_t *tokens) {
+swaa_status *decode(swaa_session *s, const int64_t *tokens) {
   if (!s || !tokens)
     return error("swaa_session_decode: null argument");
   if (!s->started)
@@ -968,9 +1080,13 @@ swaa_status *swaa_session_decode(swaa_session *s, const int64_t *tokens) {
     return error("decode at position " + std::to_string(s->position) +
                  " exceeds the session's max context of " +
                  std::to_string(s->maxContext));
+  if (swaa_status *st = checkTokens(s, tokens, s->batch))
+    return st;
+  bool ran = false;
   if (!s->model->hasDecode) {
     // A model exported without past key/values: prefill the whole sequence
-    // again and keep its last row (correct, O(n) work per token).
+    // again and keep its last row (correct, O(n) work per token). No cache
+    // is changed, so a failure leaves the session as it was.
     size_t n = s->position + 1, B = s->batch;
     std::vector<int64_t> seq(B * n);
     for (size_t b = 0; b < B; ++b) {
@@ -978,7 +1094,7 @@ swaa_status *swaa_session_decode(swaa_session *s, const int64_t *tokens) {
                 s->tokens.begin() + (b + 1) * (n - 1), seq.begin() + b * n);
       seq[b * n + n - 1] = tokens[b];
     }
-    if (swaa_status *st = run(s, s->model->prefill, seq.data(), n, 0))
+    if (swaa_status *st = run(s, s->model->prefill, seq.data(), n, 0, ran))
       return st;
     size_t V = s->model->vocab;
     std::vector<float> last(B * V);
@@ -991,10 +1107,22 @@ swaa_status *swaa_session_decode(swaa_session *s, const int64_t *tokens) {
     s->position = n;
     return nullptr;
   }
-  if (swaa_status *st = run(s, s->model->decode, tokens, 1, s->position))
-    return st;
+  if (swaa_status *st = run(s, s->model->decode, tokens, 1, s->position, ran))
+    return ran ? lostSequence(s, st) : st;
   s->position += 1;
   return nullptr;
+}
+} // namespace
+
+extern "C" {
+
+swaa_status *swaa_session_prefill(swaa_session *s, const int64_t *tokens,
+                                  size_t n) {
+  return guarded("swaa_session_prefill", [&] { return prefill(s, tokens, n); });
+}
+
+swaa_status *swaa_session_decode(swaa_session *s, const int64_t *tokens) {
+  return guarded("swaa_session_decode", [&] { return decode(s, tokens); });
 }
 
 } // extern "C"

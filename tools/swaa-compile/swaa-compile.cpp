@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Artifact/Artifact.h"
+#include "compiler/Artifact/Destination.h"
 #include "compiler/Driver/Report.h"
 #include "compiler/Import/Importer.h"
 #include "compiler/Import/Ops.h"
@@ -32,7 +33,6 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -269,6 +269,9 @@ int main(int argc, char **argv) {
   swaa::Recipe recipe;
   if (!recipeFile.empty() && !presetName.empty())
     return fail("give --recipe or --preset, not both");
+  if (recipeEntry.getNumOccurrences() && recipeFile.empty())
+    return fail("--recipe-entry picks an entry of a --recipe file; give "
+                "--recipe FILE");
   if (!recipeFile.empty()) {
     std::optional<unsigned> entry;
     if (recipeEntry.getNumOccurrences())
@@ -310,6 +313,19 @@ int main(int argc, char **argv) {
     return fail("--report needs --context N (the prompt length to cost)");
   if (batchFlag < 1)
     return fail("--batch must be at least 1");
+
+  // The destination, before any long work: what is at -o must be replaceable
+  // (swaa-compile's own artifact or output, never a user's directory).
+  if (outputPath != "-") {
+    bool writesArtifact = emit == Emit::Artifact ||
+                          (emit.getNumOccurrences() == 0 &&
+                           llvm::StringRef(outputPath).ends_with(".swaa"));
+    std::string error;
+    if (writesArtifact ? !swaa::checkArtifactDestination(
+                             outputPath, swaa::artifactFiles("model.so"), error)
+                       : !swaa::checkTextDestination(outputPath, error))
+      return fail(error);
+  }
 
   swaa::ImportOptions options;
   options.trace = importTrace;
@@ -372,16 +388,15 @@ int main(int argc, char **argv) {
     return spec;
   };
 
-  // The module, as text, to -o (every --emit but artifact and the report).
+  // The module, as text, to -o (every --emit but artifact and the report),
+  // through a temporary file renamed into place.
   auto printModule = [&]() {
-    std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> out =
-        openOutputFile(outputPath, &error);
-    if (!out)
+    std::string text, error;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    os << "\n";
+    if (!swaa::writeTextOutput(outputPath, text, error))
       return fail(error);
-    module->print(out->os());
-    out->os() << "\n";
-    out->keep();
     return 0;
   };
 
@@ -469,7 +484,9 @@ int main(int argc, char **argv) {
     so.openmp = false;
     so.gpuRuntime = true;
     so.keepIR = keepIR;
-    spec.writeCode = [&](llvm::StringRef path, std::string &error) {
+    spec.writeCode = [&](llvm::StringRef path, llvm::StringRef signature,
+                         std::string &error) {
+      so.signature = signature.str();
       return swaa::emitSharedObject(*module, {"prefill", "decode"}, path, so,
                                     error);
     };
@@ -514,7 +531,9 @@ int main(int argc, char **argv) {
     so.openmp = !noOpenMP;
     so.openmpLibDir = SWAA_OPENMP_LIB_DIR;
     so.keepIR = keepIR;
-    spec.writeCode = [&](llvm::StringRef path, std::string &error) {
+    spec.writeCode = [&](llvm::StringRef path, llvm::StringRef signature,
+                         std::string &error) {
+      so.signature = signature.str();
       return swaa::emitSharedObject(*module, {"prefill", "decode"}, path, so,
                                     error);
     };
@@ -532,10 +551,6 @@ int main(int argc, char **argv) {
 
   if (report) {
     std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> out =
-        openOutputFile(outputPath, &error);
-    if (!out)
-      return fail(error);
     // The full-attention baseline in the same precision.
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, swaa::Recipe(), /*split=*/true);
@@ -546,8 +561,8 @@ int main(int argc, char **argv) {
         swaa::formatReport(*module, *full, recipe, *context, batchFlag);
     if (!table)
       return fail(llvm::toString(table.takeError()));
-    out->os() << *table;
-    out->keep();
+    if (!swaa::writeTextOutput(outputPath, *table, error))
+      return fail(error);
     return 0;
   }
   return printModule();

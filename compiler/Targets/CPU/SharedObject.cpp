@@ -23,6 +23,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -98,16 +99,30 @@ void defineProfileHooks(llvm::Module &m) {
 /// after loading (the runtime keeps large blocks for the next call instead
 /// of returning them to the system and faulting in fresh pages); with no
 /// hook set they are malloc, aligned_alloc and free.
+/// `swaa_signature` (the text, NUL-terminated) and `swaa_signature_size`.
+void defineSignature(llvm::Module &m, llvm::StringRef signature) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Constant *text =
+      llvm::ConstantDataArray::getString(ctx, signature, /*AddNull=*/true);
+  new llvm::GlobalVariable(m, text->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, text,
+                           "swaa_signature");
+  new llvm::GlobalVariable(
+      m, llvm::Type::getInt64Ty(ctx), /*isConstant=*/true,
+      llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), signature.size()),
+      "swaa_signature_size");
+}
+
 void defineAllocationHooks(llvm::Module &m) {
   llvm::LLVMContext &ctx = m.getContext();
   auto *ptrTy = llvm::PointerType::getUnqual(ctx);
   auto *i64 = llvm::Type::getInt64Ty(ctx);
   auto *voidTy = llvm::Type::getVoidTy(ctx);
   auto hook = [&](const char *name) {
-    return new llvm::GlobalVariable(m, ptrTy, /*isConstant=*/false,
-                                    llvm::GlobalValue::ExternalLinkage,
-                                    llvm::ConstantPointerNull::get(ptrTy),
-                                    name);
+    return new llvm::GlobalVariable(
+        m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+        llvm::ConstantPointerNull::get(ptrTy), name);
   };
   llvm::GlobalVariable *allocHook = nullptr, *freeHook = nullptr;
   // Body of f: call through *hook when set, else `fallback`.
@@ -174,12 +189,11 @@ void bindGPURuntime(llvm::Module &m) {
   llvm::LLVMContext &ctx = m.getContext();
   auto *ptrTy = llvm::PointerType::getUnqual(ctx);
   auto *voidFn = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), false);
-  for (auto [array, name] :
-       {std::pair<const char *, const char *>{"llvm.global_ctors",
-                                              "swaa_gpu_load"},
-        {"llvm.global_dtors", "swaa_gpu_unload"}}) {
-    auto *fn = llvm::Function::Create(voidFn, llvm::GlobalValue::ExternalLinkage,
-                                      name, m);
+  for (auto [array, name] : {std::pair<const char *, const char *>{
+                                 "llvm.global_ctors", "swaa_gpu_load"},
+                             {"llvm.global_dtors", "swaa_gpu_unload"}}) {
+    auto *fn = llvm::Function::Create(
+        voidFn, llvm::GlobalValue::ExternalLinkage, name, m);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
     if (llvm::GlobalVariable *gv = m.getNamedGlobal(array)) {
       SmallVector<std::pair<uint64_t, llvm::Function *>> calls;
@@ -190,7 +204,8 @@ void bindGPURuntime(llvm::Module &m) {
           if (auto *f = dyn_cast<llvm::Function>(entry->getOperand(1)))
             calls.push_back({priority->getZExtValue(), f});
         }
-      llvm::stable_sort(calls, [](auto &x, auto &y) { return x.first < y.first; });
+      llvm::stable_sort(calls,
+                        [](auto &x, auto &y) { return x.first < y.first; });
       gv->eraseFromParent();
       for (auto &[priority, f] : calls)
         b.CreateCall(f);
@@ -220,10 +235,9 @@ void bindGPURuntime(llvm::Module &m) {
   }
   names.push_back(llvm::ConstantPointerNull::get(ptrTy));
   auto *arrayTy = llvm::ArrayType::get(ptrTy, names.size());
-  new llvm::GlobalVariable(m, arrayTy, /*isConstant=*/true,
-                           llvm::GlobalValue::ExternalLinkage,
-                           llvm::ConstantArray::get(arrayTy, names),
-                           "swaa_gpu_imports");
+  new llvm::GlobalVariable(
+      m, arrayTy, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantArray::get(arrayTy, names), "swaa_gpu_imports");
 }
 } // namespace
 
@@ -252,6 +266,7 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   }
   defineProfileHooks(*llvmModule);
   defineAllocationHooks(*llvmModule);
+  defineSignature(*llvmModule, options.signature);
   if (options.gpuRuntime)
     bindGPURuntime(*llvmModule);
   for (const std::string &name : entries) {
@@ -299,30 +314,51 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   if (options.keepIR) {
     std::error_code ec;
     llvm::raw_fd_ostream ir((path + ".ll").str(), ec);
-    if (!ec)
-      llvmModule->print(ir, nullptr);
+    if (ec) {
+      error = "cannot write " + (path + ".ll").str() + ": " + ec.message();
+      return false;
+    }
+    llvmModule->print(ir, nullptr);
+    ir.close();
+    if (ir.has_error()) {
+      error =
+          "cannot write " + (path + ".ll").str() + ": " + ir.error().message();
+      ir.clear_error();
+      return false;
+    }
   }
 
-  SmallString<128> object;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("swaa-model", "o", object)) {
-    error = "cannot create a temporary object file: " + ec.message();
-    return false;
-  }
+  // The object file beside the output (inside the artifact's temporary
+  // directory), removed on every path out of here and on an interrupt.
+  std::string object = (path + ".o").str();
+  llvm::sys::RemoveFileOnSignal(object);
+  auto dropObject = [&] {
+    llvm::sys::fs::remove(object);
+    llvm::sys::DontRemoveFileOnSignal(object);
+  };
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(object, ec);
     if (ec) {
-      error = "cannot write " + object.str().str() + ": " + ec.message();
+      error = "cannot write " + object + ": " + ec.message();
+      dropObject();
       return false;
     }
     llvm::legacy::PassManager pm;
     if (machine->addPassesToEmitFile(pm, os, nullptr,
                                      llvm::CodeGenFileType::ObjectFile)) {
       error = "the target cannot emit object files";
+      dropObject();
       return false;
     }
     pm.run(*llvmModule);
+    os.close();
+    if (os.has_error()) {
+      error = "cannot write " + object + ": " + os.error().message();
+      os.clear_error();
+      dropObject();
+      return false;
+    }
   }
 
   // Link with the system compiler driver.
@@ -330,13 +366,12 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   if (!cc)
     cc = llvm::sys::findProgramByName("c++");
   if (!cc) {
-    llvm::sys::fs::remove(object);
+    dropObject();
     error = "no C compiler (cc) on PATH to link the shared object";
     return false;
   }
   std::string out = path.str();
-  SmallVector<std::string> argv = {*cc, "-shared", "-o", out,
-                                   object.str().str()};
+  SmallVector<std::string> argv = {*cc, "-shared", "-o", out, object};
   if (options.openmp) {
     argv.push_back("-L" + options.openmpLibDir);
     argv.push_back("-Wl,-rpath," + options.openmpLibDir);
@@ -347,7 +382,7 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   std::string linkError;
   int rc = llvm::sys::ExecuteAndWait(*cc, argvRefs, std::nullopt, {}, 0, 0,
                                      &linkError);
-  llvm::sys::fs::remove(object);
+  dropObject();
   if (rc != 0) {
     error = "linking " + out + " with " + *cc + " failed" +
             (linkError.empty() ? "" : ": " + linkError);

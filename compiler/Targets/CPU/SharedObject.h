@@ -33,6 +33,10 @@ struct SharedObjectOptions {
   /// and take the mgpu* functions from the runtime (`swaa_gpu_load`,
   /// `swaa_gpu_<name>` pointers, `swaa_gpu_imports`).
   bool gpuRuntime = false;
+  /// Exported as `swaa_signature` (NUL-terminated text) and
+  /// `swaa_signature_size` (its length, an int64): what the entries take
+  /// (Artifact.h, signatureOf), checked by the runtime against the manifest.
+  std::string signature;
 };
 
 /// Writes `path` from `module` (LLVM dialect). `entries` are the functions

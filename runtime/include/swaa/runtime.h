@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 /* The artifact format version this runtime reads. */
-#define SWAA_ARTIFACT_FORMAT_VERSION 1
+#define SWAA_ARTIFACT_FORMAT_VERSION 2
 
 typedef struct swaa_status swaa_status;
 typedef struct swaa_model swaa_model;
