@@ -82,7 +82,8 @@ else:
     lit_config.note(f"GPU tests (REQUIRES: cuda-device) skipped: no CUDA device ({gpu_why})")
 
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
-tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-run",
+tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-runtime-fuzz",
+         "swaa-run", "swaa-api-check",
          "swaa-embed-example", "mlir-runner", "mlir-opt"]
 # The runtime and its users built with ASan and UBSan (SWAA_SANITIZE_RUNTIME).
 if config.swaa_sanitize_runtime:
@@ -91,5 +92,6 @@ if config.swaa_sanitize_runtime:
     # threads (in the dlopen'ed model.so); leaks are still checked, without
     # TLS as a root.
     config.environment["LSAN_OPTIONS"] = "use_tls=0"
-    tools += ["swaa-run-sanitized", "swaa-embed-example-sanitized"]
+    tools += ["swaa-run-sanitized", "swaa-embed-example-sanitized",
+              "swaa-api-check-sanitized"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -248,7 +248,10 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
   llvm::SmallString<256> tmp(tmpDir.path());
   auto fail = [&](const std::string &message) {
     tmpDir.remove();
+    // Name the files as the user will see them: inside the output.
     error = message;
+    for (size_t at; (at = error.find(tmp.str())) != std::string::npos;)
+      error.replace(at, tmp.size(), spec.dir);
     return false;
   };
 
@@ -271,13 +274,9 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
   if (ec)
     return fail("cannot write " + weightsPath.str().str() + ": " +
                 ec.message());
-  // A write error (a full disk) is reported here, never by the stream's
-  // destructor (which would abort the tool).
-  auto streamFailed = [&](llvm::raw_fd_ostream &stream, llvm::StringRef path) {
-    std::string why = stream.error().message();
-    stream.clear_error();
-    return fail("cannot write " + path.str() + ": " + why);
-  };
+  // A write error (a full disk) is reported as such (closeOutput), never by
+  // the stream's destructor, which would abort the tool.
+
   std::string mismatch;
   auto writeHeader = [&](llvm::ArrayRef<WeightData> described) {
     llvm::json::Object header;
@@ -330,15 +329,15 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
     return !os.has_error();
   };
   if (!readWeights(spec.modelPath, names, writeHeader, writeData, error)) {
-    if (os.has_error())
-      return streamFailed(os, weightsPath);
+    std::string why = closeOutput(os);
+    if (!why.empty())
+      return fail("cannot write " + weightsPath.str().str() + ": " + why);
     return fail(!mismatch.empty() ? mismatch
                 : !error.empty()  ? error
                                   : "cannot write " + weightsPath.str().str());
   }
-  os.close();
-  if (os.has_error())
-    return streamFailed(os, weightsPath);
+  if (std::string why = closeOutput(os); !why.empty())
+    return fail("cannot write " + weightsPath.str().str() + ": " + why);
 
   // Code.
   {
@@ -384,9 +383,8 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
       return fail("cannot write " + path.str().str() + ": " + ec.message());
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
        << "\n";
-    os.close();
-    if (os.has_error())
-      return streamFailed(os, path);
+    if (std::string why = closeOutput(os); !why.empty())
+      return fail("cannot write " + path.str().str() + ": " + why);
   }
   return tmpDir.moveInto(error);
 }

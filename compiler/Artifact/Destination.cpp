@@ -255,10 +255,8 @@ bool swaa::writeTextOutput(llvm::StringRef pathRef, llvm::StringRef text,
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os << text;
-    os.close();
-    if (os.has_error()) {
-      error = "cannot write " + path + ": " + os.error().message();
-      os.clear_error();
+    if (std::string why = closeOutput(os); !why.empty()) {
+      error = "cannot write " + path + ": " + why;
       drop();
       return false;
     }

@@ -20,11 +20,24 @@
 #define SWAA_COMPILER_ARTIFACT_DESTINATION_H
 
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <string>
 #include <vector>
 
 namespace mlir::swaa {
+
+/// Closes the open stream `os` (flushing it) and returns its write error's
+/// message, or "" when it wrote everything. The error is cleared: a stream
+/// destroyed with an error set aborts the tool ("IO failure on output stream").
+inline std::string closeOutput(llvm::raw_fd_ostream &os) {
+  os.close();
+  if (!os.has_error())
+    return "";
+  std::string why = os.error().message();
+  os.clear_error();
+  return why;
+}
 
 /// The names of the files an artifact directory holds (the code file, its
 /// kept IR and object, the manifest, the weights).

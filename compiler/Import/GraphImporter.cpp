@@ -191,6 +191,22 @@ LogicalResult GraphImporter::checkExternalData(const onnx::TensorProto &t,
   if (llvm::sys::fs::file_size(path, size))
     return error(loc, "missing external-data file '" + path.str().str() +
                           "' for initializer '" + t.name() + "'");
+  // Only a regular file inside the model's folder, as onnx itself requires:
+  // a symbolic link (or a folder reached through one) could make the
+  // artifact copy any file the compiling user can read.
+  llvm::sys::fs::file_status status;
+  llvm::SmallString<256> real, realBase;
+  if (llvm::sys::fs::status(path, status, /*follow=*/false) ||
+      llvm::sys::fs::is_symlink_file(status) ||
+      !llvm::sys::fs::is_regular_file(status) ||
+      llvm::sys::fs::real_path(path, real) ||
+      llvm::sys::fs::real_path(baseDir.empty() ? "." : baseDir, realBase) ||
+      !llvm::StringRef(real).starts_with((realBase + "/").str()))
+    return error(loc, "external-data file '" + path.str().str() +
+                          "' of initializer '" + t.name() +
+                          "' is not a regular file inside the model's folder "
+                          "(a symbolic link?); swaa reads external data only "
+                          "from regular files beside the model");
   uint64_t length = ref.length.value_or(size - std::min(size, ref.offset));
   if (ref.offset > size || length > size - ref.offset)
     return error(loc, "external data of initializer '" + t.name() +

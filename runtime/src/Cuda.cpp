@@ -166,9 +166,8 @@ void *mgpuMemAlloc(uint64_t bytes, void *, bool) {
 }
 void mgpuMemFree(void *p, void *) { current->free(p); }
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
-  current->record(current->driver->cuMemcpyAsync((CUdeviceptr)dst,
-                                                 (CUdeviceptr)src, bytes,
-                                                 stream),
+  current->record(current->driver->cuMemcpyAsync(
+                      (CUdeviceptr)dst, (CUdeviceptr)src, bytes, stream),
                   "cuMemcpyAsync");
 }
 
@@ -220,10 +219,10 @@ std::string Device::open() {
   char name[256] = {0};
   driver->cuDeviceGetName(name, sizeof(name) - 1, dev);
   int major = 0, minor = 0;
-  driver->cuDeviceGetAttribute(&major,
-                               CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
-  driver->cuDeviceGetAttribute(&minor,
-                               CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
+  driver->cuDeviceGetAttribute(
+      &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
+  driver->cuDeviceGetAttribute(
+      &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
   deviceName = std::string(name) + " (sm_" + std::to_string(major) +
                std::to_string(minor) + ")";
   if ((r = driver->cuDevicePrimaryCtxRetain(&context, dev)) != CUDA_SUCCESS)

@@ -294,11 +294,28 @@ bool readRegularFile(const std::string &path, uint64_t limit, std::string &out,
   return ok;
 }
 
-/// dlopen of a private copy of `so`: a memory file (or an unlinked temporary
-/// file where memfd_create is missing) that no other load shares. The
+/// The private copy of a model's code that dlopen loaded: kept open (a
+/// memory file) or on disk (the fallback's temporary file) while the model
+/// lives, so that no later load can get the same name: the dynamic loader
+/// hands back an already loaded library of the same name.
+struct CodeCopy {
+  int fd = -1;
+  std::string tmpFile;
+  void release() {
+    if (fd >= 0)
+      ::close(fd);
+    if (!tmpFile.empty())
+      ::unlink(tmpFile.c_str());
+    fd = -1;
+    tmpFile.clear();
+  }
+};
+
+/// dlopen of a private copy of `so`: a memory file (or a temporary file
+/// where memfd_create or /proc is missing) that no other load shares. The
 /// dynamic loader caches libraries by name and inode, so loading the same
 /// path again after a recompile would otherwise hand back the old code.
-void *loadPrivateCopy(const std::string &so, std::string &err) {
+void *loadPrivateCopy(const std::string &so, CodeCopy &copy, std::string &err) {
   uint64_t size = 0;
   int src = openRegular(so, kMaxCodeBytes, size, err);
   if (src < 0)
@@ -311,7 +328,6 @@ void *loadPrivateCopy(const std::string &so, std::string &err) {
     return nullptr;
   }
   std::string path;
-  bool unlinkAfter = false;
   int fd = memfd_create("swaa-model.so", MFD_CLOEXEC);
   if (fd >= 0) {
     path = "/proc/self/fd/" + std::to_string(fd);
@@ -320,6 +336,7 @@ void *loadPrivateCopy(const std::string &so, std::string &err) {
       fd = -1;
     }
   }
+  copy.fd = fd;
   if (fd < 0) {
     const char *tmpdir = std::getenv("TMPDIR");
     std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") +
@@ -330,8 +347,8 @@ void *loadPrivateCopy(const std::string &so, std::string &err) {
             std::strerror(errno);
       return nullptr;
     }
-    path = tmpl;
-    unlinkAfter = true;
+    path = copy.tmpFile = tmpl;
+    copy.fd = fd;
   }
   void *library = nullptr;
   if (!writeAll(fd, code.data(), size)) {
@@ -348,9 +365,8 @@ void *loadPrivateCopy(const std::string &so, std::string &err) {
       err = so + ": cannot load: " + text;
     }
   }
-  if (unlinkAfter)
-    ::unlink(path.c_str());
-  ::close(fd);
+  if (!library)
+    copy.release();
   return library;
 }
 
@@ -404,6 +420,7 @@ struct swaa_model {
   std::unique_ptr<swaa::cuda::Device> cuda;
   std::map<std::string, void *> deviceWeights;
   void *library = nullptr;
+  CodeCopy code;
   void *weightsMap = nullptr;
   size_t weightsSize = 0;
   std::map<std::string, Weight> weights;
@@ -419,6 +436,7 @@ struct swaa_model {
     cuda.reset();
     if (library)
       dlclose(library);
+    code.release();
     if (weightsMap)
       munmap(weightsMap, weightsSize);
   }
@@ -570,7 +588,7 @@ swaa_status *loadModel(const char *dirC, swaa_model **out) {
   if (swaa_status *s = loadWeights(*m, m->dir + "/weights.safetensors"))
     return s;
   std::string so = m->dir + "/model.so";
-  m->library = loadPrivateCopy(so, err);
+  m->library = loadPrivateCopy(so, m->code, err);
   if (!m->library)
     return error(err);
 

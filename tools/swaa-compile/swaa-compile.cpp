@@ -36,6 +36,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <csignal>
 
 using namespace mlir;
 
@@ -205,6 +206,10 @@ std::string describe(Location loc) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // A write past the file-size limit fails with EFBIG and becomes the
+  // tool's one-line error, like a full disk (after InitLLVM, whose signal
+  // handlers would otherwise take SIGXFSZ for a crash).
+  ::signal(SIGXFSZ, SIG_IGN);
   cl::HideUnrelatedOptions(
       {&category, &recipeCategory, &reportCategory, &targetCategory});
   cl::ParseCommandLineOptions(

@@ -1,19 +1,21 @@
-//===- MutationDriver.cpp - run the importer fuzz target without libFuzzer
-//-===//
+//===- MutationDriver.cpp - run a fuzz target without libFuzzer ----------===//
 //
 // A small, deterministic stand-in for libFuzzer where clang is not available:
-// reads seed models, applies random mutations (bit flips, byte overwrites
-// with boundary values, truncations, insertions, chunk duplication) and feeds
-// each mutant to LLVMFuzzerTestOneInput. A crash kills the process, which
-// the test that runs it reports.
+// reads seed inputs (models, or the runtime target's files), applies random
+// mutations (bit flips, byte overwrites with boundary values, truncations,
+// insertions, chunk duplication) and feeds each mutant to
+// LLVMFuzzerTestOneInput. A crash kills the process, which the test that runs
+// it reports.
 //
 //   swaa-import-fuzz [--runs N] [--seed S] SEED.onnx...
+//   swaa-runtime-fuzz [--runs N] [--seed S] SEED...
 //
 //===----------------------------------------------------------------------===//
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -39,6 +41,8 @@ static cl::opt<std::string>
 
 /// The mutant being imported, written out if the process crashes.
 static const std::string *current = nullptr;
+/// The program's name (this driver serves several fuzz targets).
+static std::string tool = "swaa-fuzz";
 
 static void saveCrash(void *) {
   if (!current)
@@ -46,19 +50,20 @@ static void saveCrash(void *) {
   if (FILE *f = std::fopen(crashFile.c_str(), "wb")) {
     std::fwrite(current->data(), 1, current->size(), f);
     std::fclose(f);
-    std::fprintf(stderr, "swaa-import-fuzz: crashed; input saved to %s\n",
+    std::fprintf(stderr, "%s: crashed; input saved to %s\n", tool.c_str(),
                  crashFile.c_str());
   }
 }
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(argc, argv,
-                              "mutation fuzzing of the swaa ONNX importer\n");
+  tool = llvm::sys::path::filename(argv[0]).str();
+  cl::ParseCommandLineOptions(
+      argc, argv, "mutation fuzzing of a swaa fuzz target (" + tool + ")\n");
   std::vector<std::string> corpus;
   for (const std::string &path : seeds) {
     auto buffer = llvm::MemoryBuffer::getFile(path);
     if (!buffer) {
-      llvm::errs() << "swaa-import-fuzz: error: cannot read " << path << "\n";
+      llvm::errs() << tool << ": error: cannot read " << path << "\n";
       return 1;
     }
     corpus.push_back((*buffer)->getBuffer().str());
@@ -104,8 +109,8 @@ int main(int argc, char **argv) {
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  llvm::outs() << "swaa-import-fuzz: " << runs << " mutants of "
-               << corpus.size() << " seeds in " << llvm::format("%.1f", seconds)
+  llvm::outs() << tool << ": " << runs << " mutants of " << corpus.size()
+               << " seeds in " << llvm::format("%.1f", seconds)
                << " s, no crash\n";
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "swaa/runtime.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -136,7 +137,7 @@ int check(swaa_status *status) {
 
 int main(int argc, char **argv) {
   std::string model, promptIds, promptFile, dumpLogits, dumpSteps;
-  long long randomPrompt = -1, seed = 0, maxNew = 16, maxContext = 0;
+  long long randomPrompt = -1, seed = 0, maxNew = 16, maxContext = -1;
   long long runs = 1, warmup = 0;
   bool quiet = false, profile = false;
   for (int i = 1; i < argc; ++i) {
@@ -151,8 +152,9 @@ int main(int argc, char **argv) {
     auto number = [&](const char *flag) {
       const char *v = value(flag);
       char *end = nullptr;
+      errno = 0;
       long long n = std::strtoll(v, &end, 10);
-      if (!end || *end || n < 0) {
+      if (!end || end == v || *end || n < 0 || errno == ERANGE) {
         std::fprintf(stderr,
                      "swaa-run: error: %s needs a non-negative "
                      "integer, got '%s'\n",
@@ -174,9 +176,12 @@ int main(int argc, char **argv) {
       seed = number("--seed");
     else if (a == "--max-new-tokens")
       maxNew = number("--max-new-tokens");
-    else if (a == "--max-context")
+    else if (a == "--max-context") {
       maxContext = number("--max-context");
-    else if (a == "--dump-logits")
+      if (maxContext < 1)
+        return fail("--max-context must be at least 1 (leave it out for the "
+                    "prompt + --max-new-tokens)");
+    } else if (a == "--dump-logits")
       dumpLogits = value("--dump-logits");
     else if (a == "--dump-step-logits")
       dumpSteps = value("--dump-step-logits");
@@ -237,7 +242,8 @@ int main(int argc, char **argv) {
                  "exported without past key/values): each token re-runs the "
                  "prefill\n",
                  model.c_str());
-  size_t context = maxContext ? (size_t)maxContext : prompt.size() + maxNew;
+  size_t context =
+      maxContext > 0 ? (size_t)maxContext : prompt.size() + (size_t)maxNew;
   swaa_session_options options = {context, 1};
   using clock = std::chrono::steady_clock;
   auto printProfile = [&](const char *phase, const swaa_profile &p,

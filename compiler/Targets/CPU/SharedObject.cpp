@@ -8,6 +8,8 @@
 
 #include "compiler/Targets/CPU/SharedObject.h"
 
+#include "compiler/Artifact/Destination.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -319,11 +321,8 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
       return false;
     }
     llvmModule->print(ir, nullptr);
-    ir.close();
-    if (ir.has_error()) {
-      error =
-          "cannot write " + (path + ".ll").str() + ": " + ir.error().message();
-      ir.clear_error();
+    if (std::string why = closeOutput(ir); !why.empty()) {
+      error = "cannot write " + (path + ".ll").str() + ": " + why;
       return false;
     }
   }
@@ -352,10 +351,8 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
       return false;
     }
     pm.run(*llvmModule);
-    os.close();
-    if (os.has_error()) {
-      error = "cannot write " + object + ": " + os.error().message();
-      os.clear_error();
+    if (std::string why = closeOutput(os); !why.empty()) {
+      error = "cannot write " + object + ": " + why;
       dropObject();
       return false;
     }
