@@ -238,6 +238,23 @@ bool swaa::writeTextOutput(llvm::StringRef pathRef, llvm::StringRef text,
   if (!checkTextDestination(pathRef, error))
     return false;
   std::string path = strip(pathRef);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A device or a FIFO (/dev/null, a pipe): written in place, never
+    // renamed over.
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec) {
+      error = "cannot write " + path + ": " + ec.message();
+      return false;
+    }
+    os << text;
+    if (std::string why = closeOutput(os); !why.empty()) {
+      error = "cannot write " + path + ": " + why;
+      return false;
+    }
+    return true;
+  }
   std::string model =
       join(parentOf(path),
            "." + llvm::sys::path::filename(path).str() + ".tmp-%%%%%%%%");

@@ -55,7 +55,8 @@ bool checkArtifactDestination(llvm::StringRef dir,
 bool checkTextDestination(llvm::StringRef path, std::string &error);
 
 /// Writes `text` to `path` through a temporary file beside it renamed into
-/// place ("-": standard output). False with `error` set on any write error
+/// place ("-": standard output; a device or FIFO such as /dev/null is
+/// written in place). False with `error` set on any write error
 /// (a full disk included); nothing is left behind.
 bool writeTextOutput(llvm::StringRef path, llvm::StringRef text,
                      std::string &error);

@@ -66,6 +66,19 @@ def cases(model_path, work):
     os.remove(os.path.join(work, "external.weights"))
     yield "missing external-data file", path
 
+    # External data through a symbolic link (to a file the model's folder
+    # does not hold): refused, never copied into an artifact.
+    linked = os.path.join(work, "linked")
+    os.makedirs(linked, exist_ok=True)
+    path = os.path.join(linked, "linked.onnx")
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    onnx.save(copy, path, save_as_external_data=True, all_tensors_to_one_file=True,
+              location="linked.weights", size_threshold=1024)
+    os.rename(os.path.join(linked, "linked.weights"), os.path.join(work, "elsewhere.weights"))
+    os.symlink(os.path.join(work, "elsewhere.weights"), os.path.join(linked, "linked.weights"))
+    yield "external data through a symbolic link", path
+
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])
     w = helper.make_tensor("w", TensorProto.FLOAT, [8, 8], [0.1] * 64)

@@ -6,6 +6,19 @@
  * status object whose message says what went wrong (free it with
  * swaa_status_free). A model is read-only once loaded and may be shared by
  * sessions on different threads; a session is used by one thread at a time.
+ * No C++ exception leaves a call: an allocation that fails is a status.
+ *
+ * Trust: an artifact is code. swaa_model_load runs the artifact's model.so
+ * (its constructors run when it is loaded; symbolic links in the artifact
+ * are followed), so load only artifacts you trust, as you would a shared
+ * library. The checks below catch damaged or mismatched artifacts, not
+ * malicious ones.
+ *
+ * Lifetimes: swaa_model_free releases the caller's handle; a session keeps
+ * its model alive, and the model is freed with its last session. Each load
+ * gets its own copy of the code, so reloading an artifact recompiled at the
+ * same path gives the new code while the old model still runs the old one
+ * (load new, then free old).
  *
  *   swaa_model *model;
  *   swaa_status *s = swaa_model_load("model.swaa", &model);
@@ -47,8 +60,12 @@ SWAA_API const char *swaa_status_message(const swaa_status *status);
 SWAA_API void swaa_status_free(swaa_status *status);
 
 /* Loads `dir` (manifest.json, model.so, weights.safetensors): checks the
- * format version and every size before use. */
+ * format version and every size before use, reads only regular files of
+ * bounded size, and compares the manifest with the signature model.so
+ * exports (each entry's arguments and results) before any call. */
 SWAA_API swaa_status *swaa_model_load(const char *dir, swaa_model **out);
+/* Releases the caller's handle (the model lives on while sessions of it
+ * exist). */
 SWAA_API void swaa_model_free(swaa_model *model);
 /* Vocabulary size (the logits' last dimension), attention layers. */
 SWAA_API size_t swaa_model_vocab_size(const swaa_model *model);
@@ -68,14 +85,21 @@ typedef struct swaa_session_options {
 } swaa_session_options;
 
 /* Allocates the session's KV cache: full caches of max_context positions,
- * ring caches of window + sinks slots (constant in the context length). */
+ * ring caches of window + sinks slots (constant in the context length). A
+ * size that overflows, or caches larger than the machine's memory (or the
+ * cgroup's limit), is a status that says how many bytes they need. The
+ * session holds a reference to `model`. */
 SWAA_API swaa_status *swaa_session_create(const swaa_model *model,
                                  const swaa_session_options *options,
                                  swaa_session **out);
 SWAA_API void swaa_session_free(swaa_session *session);
 
 /* Starts a new sequence: runs `n` tokens per batch row (tokens is
- * batch x n, row-major) from position 0. */
+ * batch x n, row-major) from position 0. A rejected call (a token outside
+ * the vocabulary, n of 0 or beyond max_context) leaves the session as it
+ * was, its sequence and logits included; so does a rejected decode. Only a
+ * failure inside the compiled code (a CUDA error) loses the sequence, and
+ * its status says so. */
 SWAA_API swaa_status *swaa_session_prefill(swaa_session *session,
                                   const int64_t *tokens, size_t n);
 /* Runs one new token per batch row at the next position. */
