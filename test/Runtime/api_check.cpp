@@ -176,21 +176,21 @@ int rejected(const char *dir) {
 
 int reload(const char *path, const char *ref, const char *command) {
   swaa_model *old = load(path);
-  swaa_session *so = session(old, 8);
-  std::vector<float> a = runTokens(so, {1, 2, 3}, {4});
+  swaa_session *so = session(old, 16);
+  std::vector<float> a = runTokens(so, {1, 2, 3, 4, 5, 6, 7}, {8});
   if (std::system(command) != 0) {
     std::printf("reload: '%s' failed\n", command);
     return 1;
   }
   swaa_model *fresh = load(path); // the usual hot swap: load new, free old
   swaa_model *want = load(ref);
-  swaa_session *sn = session(fresh, 8), *sw = session(want, 8);
-  std::vector<float> b = runTokens(sn, {1, 2, 3}, {4});
-  std::vector<float> c = runTokens(sw, {1, 2, 3}, {4});
-  std::vector<float> a2 = runTokens(so, {1, 2, 3}, {4});
+  swaa_session *sn = session(fresh, 16), *sw = session(want, 16);
+  std::vector<float> b = runTokens(sn, {1, 2, 3, 4, 5, 6, 7}, {8});
+  std::vector<float> c = runTokens(sw, {1, 2, 3, 4, 5, 6, 7}, {8});
+  std::vector<float> a2 = runTokens(so, {1, 2, 3, 4, 5, 6, 7}, {8});
   swaa_session_free(so);
   swaa_model_free(old);
-  std::vector<float> b2 = runTokens(sn, {1, 2, 3}, {4});
+  std::vector<float> b2 = runTokens(sn, {1, 2, 3, 4, 5, 6, 7}, {8});
   std::printf("reload: old vs new %.3g, new vs reference %.3g, old before vs "
               "after %.3g, new after freeing old %.3g\n",
               distance(a, b), distance(b, c), distance(a, a2), distance(b, b2));
