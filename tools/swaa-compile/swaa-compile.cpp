@@ -46,9 +46,14 @@ namespace cl = llvm::cl;
 cl::OptionCategory category("swaa-compile options");
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
                                cl::cat(category));
-cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
-                                cl::value_desc("file"), cl::init("-"),
-                                cl::cat(category));
+cl::opt<std::string> outputPath(
+    "o",
+    cl::desc("Output file (default: stdout), or the artifact directory. "
+             "Only swaa-compile's own artifact or an earlier --emit file is "
+             "replaced (never a symbolic link, . or a directory holding the "
+             "working directory); the output is written beside it and moved "
+             "into place when complete"),
+    cl::value_desc("file"), cl::init("-"), cl::cat(category));
 enum class Emit { Import, Mlir, LLVM, PTX, Artifact };
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"),
