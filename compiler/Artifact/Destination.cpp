@@ -170,8 +170,9 @@ void onInterrupt() {
 } // namespace
 
 std::vector<std::string> swaa::artifactFiles(llvm::StringRef codeFile) {
-  return {"manifest.json", "weights.safetensors", codeFile.str(),
-          (codeFile + ".ll").str(), (codeFile + ".o").str()};
+  return {"manifest.json",         "weights.safetensors",
+          codeFile.str(),          (codeFile + ".ll").str(),
+          (codeFile + ".o").str(), (codeFile + ".log").str()};
 }
 
 bool swaa::checkArtifactDestination(llvm::StringRef dirRef,

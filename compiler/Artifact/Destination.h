@@ -40,7 +40,7 @@ inline std::string closeOutput(llvm::raw_fd_ostream &os) {
 }
 
 /// The names of the files an artifact directory holds (the code file, its
-/// kept IR and object, the manifest, the weights).
+/// kept IR, object and link log, the manifest, the weights).
 std::vector<std::string> artifactFiles(llvm::StringRef codeFile);
 
 /// Whether an artifact may be written at `dir`; false with `error` set

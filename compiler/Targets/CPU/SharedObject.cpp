@@ -23,6 +23,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/Signals.h"
@@ -376,13 +377,31 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   }
   argv.push_back("-lm");
   SmallVector<StringRef> argvRefs(argv.begin(), argv.end());
+  // The linker's messages go to a log beside the output: a failure is one
+  // line that quotes them, not the linker's own lines on the terminal.
+  std::string log = (path + ".log").str();
+  llvm::sys::RemoveFileOnSignal(log);
+  std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                          StringRef(log)};
   std::string linkError;
-  int rc = llvm::sys::ExecuteAndWait(*cc, argvRefs, std::nullopt, {}, 0, 0,
-                                     &linkError);
+  int rc = llvm::sys::ExecuteAndWait(*cc, argvRefs, std::nullopt, redirects, 0,
+                                     0, &linkError);
   dropObject();
+  std::string messages;
+  if (rc != 0) {
+    if (auto text = llvm::MemoryBuffer::getFile(log)) {
+      SmallVector<StringRef> lines;
+      (*text)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+      for (StringRef line : llvm::ArrayRef(lines).take_front(3))
+        messages += (messages.empty() ? "" : "; ") + line.trim().str();
+    }
+  }
+  llvm::sys::fs::remove(log);
+  llvm::sys::DontRemoveFileOnSignal(log);
   if (rc != 0) {
     error = "linking " + out + " with " + *cc + " failed" +
-            (linkError.empty() ? "" : ": " + linkError);
+            (linkError.empty() ? "" : ": " + linkError) +
+            (messages.empty() ? "" : ": " + messages);
     return false;
   }
   return true;
