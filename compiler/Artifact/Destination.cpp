@@ -151,6 +151,14 @@ bool isEmitFile(const std::string &path) {
   return false;
 }
 
+/// Gives `path` the mode a newly created file or directory gets: `mode`
+/// less the process's umask (temporaries are made 0600/0700).
+void setOrdinaryMode(const std::string &path, mode_t mode) {
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(path.c_str(), mode & ~mask);
+}
+
 // The temporary directory that an interrupt removes (the files in it are
 // registered with llvm::sys::RemoveFileOnSignal, removed before this runs).
 char interruptedDirectory[PATH_MAX];
@@ -280,9 +288,7 @@ bool swaa::writeTextOutput(llvm::StringRef pathRef, llvm::StringRef text,
     }
   }
   // The mode an ordinary output file gets (createUniqueFile makes 0600).
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(tmp.c_str(), 0666 & ~mask);
+  setOrdinaryMode(tmp.str().str(), 0666);
   if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
     error = "cannot write " + path + ": " + ec.message();
     drop();
@@ -325,9 +331,7 @@ bool TemporaryArtifact::create(std::string &error) {
   }
   tmp = model;
   // mkdtemp makes 0700; an artifact gets an ordinary directory's mode.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(tmp.c_str(), 0777 & ~mask);
+  setOrdinaryMode(tmp, 0777);
   for (const std::string &name : files)
     llvm::sys::RemoveFileOnSignal(join(tmp, name));
   std::snprintf(interruptedDirectory, sizeof interruptedDirectory, "%s",
