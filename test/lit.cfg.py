@@ -47,6 +47,13 @@ config.substitutions.extend(
         # which may lack numpy and onnx.
         ("%swaa-python", config.python_executable),
         ("%attn-ref", f"{config.python_executable} {lib_dir}/attn_reference.py"),
+        # mlir-runner with the CPU kernel library (swaa_gemm_*) loaded too.
+        (
+            "%run-cpu-kernels",
+            "mlir-runner -e main -entry-point-result=void "
+            f"-shared-libs={runner_libs},"
+            + os.path.join(config.swaa_obj_root, "lib", "libswaa_cpu_kernels_runner.so"),
+        ),
         (
             "%run-cpu",
             "mlir-runner -e main -entry-point-result=void "

@@ -94,6 +94,14 @@ FailureOr<EntryValue> describeValue(Type type, DictionaryAttr attrs,
   } else if (!str("swaa.weight").empty()) {
     v.kind = "weight";
     v.name = str("swaa.weight");
+    v.layout = str("swaa.layout");
+    if (auto source = attrs.getAs<DenseI64ArrayAttr>("swaa.source_shape"))
+      v.sourceShape.assign(source.asArrayRef().begin(),
+                           source.asArrayRef().end());
+    if (!v.layout.empty() &&
+        (v.layout != "panels24" || v.sourceShape.size() != 2))
+      return emitError(loc) << "weight '" << v.name << "': unknown layout '"
+                            << v.layout << "'";
   } else if (!str("swaa.input").empty()) {
     v.kind = "input";
     v.name = str("swaa.input");
@@ -112,6 +120,10 @@ llvm::json::Value toJSON(const EntryValue &v) {
     o["name"] = v.name;
   if (v.kind != "position")
     o["shape"] = llvm::json::Array(v.shape);
+  if (!v.layout.empty()) {
+    o["layout"] = v.layout;
+    o["source_shape"] = llvm::json::Array(v.sourceShape);
+  }
   if (v.kind == "cache") {
     o["layer"] = v.layer;
     o["cache"] = v.cacheKind;
@@ -235,6 +247,24 @@ static std::string narrowFloats(llvm::StringRef bytes, llvm::StringRef dtype) {
   return out;
 }
 
+/// A [K, N] row-major matrix of `width`-byte elements as ceil(N/24) panels
+/// of [K, 24] (columns 24p..24p+23 of every row, zero past N): the
+/// "panels24" layout that the CPU kernels read (SWAA_GEMM_B_PACKED).
+static std::string packPanels(const std::string &data, int64_t k, int64_t n,
+                              size_t width) {
+  constexpr int64_t panel = 24;
+  int64_t panels = (n + panel - 1) / panel;
+  std::string out((size_t)(panels * k * panel) * width, '\0');
+  for (int64_t p = 0; p < panels; ++p) {
+    int64_t cols = std::min(panel, n - p * panel);
+    for (int64_t r = 0; r < k; ++r)
+      std::memcpy(&out[(size_t)((p * k + r) * panel) * width],
+                  &data[(size_t)(r * n + p * panel) * width],
+                  (size_t)cols * width);
+  }
+  return out;
+}
+
 bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
   namespace fs = llvm::sys::fs;
   std::vector<std::string> files = artifactFiles(spec.codeFile);
@@ -285,20 +315,22 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
       const EntryValue &want = expected[w.name];
       bool narrowed =
           w.dtype == "F32" && (want.dtype == "BF16" || want.dtype == "F16");
+      llvm::ArrayRef<int64_t> modelShape =
+          want.layout.empty() ? llvm::ArrayRef<int64_t>(want.shape)
+                              : llvm::ArrayRef<int64_t>(want.sourceShape);
       if ((w.dtype != want.dtype && !narrowed) ||
-          llvm::ArrayRef<int64_t>(w.shape) !=
-              llvm::ArrayRef<int64_t>(want.shape)) {
+          llvm::ArrayRef<int64_t>(w.shape) != modelShape) {
         mismatch = "weight '" + w.name +
                    "' in the model does not match the compiled function's "
                    "argument";
         return false;
       }
       uint64_t bytes = dtypeWidth(want.dtype);
-      for (int64_t d : w.shape)
+      for (int64_t d : want.shape)
         bytes *= (uint64_t)d;
       header[w.name] = llvm::json::Object{
           {"dtype", want.dtype},
-          {"shape", llvm::json::Array(w.shape)},
+          {"shape", llvm::json::Array(want.shape)},
           {"data_offsets", llvm::json::Array{offset, offset + bytes}}};
       offset += bytes;
     }
@@ -318,14 +350,20 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
     return !os.has_error();
   };
   auto writeData = [&](const WeightData &w) {
-    const std::string &want = expected[w.name].dtype;
-    if (w.dtype == want) {
-      os.write(w.bytes.data(), w.bytes.size());
+    const EntryValue &spec = expected[w.name];
+    const std::string &want = spec.dtype;
+    // F32 -> BF16 / F16 (swaa-compile --dtype), rounding to nearest even.
+    std::string narrow;
+    if (w.dtype != want)
+      narrow = narrowFloats(w.bytes, want);
+    const std::string &data = w.dtype == want ? w.bytes : narrow;
+    if (spec.layout.empty()) {
+      os.write(data.data(), data.size());
       return !os.has_error();
     }
-    // F32 -> BF16 / F16 (swaa-compile --dtype), rounding to nearest even.
-    std::string narrow = narrowFloats(w.bytes, want);
-    os.write(narrow.data(), narrow.size());
+    std::string packed = packPanels(data, spec.sourceShape[0],
+                                    spec.sourceShape[1], dtypeWidth(want));
+    os.write(packed.data(), packed.size());
     return !os.has_error();
   };
   if (!readWeights(spec.modelPath, names, writeHeader, writeData, error)) {

@@ -46,6 +46,11 @@ struct EntryValue {
   std::string dtype;
   /// -1 for a dynamic size.
   llvm::SmallVector<int64_t> shape;
+  /// Weights stored in another order than the model's (swaa-pack-weights):
+  /// "panels24" ([ceil(N/24), K, 24] from the model's [K, N], zero-padded),
+  /// with the model's shape in sourceShape. Empty: as in the model.
+  std::string layout;
+  llvm::SmallVector<int64_t> sourceShape;
   /// Caches: layer, "key"/"value", policy "full"/"ring", window and sinks.
   int64_t layer = -1;
   std::string cacheKind, policy;

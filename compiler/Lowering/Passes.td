@@ -76,6 +76,24 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
   ];
 }
 
+def SwaaPackWeightsPass : Pass<"swaa-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "store the weights that matmuls read in the CPU kernels' panels";
+  let description = [{
+    For each entry point's weight argument (`swaa.weight`) of type
+    `tensor<K x N x f32|bf16>` whose every use is the `B` of a contraction
+    `C[i..., n] += A[i..., k] * B[k, n]`, changes the argument to
+    `tensor<ceil(N/24) x K x 24>` (24-column panels, zero-padded: the layout
+    of the CPU kernel library's SWAA_GEMM_B_PACKED) and each use's indexing
+    map of B to `(n floordiv 24, k, n mod 24)`, so the IR computes the same
+    thing in any lowering. The argument gets `swaa.layout = "panels24"` and
+    `swaa.source_shape = [K, N]`: the artifact writer stores the weight in
+    that order, once, at compile time, and the kernels stream each panel
+    front to back (decode's matrix-vector products read the weights once,
+    in long contiguous runs). Weights with any other use are left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def SwaaVectorizeContractionsPass : Pass<"swaa-vectorize-contractions"> {
   let summary = "matmuls against a weight as vector FMA register blocks (CPU)";
   let description = [{
@@ -91,9 +109,15 @@ def SwaaVectorizeContractionsPass : Pass<"swaa-vectorize-contractions"> {
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector; below 2 the pass does nothing">,
+    Option<"library", "library", "bool", /*default=*/"false",
+           "call the CPU kernel library (compiler/Targets/CPU/Kernels: "
+           "swaa_gemm_tiles, swaa_gemm_<A>_<B>) on tiles in a parallel loop "
+           "instead of generating the register blocks; also takes bf16 "
+           "inputs and any N">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",

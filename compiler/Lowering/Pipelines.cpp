@@ -97,7 +97,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
                                        options.keyTile.getValue(),
                                        options.vectorWidth.getValue()}));
   pm.addPass(createSwaaVectorizeContractionsPass(
-      {options.vectorWidth.getValue()}));
+      {options.vectorWidth.getValue(), options.gemmLibrary.getValue()}));
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createSwaaFuseElementwisePass());
   addEntryParallelLoops(pm, /*innermostOutput=*/true);

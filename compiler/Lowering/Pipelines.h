@@ -50,6 +50,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> openmp{*this, "openmp",
                       llvm::cl::desc("run parallel loops on OpenMP threads"),
                       llvm::cl::init(true)};
+  Option<bool> gemmLibrary{
+      *this, "gemm-library",
+      llvm::cl::desc("matmuls against weights through the CPU kernel library "
+                     "(swaa-vectorize-contractions{library}); off: generated "
+                     "register blocks"),
+      llvm::cl::init(true)};
   Option<bool> profile{*this, "profile",
                        llvm::cl::desc("time ops by kind through the "
                                       "runtime's swaa_profile_* hooks"),

@@ -24,6 +24,7 @@
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -31,6 +32,7 @@
 
 namespace mlir::swaa {
 #define GEN_PASS_DEF_SWAAVECTORIZECONTRACTIONSPASS
+#define GEN_PASS_DEF_SWAAPACKWEIGHTSPASS
 #include "compiler/Lowering/Passes.h.inc"
 } // namespace mlir::swaa
 
@@ -44,12 +46,36 @@ struct Contraction {
   linalg::GenericOp op;
   Value a, b, init;
   bool zeroInit = false;
+  /// B is a weight stored in 24-column panels (swaa-pack-weights): B's map
+  /// is (k, n) -> (n floordiv 24, k, n mod 24).
+  bool packed = false;
   int64_t k, n;
 };
 
-/// C[i..., n] += A[i..., k] * B[k, n] on f32, with B a static [K, N].
+/// Columns per panel of a packed weight (SWAA_GEMM_PANEL of the kernels).
+constexpr int64_t kPanel = 24;
+
+/// B's indexing map in panels: (..., n, k) -> (n floordiv 24, k, n mod 24).
+AffineMap packedBMap(unsigned loops, MLIRContext *ctx) {
+  AffineExpr k = getAffineDimExpr(loops - 1, ctx);
+  AffineExpr n = getAffineDimExpr(loops - 2, ctx);
+  return AffineMap::get(loops, 0, {n.floorDiv(kPanel), k, n % kPanel}, ctx);
+}
+
+/// The body's value for input `arg`: the argument itself, or its arith.extf
+/// to f32 (what swaa-low-precision writes for 16-bit inputs).
+bool isInputValue(Value v, BlockArgument arg) {
+  if (v == arg)
+    return true;
+  auto ext = v.getDefiningOp<arith::ExtFOp>();
+  return ext && ext.getIn() == arg;
+}
+
+/// C[i..., n] += A[i..., k] * B[k, n] with B a static [K, N]; C f32, A and
+/// B f32 or (with `allowBF16`) bf16 widened in the body.
 std::optional<Contraction> matchContraction(linalg::GenericOp op,
-                                            int64_t vectorWidth) {
+                                            int64_t vectorWidth,
+                                            bool allowBF16) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() != 1 || !op.hasPureTensorSemantics())
     return std::nullopt;
@@ -73,12 +99,25 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
       loops, 0, {getAffineDimExpr(kDim, ctx), getAffineDimExpr(nDim, ctx)},
       ctx);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps[0] != aMap || maps[1] != bMap || maps[2] != cMap)
+  bool packed = allowBF16 && maps[1] == packedBMap(loops, ctx);
+  if (maps[0] != aMap || (maps[1] != bMap && !packed) || maps[2] != cMap)
     return std::nullopt;
 
   // Body: yield out + a * b (either order of the operands).
   Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 3)
+  auto aType = cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+  auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  auto cType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
+  Type f32 = Float32Type::get(ctx), bf16 = BFloat16Type::get(ctx);
+  auto inputOk = [&](Type t) {
+    return t == f32 || (allowBF16 && t == bf16);
+  };
+  if (!inputOk(aType.getElementType()) || !inputOk(bType.getElementType()) ||
+      cType.getElementType() != f32 || !bType.hasStaticShape())
+    return std::nullopt;
+  size_t widened = (aType.getElementType() != f32) +
+                   (bType.getElementType() != f32);
+  if (body.getOperations().size() != 3 + widened)
     return std::nullopt;
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto addOp = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
@@ -91,26 +130,23 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   auto mulOp = product.getDefiningOp<arith::MulFOp>();
   if (!mulOp)
     return std::nullopt;
-  Value x = body.getArgument(0), y = body.getArgument(1);
-  if (!((mulOp.getLhs() == x && mulOp.getRhs() == y) ||
-        (mulOp.getLhs() == y && mulOp.getRhs() == x)))
+  BlockArgument x = body.getArgument(0), y = body.getArgument(1);
+  if (!((isInputValue(mulOp.getLhs(), x) && isInputValue(mulOp.getRhs(), y)) ||
+        (isInputValue(mulOp.getLhs(), y) && isInputValue(mulOp.getRhs(), x))))
     return std::nullopt;
 
-  auto aType = cast<RankedTensorType>(op.getDpsInputs()[0].getType());
-  auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
-  auto cType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
-  Type f32 = Float32Type::get(ctx);
-  if (aType.getElementType() != f32 || bType.getElementType() != f32 ||
-      cType.getElementType() != f32 || !bType.hasStaticShape())
-    return std::nullopt;
   Contraction c;
   c.op = op;
   c.a = op.getDpsInputs()[0];
   c.b = op.getDpsInputs()[1];
   c.init = op.getDpsInits()[0];
-  c.k = bType.getDimSize(0);
-  c.n = bType.getDimSize(1);
-  if (c.n % vectorWidth != 0 || cType.getDimSize(cType.getRank() - 1) != c.n)
+  c.packed = packed;
+  c.k = bType.getDimSize(packed ? 1 : 0);
+  c.n = packed ? cType.getDimSize(cType.getRank() - 1) : bType.getDimSize(1);
+  if (ShapedType::isDynamic(c.n))
+    return std::nullopt;
+  if ((vectorWidth > 0 && c.n % vectorWidth != 0) ||
+      cType.getDimSize(cType.getRank() - 1) != c.n)
     return std::nullopt;
   if (auto fill = c.init.getDefiningOp<linalg::FillOp>()) {
     FloatAttr value;
@@ -281,16 +317,199 @@ private:
   }
 };
 
+/// `buf` (identity layout) with its leading dims collapsed into one.
+Value collapseToRows(OpBuilder &b, Location loc, Value buf) {
+  int64_t rank = cast<MemRefType>(buf.getType()).getRank();
+  if (rank == 2)
+    return buf;
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    groups[0].push_back(d);
+  groups.push_back({rank - 1});
+  return memref::CollapseShapeOp::create(b, loc, buf, groups);
+}
+
+StringRef dtypeName(Type t) { return t.isBF16() ? "bf16" : "f32"; }
+
+/// The kernel library's entry points (compiler/Targets/CPU/Kernels), declared
+/// in `module` on first use: `swaa_gemm_tiles(m, n, k) -> tiles` and
+/// `swaa_gemm_<A>_<B>(tile, A, B, C, accumulate)` with 2-D dynamic memrefs
+/// (C interface: the library receives memref descriptors).
+func::FuncOp declareKernel(OpBuilder &b, ModuleOp module, StringRef name,
+                           FunctionType type, bool cInterface) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto f = func::FuncOp::create(b, module.getLoc(), name, type);
+  f.setPrivate();
+  if (cInterface)
+    f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return f;
+}
+
+/// C = init + A . B as `swaa_gemm_tiles` tiles of the kernel library, one
+/// `swaa_gemm_<A>_<B>` call per iteration of a parallel loop (the compiled
+/// code's threads; the library's policy decides the tiles).
+Value buildLibraryCall(RewriterBase &b, ModuleOp module, Contraction c) {
+  Location loc = c.op.getLoc();
+  auto cType = cast<RankedTensorType>(c.op.getResultTypes()[0]);
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  auto buffer = [&](Value t) -> Value {
+    auto type = cast<RankedTensorType>(t.getType());
+    return bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()), t,
+        /*read_only=*/true);
+  };
+  Value aBuf = collapseToRows(b, loc, buffer(c.a));
+  Value bBuf = buffer(c.b);
+  SmallVector<Value> dynSizes;
+  for (int64_t d = 0; d < cType.getRank(); ++d)
+    if (cType.isDynamicDim(d))
+      dynSizes.push_back(b.createOrFold<tensor::DimOp>(loc, c.init, d));
+  auto outType = MemRefType::get(cType.getShape(), f32);
+  Value out = memref::AllocOp::create(b, loc, outType, dynSizes);
+  if (!c.zeroInit) {
+    Value init = bufferization::ToBufferOp::create(b, loc, outType, c.init,
+                                                   /*read_only=*/true);
+    memref::CopyOp::create(b, loc, init, out);
+  }
+  Value cBuf = collapseToRows(b, loc, out);
+  auto dynamic2D = [&](Value buf) -> Value {
+    auto type = cast<MemRefType>(buf.getType());
+    SmallVector<int64_t> shape(type.getRank(), ShapedType::kDynamic);
+    return memref::CastOp::create(
+        b, loc, MemRefType::get(shape, type.getElementType()), buf);
+  };
+  Value aDyn = dynamic2D(aBuf), bDyn = dynamic2D(bBuf), cDyn = dynamic2D(cBuf);
+
+  auto i64Const = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i64, v);
+  };
+  Value m = arith::IndexCastOp::create(
+      b, loc, i64, b.createOrFold<memref::DimOp>(loc, cBuf, 0));
+  func::FuncOp tilesFn = declareKernel(
+      b, module, "swaa_gemm_tiles", b.getFunctionType({i64, i64, i64}, {i64}),
+      /*cInterface=*/false);
+  Value tiles = func::CallOp::create(b, loc, tilesFn,
+                                     ValueRange{m, i64Const(c.n), i64Const(c.k)})
+                    .getResult(0);
+  std::string name = ("swaa_gemm_" + dtypeName(getElementTypeOrSelf(c.a)) +
+                      "_" + dtypeName(getElementTypeOrSelf(c.b)) +
+                      (c.packed ? "_packed" : ""))
+                         .str();
+  func::FuncOp tileFn = declareKernel(
+      b, module, name,
+      b.getFunctionType({i64, aDyn.getType(), bDyn.getType(), cDyn.getType(), i64},
+                        {}),
+      /*cInterface=*/true);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value upper = arith::IndexCastOp::create(b, loc, b.getIndexType(), tiles);
+  Value accumulate = i64Const(c.zeroInit ? 0 : 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{zero}, ValueRange{upper}, ValueRange{one},
+      [&](OpBuilder &nb, Location l, ValueRange ivs) {
+        Value t = arith::IndexCastOp::create(nb, l, i64, ivs[0]);
+        func::CallOp::create(nb, l, tileFn,
+                             ValueRange{t, aDyn, bDyn, cDyn, accumulate});
+      });
+  return bufferization::ToTensorOp::create(b, loc, cType, out,
+                                           /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
+/// swaa-pack-weights: a weight argument whose every use is the B of a
+/// contraction is stored in 24-column panels.
+struct SwaaPackWeightsPass final
+    : swaa::impl::SwaaPackWeightsPassBase<SwaaPackWeightsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      if (fn.isExternal())
+        continue;
+      SmallVector<Type> argTypes(fn.getArgumentTypes());
+      bool changed = false;
+      for (BlockArgument arg : fn.getArguments()) {
+        unsigned i = arg.getArgNumber();
+        if (!fn.getArgAttr(i, "swaa.weight") || fn.getArgAttr(i, "swaa.layout"))
+          continue;
+        auto type = dyn_cast<RankedTensorType>(arg.getType());
+        if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+            !(type.getElementType().isF32() || type.getElementType().isBF16()))
+          continue;
+        SmallVector<linalg::GenericOp> users;
+        bool all = !arg.use_empty();
+        for (OpOperand &use : arg.getUses()) {
+          auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
+          if (!generic || use.getOperandNumber() != 1 ||
+              generic.getDpsInputs().size() != 2 ||
+              generic.getDpsInputs()[0] == arg ||
+              !matchContraction(generic, /*vectorWidth=*/0, /*allowBF16=*/true)) {
+            all = false;
+            break;
+          }
+          users.push_back(generic);
+        }
+        if (!all)
+          continue;
+        int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+        auto packed = RankedTensorType::get(
+            {llvm::divideCeil(n, kPanel), k, kPanel}, type.getElementType());
+        arg.setType(packed);
+        argTypes[i] = packed;
+        fn.setArgAttr(i, "swaa.layout", StringAttr::get(ctx, "panels24"));
+        fn.setArgAttr(i, "swaa.source_shape",
+                      DenseI64ArrayAttr::get(ctx, {k, n}));
+        for (linalg::GenericOp g : llvm::make_early_inc_range(users)) {
+          SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+          maps[1] = packedBMap(g.getNumLoops(), ctx);
+          g.setIndexingMapsAttr(
+              ArrayAttr::get(ctx, llvm::to_vector(llvm::map_range(
+                                      maps, [](AffineMap m) -> Attribute {
+                                        return AffineMapAttr::get(m);
+                                      }))));
+        }
+        changed = true;
+      }
+      if (changed)
+        fn.setType(FunctionType::get(ctx, argTypes, fn.getResultTypes()));
+    }
+  }
+};
+
 struct SwaaVectorizeContractionsPass final
     : swaa::impl::SwaaVectorizeContractionsPassBase<SwaaVectorizeContractionsPass> {
   using Base::Base;
 
   void runOnOperation() override {
+    if (library) {
+      auto module = dyn_cast<ModuleOp>(getOperation());
+      if (!module)
+        module = getOperation()->getParentOfType<ModuleOp>();
+      if (!module) {
+        getOperation()->emitError("swaa-vectorize-contractions{library}: "
+                                  "needs a module for the kernels' declarations");
+        return signalPassFailure();
+      }
+      SmallVector<Contraction> found;
+      getOperation()->walk([&](linalg::GenericOp op) {
+        if (auto c = matchContraction(op, /*vectorWidth=*/0, /*allowBF16=*/true))
+          found.push_back(*c);
+      });
+      IRRewriter rewriter(&getContext());
+      for (Contraction &c : found) {
+        rewriter.setInsertionPoint(c.op);
+        rewriter.replaceOp(c.op, buildLibraryCall(rewriter, module, c));
+      }
+      return;
+    }
     if (vectorWidth < 2)
       return;
     SmallVector<Contraction> found;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (auto c = matchContraction(op, vectorWidth))
+      if (auto c = matchContraction(op, vectorWidth, /*allowBF16=*/false))
         found.push_back(*c);
     });
     // Register blocks: 6 rows x 4 vectors with 32 vector registers (24

@@ -512,6 +512,14 @@ int main(int argc, char **argv) {
   }
 
   if (artifact || emit == Emit::LLVM) {
+    // Weights that only matmuls read are stored in the CPU kernels' panels
+    // (before the entries are described: the manifest gives their layout).
+    {
+      PassManager pack(&mlirContext);
+      pack.addPass(swaa::createSwaaPackWeightsPass());
+      if (failed(pack.run(*module)) || failedAny)
+        return 1;
+    }
     FailureOr<std::vector<swaa::EntryPoint>> entries =
         swaa::describeEntryPoints(*module);
     if (failed(entries))
@@ -540,6 +548,7 @@ int main(int argc, char **argv) {
     so.hostCPU = !portable;
     so.openmp = !noOpenMP;
     so.openmpLibDir = SWAA_OPENMP_LIB_DIR;
+    so.kernelsLibrary = SWAA_CPU_KERNELS_LIBRARY;
     so.keepIR = keepIR;
     spec.writeCode = [&](llvm::StringRef path, llvm::StringRef signature,
                          std::string &error) {

@@ -370,6 +370,15 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   }
   std::string out = path.str();
   SmallVector<std::string> argv = {*cc, "-shared", "-o", out, object};
+  if (!options.kernelsLibrary.empty()) {
+    if (!llvm::sys::fs::exists(options.kernelsLibrary)) {
+      dropObject();
+      error = "the CPU kernel library " + options.kernelsLibrary +
+              " is missing (rebuild swaa: it is built with swaa-compile)";
+      return false;
+    }
+    argv.push_back(options.kernelsLibrary);
+  }
   if (options.openmp) {
     argv.push_back("-L" + options.openmpLibDir);
     argv.push_back("-Wl,-rpath," + options.openmpLibDir);

@@ -27,6 +27,9 @@ struct SharedObjectOptions {
   bool openmp = true;
   /// Where libomp lives (also the shared object's rpath).
   std::string openmpLibDir;
+  /// The CPU kernel library's archive (libswaa_cpu_kernels.a), linked into
+  /// the shared object when the code calls it (swaa_gemm_*); empty: none.
+  std::string kernelsLibrary;
   /// Keep the LLVM IR next to the shared object (model.ll), for inspection.
   bool keepIR = false;
   /// The host code of the CUDA back end: embed the kernels (gpu.binary),

@@ -1,0 +1,430 @@
+/*===- Gemm.c - tiles of C (+)= A . B for compiled models ------------------===*
+ *
+ * See Kernels.h for the ABI and the loop structure. One tile, on one thread:
+ *
+ *   for each K block of KC:                        (pc)
+ *     B's KC x nc block -> 24-column f32 panels    (unless packed at compile
+ *                                                   time; in place for < 16 rows)
+ *     for each 24-column panel:                    (jr; the panel stays in L1)
+ *       for each 4-row block of the tile:          (ir; A's block in L2)
+ *         4 x 24 register kernel over the K block
+ *
+ * The first K block writes C (or adds to it with SWAA_GEMM_ACCUMULATE), the
+ * next ones add. Columns past the last full panel go through a zero-padded
+ * panel and masked stores of C.
+ *===----------------------------------------------------------------------===*/
+#include "Kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SWAA_X86 1
+#endif
+
+enum {
+  MR = 4,       /* rows of the register kernel */
+  NR = 24,      /* columns of the register kernel (three AVX2 vectors) */
+  KC = 256,     /* K block: a 24-column panel of it is 24 KiB (L1) */
+  MC = 96,      /* rows of a tile: A's 96 x 256 block is 96 KiB (L2) */
+  NC = 288,     /* columns of a tile: 12 panels */
+  NC_SMALL = 72 /* columns of a tile with fewer than SMALL_M rows: 3 panels */
+};
+enum { SMALL_M = 16 };
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+typedef struct {
+  int64_t rows, cols, row_tiles, col_tiles;
+} Grid;
+
+static Grid grid_of(int64_t m, int64_t n) {
+  Grid g;
+  g.rows = m < SMALL_M ? m : MC;
+  g.cols = m < SMALL_M ? NC_SMALL : NC;
+  g.row_tiles = m > 0 ? ceil_div(m, g.rows) : 0;
+  g.col_tiles = n > 0 ? ceil_div(n, g.cols) : 0;
+  return g;
+}
+
+int64_t swaa_gemm_tiles(int64_t m, int64_t n, int64_t k) {
+  (void)k;
+  Grid g = grid_of(m, n);
+  return g.row_tiles * g.col_tiles;
+}
+
+static inline float bf16_to_f32(uint16_t v) {
+  uint32_t bits = (uint32_t)v << 16;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/* Per-thread scratch: the packed B block and A's block widened from bf16.
+ * Allocated at a thread's first call and kept (threads of the compiled
+ * code's pool live as long as the process). */
+static _Thread_local float *scratch_b, *scratch_a;
+
+static float *thread_buffer(float **slot, size_t floats) {
+  if (!*slot)
+    *slot = (float *)aligned_alloc(64, floats * sizeof(float));
+  return *slot;
+}
+
+/* Packs B[0..kc, 0..cols] (row stride ldb, f32 or bf16) into ceil(cols/24)
+ * f32 panels of kc x 24, zero-padded past cols. */
+static void pack_b(int64_t kc, int64_t cols, const void *b, int64_t ldb,
+                   int b_bf16, float *out) {
+  for (int64_t p = 0; p * NR < cols; ++p) {
+    int64_t c0 = p * NR, w = cols - c0 < NR ? cols - c0 : NR;
+    float *dst = out + p * kc * NR;
+    for (int64_t kk = 0; kk < kc; ++kk, dst += NR) {
+      if (b_bf16) {
+        const uint16_t *src = (const uint16_t *)b + kk * ldb + c0;
+        for (int64_t j = 0; j < w; ++j)
+          dst[j] = bf16_to_f32(src[j]);
+      } else {
+        memcpy(dst, (const float *)b + kk * ldb + c0, (size_t)w * sizeof(float));
+      }
+      for (int64_t j = w; j < NR; ++j)
+        dst[j] = 0.0f;
+    }
+  }
+}
+
+/* The portable kernel: C[rows, cols] (+)= A[rows, kc] . B[kc, cols], with B
+ * as f32 (stride ldb) or bf16 (stride ldb). */
+static void micro_portable(int64_t rows, int64_t cols, int64_t kc,
+                           const float *a, int64_t lda, const void *b,
+                           int64_t ldb, int b_bf16, float *c, int64_t ldc,
+                           int load) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float acc[NR];
+    for (int64_t j = 0; j < cols; ++j)
+      acc[j] = load ? c[r * ldc + j] : 0.0f;
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      float x = a[r * lda + kk];
+      for (int64_t j = 0; j < cols; ++j)
+        acc[j] += x * (b_bf16 ? bf16_to_f32(((const uint16_t *)b)[kk * ldb + j])
+                              : ((const float *)b)[kk * ldb + j]);
+    }
+    for (int64_t j = 0; j < cols; ++j)
+      c[r * ldc + j] = acc[j];
+  }
+}
+
+#ifdef SWAA_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static inline __m256 load_bf16x8(const uint16_t *p) {
+  __m128i h = _mm_loadu_si128((const __m128i *)p);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* The register kernel: C[R, 24] (+)= A[R, kc] . B[kc, 24] for R = 1..4,
+ * with 3R accumulators (12 of the 16 ymm registers at R = 4), one
+ * broadcast of A per row and three vector loads of B per k: 7 loads per 12
+ * FMAs, which measured 5-10% faster than 6 x 16 (8 loads) on Zen 3. One
+ * function per (R, B's element type, B's row stride): the stride of a
+ * packed panel is the constant 24 (a run-time stride measured 10-15%
+ * slower); a run-time stride serves unpacked B with few rows. The
+ * accumulators are named variables, not an array: gcc kept an array's
+ * elements on the stack too, storing them every k. `masked` (a panel past
+ * the last column) loads and stores only the columns that m[0..2] select. */
+#define ACC_ZERO(r)                                                           \
+  __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0;
+#define ACC_STEP(R, r)                                                        \
+  if (R > r) {                                                                \
+    __m256 x = _mm256_broadcast_ss(a + r * lda + kk);                         \
+    c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0);                                \
+    c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1);                                \
+    c##r##2 = _mm256_fmadd_ps(x, b2, c##r##2);                                \
+  }
+#define ACC_STORE(R, r)                                                       \
+  if (R > r) {                                                                \
+    float *cr = c + r * ldc;                                                  \
+    if (!masked) {                                                            \
+      if (load) {                                                             \
+        c##r##0 = _mm256_add_ps(c##r##0, _mm256_loadu_ps(cr));                \
+        c##r##1 = _mm256_add_ps(c##r##1, _mm256_loadu_ps(cr + 8));            \
+        c##r##2 = _mm256_add_ps(c##r##2, _mm256_loadu_ps(cr + 16));           \
+      }                                                                       \
+      _mm256_storeu_ps(cr, c##r##0);                                          \
+      _mm256_storeu_ps(cr + 8, c##r##1);                                      \
+      _mm256_storeu_ps(cr + 16, c##r##2);                                     \
+    } else {                                                                  \
+      if (load) {                                                             \
+        c##r##0 = _mm256_add_ps(c##r##0, _mm256_maskload_ps(cr, m[0]));       \
+        c##r##1 = _mm256_add_ps(c##r##1, _mm256_maskload_ps(cr + 8, m[1]));   \
+        c##r##2 = _mm256_add_ps(c##r##2, _mm256_maskload_ps(cr + 16, m[2]));  \
+      }                                                                       \
+      _mm256_maskstore_ps(cr, m[0], c##r##0);                                 \
+      _mm256_maskstore_ps(cr + 8, m[1], c##r##1);                             \
+      _mm256_maskstore_ps(cr + 16, m[2], c##r##2);                            \
+    }                                                                         \
+  }
+#define MICRO(NAME, R, BT, LOAD, STRIDE)                                      \
+  AVX2 static void NAME##_##R(int64_t kc, const float *a, int64_t lda,        \
+                              const BT *b, int64_t ldb, float *c,             \
+                              int64_t ldc, int load, int masked,              \
+                              const __m256i *m) {                             \
+    (void)ldb;                                                                \
+    ACC_ZERO(0) ACC_ZERO(1) ACC_ZERO(2) ACC_ZERO(3)                           \
+    for (int64_t kk = 0; kk < kc; ++kk) {                                     \
+      const BT *bk = b + kk * (STRIDE);                                       \
+      if (R == 1) /* one row: a stream of B, fetched ahead */                 \
+        _mm_prefetch((const char *)(bk + 16 * (STRIDE)), _MM_HINT_T0);        \
+      __m256 b0 = LOAD(bk), b1 = LOAD(bk + 8), b2 = LOAD(bk + 16);            \
+      ACC_STEP(R, 0) ACC_STEP(R, 1) ACC_STEP(R, 2) ACC_STEP(R, 3)             \
+    }                                                                         \
+    ACC_STORE(R, 0) ACC_STORE(R, 1) ACC_STORE(R, 2) ACC_STORE(R, 3)           \
+  }
+#define LOAD_F32(p) _mm256_loadu_ps(p)
+#define LOAD_BF16(p) load_bf16x8(p)
+#define MICRO_ROWS(NAME, BT, LOAD, STRIDE)                                    \
+  MICRO(NAME, 1, BT, LOAD, STRIDE) MICRO(NAME, 2, BT, LOAD, STRIDE)           \
+  MICRO(NAME, 3, BT, LOAD, STRIDE) MICRO(NAME, 4, BT, LOAD, STRIDE)
+MICRO_ROWS(packed_f32, float, LOAD_F32, NR)
+MICRO_ROWS(packed_bf16, uint16_t, LOAD_BF16, NR)
+MICRO_ROWS(strided_f32, float, LOAD_F32, ldb)
+MICRO_ROWS(strided_bf16, uint16_t, LOAD_BF16, ldb)
+
+typedef void (*MicroF32)(int64_t, const float *, int64_t, const float *,
+                         int64_t, float *, int64_t, int, int, const __m256i *);
+typedef void (*MicroBF16)(int64_t, const float *, int64_t, const uint16_t *,
+                          int64_t, float *, int64_t, int, int,
+                          const __m256i *);
+#define ROW_TABLE(NAME) {0, NAME##_1, NAME##_2, NAME##_3, NAME##_4}
+static const MicroF32 packed_f32[MR + 1] = ROW_TABLE(packed_f32);
+static const MicroBF16 packed_bf16[MR + 1] = ROW_TABLE(packed_bf16);
+static const MicroF32 strided_f32[MR + 1] = ROW_TABLE(strided_f32);
+static const MicroBF16 strided_bf16[MR + 1] = ROW_TABLE(strided_bf16);
+
+AVX2 static void column_masks(int64_t cols, __m256i *m) {
+  int32_t lanes[NR];
+  for (int j = 0; j < NR; ++j)
+    lanes[j] = j < cols ? -1 : 0;
+  for (int v = 0; v < NR / 8; ++v)
+    m[v] = _mm256_loadu_si256((const __m256i *)(lanes + 8 * v));
+}
+
+/* The K block [k0, k0+kc) of a rows x cols tile, AVX2. B is `b` as the
+ * caller passes it: panels of 16 columns (`b_packed`: b points at the
+ * tile's first panel, already offset to k0, panels `panel_stride` elements
+ * apart), or rows of stride ldb. Unpacked B is packed here when the tile has
+ * the rows to reuse it, read in place otherwise. */
+AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
+                            const float *a, int64_t lda, const void *b,
+                            int64_t ldb, int b_bf16, int b_packed,
+                            int64_t panel_stride, float *c, int64_t ldc,
+                            int load) {
+  int pack = !b_packed && rows >= SMALL_M;
+  if (pack) {
+    float *panels = thread_buffer(&scratch_b, (size_t)KC * NC);
+    pack_b(kc, cols, b, ldb, b_bf16, panels);
+    b = panels;
+    b_bf16 = 0;
+    b_packed = 1;
+    panel_stride = kc * NR;
+  }
+  float tail[KC * NR] __attribute__((aligned(64)));
+  for (int64_t j0 = 0; j0 < cols; j0 += NR) {
+    int64_t w = cols - j0 < NR ? cols - j0 : NR;
+    __m256i m[NR / 8];
+    int masked = w < NR;
+    if (masked)
+      column_masks(w, m);
+    const void *bj;
+    int packed_here = b_packed;
+    if (b_packed) {
+      bj = b_bf16 ? (const void *)((const uint16_t *)b + (j0 / NR) * panel_stride)
+                  : (const void *)((const float *)b + (j0 / NR) * panel_stride);
+    } else if (masked) {
+      /* A partial panel in place would read past B's row: pad it. */
+      pack_b(kc, w, b_bf16 ? (const void *)((const uint16_t *)b + j0)
+                           : (const void *)((const float *)b + j0),
+             ldb, b_bf16, tail);
+      bj = tail;
+      packed_here = 1;
+    } else {
+      bj = b_bf16 ? (const void *)((const uint16_t *)b + j0)
+                  : (const void *)((const float *)b + j0);
+    }
+    int bj_bf16 = b_bf16 && bj != tail;
+    for (int64_t i0 = 0; i0 < rows; i0 += MR) {
+      int64_t h = rows - i0 < MR ? rows - i0 : MR;
+      const float *ai = a + i0 * lda;
+      float *ci = c + i0 * ldc + j0;
+      if (packed_here && bj_bf16)
+        packed_bf16[h](kc, ai, lda, bj, NR, ci, ldc, load, masked, m);
+      else if (packed_here)
+        packed_f32[h](kc, ai, lda, bj, NR, ci, ldc, load, masked, m);
+      else if (bj_bf16)
+        strided_bf16[h](kc, ai, lda, bj, ldb, ci, ldc, load, 0, m);
+      else
+        strided_f32[h](kc, ai, lda, bj, ldb, ci, ldc, load, 0, m);
+    }
+  }
+}
+#endif
+
+typedef void (*BlockFn)(int64_t, int64_t, int64_t, const float *, int64_t,
+                        const void *, int64_t, int, int, int64_t, float *,
+                        int64_t, int);
+
+static void block_portable(int64_t rows, int64_t cols, int64_t kc,
+                           const float *a, int64_t lda, const void *b,
+                           int64_t ldb, int b_bf16, int b_packed,
+                           int64_t panel_stride, float *c, int64_t ldc,
+                           int load) {
+  size_t width = b_bf16 ? 2 : 4;
+  for (int64_t j0 = 0; j0 < cols; j0 += NR) {
+    int64_t w = cols - j0 < NR ? cols - j0 : NR;
+    const char *bj = (const char *)b +
+                     (b_packed ? (j0 / NR) * panel_stride : j0) * width;
+    micro_portable(rows, w, kc, a, lda, bj, b_packed ? NR : ldb, b_bf16,
+                   c + j0, ldc, load);
+  }
+}
+
+static BlockFn choose_block(void) {
+#ifdef SWAA_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return block_avx2;
+#endif
+  return block_portable;
+}
+
+void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
+                    uintptr_t a_addr, int64_t lda, uintptr_t b_addr,
+                    int64_t ldb, uintptr_t c_addr, int64_t ldc,
+                    int64_t flags) {
+  static BlockFn block; /* racing first calls store the same pointer */
+  BlockFn run = __atomic_load_n(&block, __ATOMIC_RELAXED);
+  if (!run) {
+    run = choose_block();
+    __atomic_store_n(&block, run, __ATOMIC_RELAXED);
+  }
+  Grid g = grid_of(m, n);
+  if (tile < 0 || tile >= g.row_tiles * g.col_tiles)
+    return;
+  int64_t m0 = tile / g.col_tiles * g.rows, n0 = tile % g.col_tiles * g.cols;
+  int64_t rows = m - m0 < g.rows ? m - m0 : g.rows;
+  int64_t cols = n - n0 < g.cols ? n - n0 : g.cols;
+  int a_bf16 = (flags & SWAA_GEMM_A_BF16) != 0;
+  int b_bf16 = (flags & SWAA_GEMM_B_BF16) != 0;
+  int b_packed = (flags & SWAA_GEMM_B_PACKED) != 0;
+  size_t b_width = b_bf16 ? 2 : 4;
+  float *c = (float *)c_addr + m0 * ldc + n0;
+  int load = (flags & SWAA_GEMM_ACCUMULATE) != 0;
+  if (k == 0) {
+    if (!load)
+      for (int64_t r = 0; r < rows; ++r)
+        memset(c + r * ldc, 0, (size_t)cols * sizeof(float));
+    return;
+  }
+  /* With few rows there is no reuse of B to block for: one K block (the
+   * weights stream once, each panel front to back). A bf16 A is widened
+   * per K block, so it keeps the blocking. */
+  int64_t kblock = rows < SMALL_M && !a_bf16 && b_packed ? k : KC;
+  for (int64_t k0 = 0; k0 < k; k0 += kblock) {
+    int64_t kc = k - k0 < kblock ? k - k0 : kblock;
+    const float *a;
+    int64_t a_stride;
+    if (a_bf16) {
+      /* Widen A's block once; every panel reads it. */
+      float *wide = thread_buffer(&scratch_a, (size_t)MC * KC);
+      const uint16_t *src = (const uint16_t *)a_addr + m0 * lda + k0;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t kk = 0; kk < kc; ++kk)
+          wide[r * KC + kk] = bf16_to_f32(src[r * lda + kk]);
+      a = wide;
+      a_stride = KC;
+    } else {
+      a = (const float *)a_addr + m0 * lda + k0;
+      a_stride = lda;
+    }
+    /* Packed B: panel n0/24 onwards, row k0 of each; else row k0, column
+     * n0. */
+    int64_t offset = b_packed ? (n0 / NR) * k * NR + k0 * NR : k0 * ldb + n0;
+    const void *b = (const char *)b_addr + (size_t)offset * b_width;
+    run(rows, cols, kc, a, a_stride, b, ldb, b_bf16, b_packed, k * NR, c, ldc,
+        load || k0 > 0);
+  }
+}
+
+/* The entry points that compiled code calls (MLIR's C interface: each 2-D
+ * memref is a pointer to its descriptor). The compiler passes identity
+ * layouts (unit column stride), so a descriptor's row stride is the leading
+ * dimension. */
+typedef struct {
+  void *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+} MemRef2D;
+
+static void gemm_memref(int64_t tile, const MemRef2D *a, const MemRef2D *b,
+                        const MemRef2D *c, int64_t accumulate, int a_bf16,
+                        int b_bf16) {
+  uintptr_t pa = (uintptr_t)a->aligned + (uintptr_t)a->offset * (a_bf16 ? 2 : 4);
+  uintptr_t pb = (uintptr_t)b->aligned + (uintptr_t)b->offset * (b_bf16 ? 2 : 4);
+  uintptr_t pc = (uintptr_t)c->aligned + (uintptr_t)c->offset * 4;
+  int64_t flags = (accumulate ? SWAA_GEMM_ACCUMULATE : 0) |
+                  (a_bf16 ? SWAA_GEMM_A_BF16 : 0) |
+                  (b_bf16 ? SWAA_GEMM_B_BF16 : 0);
+  swaa_gemm_tile(tile, a->sizes[0], b->sizes[1], a->sizes[1], pa,
+                 a->strides[0], pb, b->strides[0], pc, c->strides[0], flags);
+}
+
+/* Packed B (SWAA_GEMM_B_PACKED): a [panels, k, 24] memref; n is C's. */
+typedef struct {
+  void *allocated, *aligned;
+  int64_t offset, sizes[3], strides[3];
+} MemRef3D;
+
+static void gemm_memref_packed(int64_t tile, const MemRef2D *a,
+                               const MemRef3D *b, const MemRef2D *c,
+                               int64_t accumulate, int a_bf16, int b_bf16) {
+  uintptr_t pa = (uintptr_t)a->aligned + (uintptr_t)a->offset * (a_bf16 ? 2 : 4);
+  uintptr_t pb = (uintptr_t)b->aligned + (uintptr_t)b->offset * (b_bf16 ? 2 : 4);
+  uintptr_t pc = (uintptr_t)c->aligned + (uintptr_t)c->offset * 4;
+  int64_t flags = SWAA_GEMM_B_PACKED |
+                  (accumulate ? SWAA_GEMM_ACCUMULATE : 0) |
+                  (a_bf16 ? SWAA_GEMM_A_BF16 : 0) |
+                  (b_bf16 ? SWAA_GEMM_B_BF16 : 0);
+  swaa_gemm_tile(tile, a->sizes[0], c->sizes[1], a->sizes[1], pa,
+                 a->strides[0], pb, 0, pc, c->strides[0], flags);
+}
+
+#define PACKED_ENTRY(A, B, A_BF16, B_BF16)                                    \
+  void _mlir_ciface_swaa_gemm_##A##_##B##_packed(                             \
+      int64_t tile, const MemRef2D *a, const MemRef3D *b, const MemRef2D *c,  \
+      int64_t accumulate) {                                                   \
+    gemm_memref_packed(tile, a, b, c, accumulate, A_BF16, B_BF16);            \
+  }
+PACKED_ENTRY(f32, f32, 0, 0)
+PACKED_ENTRY(f32, bf16, 0, 1)
+PACKED_ENTRY(bf16, f32, 1, 0)
+PACKED_ENTRY(bf16, bf16, 1, 1)
+
+void _mlir_ciface_swaa_gemm_f32_f32(int64_t tile, const MemRef2D *a,
+                                    const MemRef2D *b, const MemRef2D *c,
+                                    int64_t accumulate) {
+  gemm_memref(tile, a, b, c, accumulate, 0, 0);
+}
+void _mlir_ciface_swaa_gemm_f32_bf16(int64_t tile, const MemRef2D *a,
+                                     const MemRef2D *b, const MemRef2D *c,
+                                     int64_t accumulate) {
+  gemm_memref(tile, a, b, c, accumulate, 0, 1);
+}
+void _mlir_ciface_swaa_gemm_bf16_f32(int64_t tile, const MemRef2D *a,
+                                     const MemRef2D *b, const MemRef2D *c,
+                                     int64_t accumulate) {
+  gemm_memref(tile, a, b, c, accumulate, 1, 0);
+}
+void _mlir_ciface_swaa_gemm_bf16_bf16(int64_t tile, const MemRef2D *a,
+                                      const MemRef2D *b, const MemRef2D *c,
+                                      int64_t accumulate) {
+  gemm_memref(tile, a, b, c, accumulate, 1, 1);
+}
