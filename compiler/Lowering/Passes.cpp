@@ -7,6 +7,8 @@
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::swaa {
@@ -21,6 +23,7 @@ namespace mlir::swaa {
 #define GEN_PASS_DEF_SWAAINTERCHANGEREDUCTIONSPASS
 #define GEN_PASS_DEF_SWAAPROFILEOPSPASS
 #define GEN_PASS_DEF_SWAASEQUENTIALIZENESTEDPARALLELPASS
+#define GEN_PASS_DEF_SWAAOUTLINEPARALLELLOOPSPASS
 #include "compiler/Lowering/Passes.h.inc"
 } // namespace mlir::swaa
 
@@ -377,6 +380,99 @@ struct SwaaSequentializeNestedParallelPass final
                                  ivs);
       rewriter.eraseOp(op);
     }
+  }
+};
+
+struct SwaaOutlineParallelLoopsPass final
+    : impl::SwaaOutlineParallelLoopsPassBase<SwaaOutlineParallelLoopsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> outlined;
+    for (auto fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (fn.isExternal())
+        continue;
+      SmallVector<scf::ParallelOp> loops;
+      fn.walk([&](scf::ParallelOp loop) {
+        if (!loop->getParentOfType<scf::ParallelOp>())
+          loops.push_back(loop);
+      });
+      unsigned n = 0;
+      for (scf::ParallelOp loop : loops) {
+        // The loop alone in a region: an execute_region around it.
+        rewriter.setInsertionPoint(loop);
+        auto region = scf::ExecuteRegionOp::create(rewriter, loop.getLoc(),
+                                                   TypeRange{});
+        Block *body = rewriter.createBlock(&region.getRegion());
+        rewriter.setInsertionPointToEnd(body);
+        auto yield = scf::YieldOp::create(rewriter, loop.getLoc());
+        loop->moveBefore(yield);
+        std::string name;
+        do {
+          name = (fn.getSymName() + "_loop" + Twine(n++)).str();
+        } while (symbols.lookup(name));
+        func::CallOp call;
+        FailureOr<func::FuncOp> f = outlineSingleBlockRegion(
+            rewriter, loop.getLoc(), region.getRegion(), name, &call);
+        if (failed(f)) {
+          region.emitError("swaa-outline-parallel-loops: cannot outline");
+          return signalPassFailure();
+        }
+        f->setPrivate();
+        (*f)->setAttr("passthrough",
+                      ArrayAttr::get(ctx, {StringAttr::get(ctx, "noinline")}));
+        symbols.insert(*f);
+        outlined.push_back(*f);
+        // The execute_region around the call goes: its block in its place.
+        rewriter.setInsertionPoint(region);
+        Block &inner = region.getRegion().front();
+        rewriter.eraseOp(inner.getTerminator());
+        rewriter.inlineBlockBefore(&inner, region);
+        rewriter.eraseOp(region);
+      }
+    }
+    // What stays in the entry points is straight-line glue: the calls of
+    // the loop functions and the kernels, allocations, buffer descriptors
+    // (some 15,000 instructions in a few blocks for a 30-layer model).
+    // LLVM's instruction scheduling is quadratic in a block's memory
+    // operations, which made this glue most of the compile time; unoptimized
+    // (optnone, and so noinline) it compiles in a blink and costs
+    // microseconds per call, next to milliseconds of loops.
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn.isExternal() && fn.isPublic())
+        fn->setAttr("passthrough",
+                    ArrayAttr::get(ctx, {StringAttr::get(ctx, "noinline"),
+                                         StringAttr::get(ctx, "optnone")}));
+    // One function per distinct body: the key is the function printed
+    // under a fixed name, in its own scope (so attribute aliases and value
+    // names do not depend on where it sits in the module).
+    llvm::StringMap<func::FuncOp> canonical;
+    llvm::DenseMap<StringAttr, StringAttr> replacement;
+    for (func::FuncOp f : outlined) {
+      StringAttr name = f.getSymNameAttr();
+      f.setSymName("swaa_loop");
+      std::string key;
+      {
+        llvm::raw_string_ostream os(key);
+        f->print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+      }
+      f.setSymNameAttr(name);
+      auto [it, inserted] = canonical.try_emplace(key, f);
+      if (!inserted)
+        replacement[name] = it->second.getSymNameAttr();
+    }
+    if (replacement.empty())
+      return;
+    module.walk([&](func::CallOp call) {
+      auto it = replacement.find(call.getCalleeAttr().getAttr());
+      if (it != replacement.end())
+        call.setCalleeAttr(FlatSymbolRefAttr::get(it->second));
+    });
+    for (func::FuncOp f : outlined)
+      if (replacement.count(f.getSymNameAttr()))
+        f.erase();
   }
 };
 

@@ -168,6 +168,28 @@ def SwaaEarlyDeallocPass : Pass<"swaa-early-dealloc"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def SwaaOutlineParallelLoopsPass
+    : Pass<"swaa-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "each parallel loop nest in a function of its own, identical ones once";
+  let description = [{
+    Moves every outermost `scf.parallel` of each function (on buffers, after
+    deallocation) into a private function of its own (`@<fn>_loop<N>`, the
+    captured values as arguments) called in its place, then keeps one
+    function per distinct body: the loops of identical decoder layers differ
+    only in the buffers they are given, so a model of 30 identical layers
+    compiles each loop nest once, not 30 times per entry point. Two costs
+    drop with it: translating OpenMP to LLVM IR extracts each parallel
+    region from its function, with a walk of the whole function per region
+    (quadratic in the model's size when everything is one function), and
+    LLVM optimizes 30x less code. The functions are `noinline`: a call per
+    loop nest costs nothing next to the loop. The public functions (the
+    entry points) keep only straight-line glue (calls, allocations,
+    descriptors): they are `optnone`, since LLVM's scheduling of such long
+    blocks is quadratic and was most of a real model's compile time.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect"];
+}
+
 def AttnLowerGPUPass : Pass<"attn-lower-gpu"> {
   let summary = "lower attention to GPU kernels (gpu.launch)";
   let description = [{

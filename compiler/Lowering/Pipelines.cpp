@@ -105,6 +105,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createSwaaEarlyDeallocPass());
+  pm.addPass(createSwaaOutlineParallelLoopsPass());
   if (options.openmp) {
     pm.addPass(createConvertSCFToOpenMPPass());
     // scf-to-openmp wraps loop bodies in memref.alloca_scope; those without

@@ -4,6 +4,9 @@
 // fill and from a non-zero init. Small integers, so the sums are exact;
 // the expected rows are numpy's A @ W (+ init), generated with the file.
 // RUN: swaa-opt %s --swaa-vectorize-contractions=vector-width=8 --swaa-tiled-cpu | %run-cpu | FileCheck %s
+// The same through the CPU kernel library (swaa_gemm_f32_f32 on tiles of a
+// parallel loop, Kernels.h), the swaa-cpu pipeline's default:
+// RUN: swaa-opt %s --swaa-vectorize-contractions=library=true --swaa-tiled-cpu | %run-cpu-kernels | FileCheck %s
 // The pass rewrote both contractions (none is left as a generic):
 // RUN: swaa-opt %s --swaa-vectorize-contractions=vector-width=8 | FileCheck %s --check-prefix=IR
 // IR-NOT: iterator_types = ["parallel", "parallel", "parallel", "reduction"]

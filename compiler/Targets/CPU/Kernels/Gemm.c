@@ -61,16 +61,11 @@ static inline float bf16_to_f32(uint16_t v) {
   return f;
 }
 
-/* Per-thread scratch: the packed B block and A's block widened from bf16.
- * Allocated at a thread's first call and kept (threads of the compiled
- * code's pool live as long as the process). */
-static _Thread_local float *scratch_b, *scratch_a;
-
-static float *thread_buffer(float **slot, size_t floats) {
-  if (!*slot)
-    *slot = (float *)aligned_alloc(64, floats * sizeof(float));
-  return *slot;
-}
+/* Per-thread scratch: the packed B block and A's block widened from bf16,
+ * in thread-local storage (a dlopen'ed model.so gets it from the dynamic TLS
+ * that the C library allocates per thread and frees when the thread ends). */
+static _Thread_local float scratch_b[KC * NC] __attribute__((aligned(64)));
+static _Thread_local float scratch_a[MC * KC] __attribute__((aligned(64)));
 
 /* Packs B[0..kc, 0..cols] (row stride ldb, f32 or bf16) into ceil(cols/24)
  * f32 panels of kc x 24, zero-padded past cols. */
@@ -221,7 +216,7 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
                             int load) {
   int pack = !b_packed && rows >= SMALL_M;
   if (pack) {
-    float *panels = thread_buffer(&scratch_b, (size_t)KC * NC);
+    float *panels = scratch_b;
     pack_b(kc, cols, b, ldb, b_bf16, panels);
     b = panels;
     b_bf16 = 0;
@@ -335,7 +330,7 @@ void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
     int64_t a_stride;
     if (a_bf16) {
       /* Widen A's block once; every panel reads it. */
-      float *wide = thread_buffer(&scratch_a, (size_t)MC * KC);
+      float *wide = scratch_a;
       const uint16_t *src = (const uint16_t *)a_addr + m0 * lda + k0;
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t kk = 0; kk < kc; ++kk)
