@@ -98,7 +98,8 @@ if config.swaa_sanitize_runtime:
     # LeakSanitizer crashes while scanning the dynamic TLS of libomp's worker
     # threads (in the dlopen'ed model.so); leaks are still checked, without
     # TLS as a root.
-    config.environment["LSAN_OPTIONS"] = "use_tls=0"
+    config.environment["LSAN_OPTIONS"] = "use_tls=0:suppressions=" + os.path.join(
+        config.test_source_root, "Inputs", "lsan.supp")
     tools += ["swaa-run-sanitized", "swaa-embed-example-sanitized",
               "swaa-api-check-sanitized", "swaa-gemm-check-sanitized"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

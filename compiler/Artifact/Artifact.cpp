@@ -61,6 +61,11 @@ int64_t dtypeWidth(llvm::StringRef d) {
 FailureOr<EntryValue> describeValue(Type type, DictionaryAttr attrs,
                                     Location loc) {
   EntryValue v;
+  if (type.isIndex() && attrs && attrs.get("swaa.logits_from")) {
+    v.kind = "logits_from";
+    v.dtype = "index";
+    return v;
+  }
   if (type.isIndex()) {
     v.kind = "position";
     v.dtype = "index";
@@ -118,7 +123,7 @@ llvm::json::Value toJSON(const EntryValue &v) {
   llvm::json::Object o{{"kind", v.kind}, {"dtype", v.dtype}};
   if (!v.name.empty())
     o["name"] = v.name;
-  if (v.kind != "position")
+  if (v.kind != "position" && v.kind != "logits_from")
     o["shape"] = llvm::json::Array(v.shape);
   if (!v.layout.empty()) {
     o["layout"] = v.layout;

@@ -112,6 +112,12 @@ llvm::Expected<double> otherFlops(func::FuncOp prefill, int64_t n,
   tmp->getBody()->push_back(fn);
   SmallVector<Type> argTypes;
   for (BlockArgument arg : fn.getArguments()) {
+    if (fn.getArgAttr(arg.getArgNumber(), "swaa.logits_from")) {
+      // Generation's prefill: the logits of the last row only.
+      OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+      arg.replaceAllUsesWith(
+          arith::ConstantIndexOp::create(b, arg.getLoc(), n - 1));
+    }
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type) {
       argTypes.push_back(arg.getType());

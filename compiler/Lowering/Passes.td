@@ -76,6 +76,22 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
   ];
 }
 
+def SwaaLogitsRowsPass : Pass<"swaa-logits-rows", "::mlir::ModuleOp"> {
+  let summary = "@prefill returns (and computes) the logits of rows [from, seq) only";
+  let description = [{
+    Adds an `index` argument `swaa.logits_from` to `@prefill` and returns
+    the rows `[from, seq)` of its logits. The slice is swapped with its
+    producers (tileable ops that nothing else reads: the LM head's matmul,
+    the final norm, a softcap) so that they run on those rows only; the
+    runtime passes `seq - 1` for generation and 0 when every row is wanted
+    (scoring). A module whose prefill has no single rank-3 output is left
+    alone (the runtime then keeps the rows itself).
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 def SwaaPackWeightsPass : Pass<"swaa-pack-weights", "::mlir::ModuleOp"> {
   let summary = "store the weights that matmuls read in the CPU kernels' panels";
   let description = [{

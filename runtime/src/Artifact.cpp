@@ -58,7 +58,7 @@ std::string ValueSpec::describe() const {
               : std::string()) +
          ")";
   s += " " + dtype;
-  if (kind != "position")
+  if (kind != "position" && kind != "logits_from")
     s += " " + shapeStr(shape);
   return s;
 }
@@ -96,9 +96,9 @@ static bool parseValueSpec(const Value &v, const std::string &where,
   if (!str("kind", out.kind, true) || !str("dtype", out.dtype, true) ||
       !str("name", out.name, false))
     return false;
-  if (out.kind == "position") {
+  if (out.kind == "position" || out.kind == "logits_from") {
     if (out.dtype != "index") {
-      err = where + ": a position is of dtype 'index'";
+      err = where + ": a " + out.kind + " is of dtype 'index'";
       return false;
     }
     return true;

@@ -465,6 +465,8 @@ struct swaa_session {
   std::vector<int64_t> cacheSlots;
   std::vector<float> logits;
   size_t logitRows = 0;
+  /// swaa_session_options::all_logits: prefill keeps every row's logits.
+  bool allLogits = false;
   /// The sequence so far, for models without a decode program (decode
   /// re-runs prefill over it).
   std::vector<int64_t> tokens;
@@ -759,6 +761,7 @@ swaa_status *createSession(swaa_model *model,
   model->refs.fetch_add(1);
   s->maxContext = options->max_context;
   s->batch = options->batch;
+  s->allLogits = options->all_logits != 0;
   s->cacheSlots = slots;
   for (size_t i = 0; i < bytes.size(); ++i) {
     void *p = nullptr;
@@ -881,14 +884,22 @@ swaa_status *checkTokens(const swaa_session *s, const int64_t *tokens,
   return nullptr;
 }
 
-/// Runs `e` for `n` tokens per batch row at `pos`. `ran` is set once the
-/// compiled code has run (it updated the caches): a failure before that
-/// leaves the session as it was.
+/// Runs `e` for `n` tokens per batch row at `pos`, keeping the logits of
+/// rows [from, n). An entry with a `logits_from` argument computes only
+/// those rows; one without (an older artifact, a model whose logits the
+/// compiler could not slice) computes all of them and the rows before
+/// `from` are dropped here. `ran` is set once the compiled code has run (it
+/// updated the caches): a failure before that leaves the session as it was.
 swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
-                 size_t n, size_t pos, bool &ran) {
+                 size_t n, size_t pos, size_t from, bool &ran) {
   ran = false;
   const swaa_model &m = *s->model;
   int64_t B = (int64_t)s->batch, N = (int64_t)n, P = (int64_t)pos;
+  int64_t from64 = (int64_t)from;
+  bool sliced = false;
+  for (const ValueSpec &spec : e.args)
+    sliced = sliced || spec.kind == "logits_from";
+  int64_t returned = sliced ? N - from64 : N, kept = N - from64;
   // Storage that the descriptors point to, alive during the call.
   std::vector<std::vector<int64_t>> ints;
   std::vector<std::vector<int32_t>> ints32;
@@ -972,6 +983,8 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
         argv.push_back(descriptors.back().data());
         ++cache;
       }
+    } else if (spec.kind == "logits_from") {
+      argv.push_back(&from64);
     } else { // position
       argv.push_back(&position);
     }
@@ -981,7 +994,7 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
   // The logits' room, before the call: an allocation that fails here
   // leaves the session as it was.
   uint64_t logitCount = 0;
-  if (!checkedMul((uint64_t)(B * N), m.vocab, logitCount))
+  if (!checkedMul((uint64_t)(B * kept), m.vocab, logitCount))
     return error("the logits of this call overflow 64 bits");
   std::vector<float> logits((size_t)logitCount);
   // The logits come back as one rank-3 descriptor.
@@ -1018,13 +1031,13 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
     else
       free(allocated);
   };
-  if (!aligned || sizes[0] != B || sizes[1] != N ||
+  if (!aligned || sizes[0] != B || sizes[1] != returned ||
       sizes[2] != (int64_t)m.vocab) {
     release();
     return error("the compiled code returned logits of shape [" +
                  std::to_string(sizes[0]) + ", " + std::to_string(sizes[1]) +
                  ", " + std::to_string(sizes[2]) + "], expected [" +
-                 std::to_string(B) + ", " + std::to_string(N) + ", " +
+                 std::to_string(B) + ", " + std::to_string(returned) + ", " +
                  std::to_string(m.vocab) + "]");
   }
   std::vector<float> hostCopy;
@@ -1047,14 +1060,16 @@ swaa_status *run(swaa_session *s, const Entry &e, const int64_t *tokens,
     }
     aligned = hostCopy.data();
   }
+  int64_t skip = returned - kept; // rows computed but not asked for
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < N; ++i)
+    for (int64_t i = 0; i < kept; ++i)
       for (int64_t v = 0; v < (int64_t)m.vocab; ++v)
-        logits[(b * N + i) * m.vocab + v] =
-            aligned[offset + b * strides[0] + i * strides[1] + v * strides[2]];
+        logits[(b * kept + i) * m.vocab + v] =
+            aligned[offset + b * strides[0] + (i + skip) * strides[1] +
+                    v * strides[2]];
   release();
   s->logits = std::move(logits);
-  s->logitRows = n;
+  s->logitRows = (size_t)kept;
   return nullptr;
 }
 
@@ -1081,7 +1096,8 @@ swaa_status *prefill(swaa_session *s, const int64_t *tokens, size_t n) {
   if (!s->model->hasDecode)
     sequence.assign(tokens, tokens + s->batch * n);
   bool ran = false;
-  if (swaa_status *st = run(s, s->model->prefill, tokens, n, 0, ran))
+  if (swaa_status *st = run(s, s->model->prefill, tokens, n, 0,
+                            s->allLogits ? 0 : n - 1, ran))
     return ran ? lostSequence(s, st) : st;
   s->position = n;
   s->started = true;
@@ -1112,20 +1128,15 @@ swaa_status *decode(swaa_session *s, const int64_t *tokens) {
                 s->tokens.begin() + (b + 1) * (n - 1), seq.begin() + b * n);
       seq[b * n + n - 1] = tokens[b];
     }
-    if (swaa_status *st = run(s, s->model->prefill, seq.data(), n, 0, ran))
+    if (swaa_status *st =
+            run(s, s->model->prefill, seq.data(), n, 0, n - 1, ran))
       return st;
-    size_t V = s->model->vocab;
-    std::vector<float> last(B * V);
-    for (size_t b = 0; b < B; ++b)
-      std::copy(s->logits.begin() + (b * n + n - 1) * V,
-                s->logits.begin() + (b * n + n) * V, last.begin() + b * V);
-    s->logits = std::move(last);
-    s->logitRows = 1;
     s->tokens = std::move(seq);
     s->position = n;
     return nullptr;
   }
-  if (swaa_status *st = run(s, s->model->decode, tokens, 1, s->position, ran))
+  if (swaa_status *st =
+          run(s, s->model->decode, tokens, 1, s->position, 0, ran))
     return ran ? lostSequence(s, st) : st;
   s->position += 1;
   return nullptr;

@@ -14,7 +14,8 @@ import numpy as np
 
 
 class Options(ctypes.Structure):
-    _fields_ = [("max_context", ctypes.c_size_t), ("batch", ctypes.c_size_t)]
+    _fields_ = [("max_context", ctypes.c_size_t), ("batch", ctypes.c_size_t),
+                ("all_logits", ctypes.c_int)]
 
 
 def main():

@@ -379,6 +379,9 @@ int main(int argc, char **argv) {
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);
     addPrecision(pm);
+    // Prefill computes the logits of the rows the runtime asks for (the
+    // last one, unless a session wants them all).
+    pm.addPass(swaa::createSwaaLogitsRowsPass());
     if (failed(pm.run(*module)) || failedAny)
       return 1;
   }
@@ -574,6 +577,7 @@ int main(int argc, char **argv) {
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, swaa::Recipe(), /*split=*/true);
     addPrecision(pm);
+    pm.addPass(swaa::createSwaaLogitsRowsPass());
     if (failed(pm.run(*full)) || failedAny)
       return 1;
     llvm::Expected<std::string> table =

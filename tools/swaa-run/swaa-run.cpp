@@ -40,6 +40,10 @@ const char *kUsage =
     "  --max-context N           session capacity (default: prompt + K)\n"
     "  --dump-logits FILE.npy    the prefill's logits, float32 "
     "[prompt_len, vocab]\n"
+    "                            (every row: implies --all-logits)\n"
+    "  --all-logits              prefill computes the logits of every prompt\n"
+    "                            row (scoring); by default only the last\n"
+    "                            row's, which generation needs\n"
     "  --dump-step-logits FILE.npy  each decode step's logits, float32 "
     "[K, vocab]\n"
     "  --profile                 print the time spent per op kind (attention,\n"
@@ -137,6 +141,7 @@ int check(swaa_status *status) {
 
 int main(int argc, char **argv) {
   std::string model, promptIds, promptFile, dumpLogits, dumpSteps;
+  bool allLogits = false;
   long long randomPrompt = -1, seed = 0, maxNew = 16, maxContext = -1;
   long long runs = 1, warmup = 0;
   bool quiet = false, profile = false;
@@ -183,6 +188,8 @@ int main(int argc, char **argv) {
                     "prompt + --max-new-tokens)");
     } else if (a == "--dump-logits")
       dumpLogits = value("--dump-logits");
+    else if (a == "--all-logits")
+      allLogits = true;
     else if (a == "--dump-step-logits")
       dumpSteps = value("--dump-step-logits");
     else if (a == "--runs")
@@ -244,7 +251,8 @@ int main(int argc, char **argv) {
                  model.c_str());
   size_t context =
       maxContext > 0 ? (size_t)maxContext : prompt.size() + (size_t)maxNew;
-  swaa_session_options options = {context, 1};
+  swaa_session_options options = {context, 1,
+                                   allLogits || !dumpLogits.empty()};
   using clock = std::chrono::steady_clock;
   auto printProfile = [&](const char *phase, const swaa_profile &p,
                           double total) {

@@ -82,6 +82,10 @@ typedef struct swaa_session_options {
   size_t max_context;
   /* Sequences run together (every call takes `batch` x n tokens). */
   size_t batch;
+  /* 0 (the default): a prefill computes the logits of its last row only,
+   * which is what generation needs (the LM head is the largest matmul of a
+   * small model). 1: every row's, to score a text. */
+  int all_logits;
 } swaa_session_options;
 
 /* Allocates the session's KV cache: full caches of max_context positions,
@@ -106,7 +110,8 @@ SWAA_API swaa_status *swaa_session_prefill(swaa_session *session,
 SWAA_API swaa_status *swaa_session_decode(swaa_session *session,
                                  const int64_t *tokens);
 /* Logits of the last call: batch x rows x vocab floats, valid until the
- * next call on the session. */
+ * next call on the session. rows is 1 after a decode, and after a prefill
+ * unless the session was created with all_logits (then the prompt's length). */
 SWAA_API void swaa_session_logits(const swaa_session *session, const float **data,
                          size_t *rows, size_t *vocab);
 /* Tokens held so far (the next position). */

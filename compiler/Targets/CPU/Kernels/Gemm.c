@@ -423,3 +423,25 @@ void _mlir_ciface_swaa_gemm_bf16_bf16(int64_t tile, const MemRef2D *a,
                                       int64_t accumulate) {
   gemm_memref(tile, a, b, c, accumulate, 1, 1);
 }
+
+/* f32 -> bf16, rounding to nearest even: LLVM calls this (a compiler-rt /
+ * libgcc >= 13 routine) for an fptrunc to bfloat on x86 without AVX512-BF16,
+ * which its optimizer may form from swaa-expand-bf16's integer code. The
+ * system's libgcc (GCC 12 here) lacks it, so the kernel library, which
+ * every model.so links, provides it (weak: a libgcc that has it wins). The
+ * bf16 result is returned in the low 16 bits of xmm0, as the ABI returns a
+ * __bf16; a float return puts it there. */
+#if defined(__x86_64__)
+__attribute__((weak)) float __truncsfbf2(float f) {
+  uint32_t bits;
+  memcpy(&bits, &f, sizeof bits);
+  uint32_t out;
+  if ((bits & 0x7fffffffu) > 0x7f800000u) /* NaN: stays a quiet NaN */
+    out = (bits >> 16) | 0x40u;
+  else
+    out = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+  float r;
+  memcpy(&r, &out, sizeof r);
+  return r;
+}
+#endif
