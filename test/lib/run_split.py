@@ -133,6 +133,8 @@ def main():
             name = re.search(r'swaa\.(?:input|weight) = "([^"]*)"', attrs)
             if "swaa.position" in attrs:
                 values.append(m.index(pos))
+            elif "swaa.logits_from" in attrs:
+                values.append(m.index(0))  # every row's logits
             elif "swaa.kv_cache" in attrs:
                 values.append(caches[cache_i])
                 cache_i += 1

@@ -144,6 +144,7 @@ int main(int argc, char **argv) {
   bool allLogits = false;
   long long randomPrompt = -1, seed = 0, maxNew = 16, maxContext = -1;
   long long runs = 1, warmup = 0;
+  bool runsGiven = false; // --runs prints the summary line even for 1
   bool quiet = false, profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -193,7 +194,7 @@ int main(int argc, char **argv) {
     else if (a == "--dump-step-logits")
       dumpSteps = value("--dump-step-logits");
     else if (a == "--runs")
-      runs = number("--runs");
+      runs = number("--runs"), runsGiven = true;
     else if (a == "--warmup")
       warmup = number("--warmup");
     else if (a == "--quiet")
@@ -329,7 +330,7 @@ int main(int argc, char **argv) {
                   decodeSeconds, decodeSteps / std::max(decodeSeconds, 1e-9));
     std::printf("kv cache: %zu bytes (context %zu, recipe: %s)\n",
                 swaa_session_kv_cache_bytes(s), context, swaa_model_recipe(m));
-    if (runs > 1 || warmup > 0) {
+    if (runs > 1 || warmup > 0 || runsGiven) {
       auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());
         size_t n = v.size();
