@@ -157,6 +157,18 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   return c;
 }
 
+/// `buf` (identity layout) with its leading dims collapsed into one.
+Value collapseToRows(OpBuilder &b, Location loc, Value buf) {
+  int64_t rank = cast<MemRefType>(buf.getType()).getRank();
+  if (rank == 2)
+    return buf;
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    groups[0].push_back(d);
+  groups.push_back({rank - 1});
+  return memref::CollapseShapeOp::create(b, loc, buf, groups);
+}
+
 class ContractionBuilder {
 public:
   ContractionBuilder(RewriterBase &b, Contraction c, int64_t vw,
@@ -171,7 +183,7 @@ public:
     int64_t rank = cType.getRank();
     // A and C as [M, K] and [M, N] buffers (identity layouts, so the
     // leading dims collapse).
-    aBuf = collapseRows(bufferization::ToBufferOp::create(
+    aBuf = collapseToRows(b, loc, bufferization::ToBufferOp::create(
         b, loc, MemRefType::get(cast<ShapedType>(c.a.getType()).getShape(), f32),
         c.a, /*read_only=*/true));
     bBuf = bufferization::ToBufferOp::create(
@@ -189,7 +201,7 @@ public:
                                                      /*read_only=*/true);
       memref::CopyOp::create(b, loc, init, out);
     }
-    cBuf = collapseRows(out);
+    cBuf = collapseToRows(b, loc, out);
     m = b.createOrFold<memref::DimOp>(loc, cBuf, 0);
 
     Value zero = idx(0), one = idx(1);
@@ -262,18 +274,6 @@ private:
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  /// `buf` (identity layout) with its leading dims collapsed into one.
-  Value collapseRows(Value buf) {
-    int64_t rank = cast<MemRefType>(buf.getType()).getRank();
-    if (rank == 2)
-      return buf;
-    SmallVector<ReassociationIndices> groups(1);
-    for (int64_t d = 0; d + 1 < rank; ++d)
-      groups[0].push_back(d);
-    groups.push_back({rank - 1});
-    return memref::CollapseShapeOp::create(b, loc, buf, groups);
-  }
-
   /// C[r0 .. r0+nRows, n0 .. n0+nVec*V] (+)= A . B, in registers over k.
   void block(Value r0, Value n0, int64_t nRows, int64_t nVec) {
     SmallVector<Value> rowsIdx, colsIdx;
@@ -316,18 +316,6 @@ private:
                                 ValueRange{rowsIdx[r], colsIdx[j]});
   }
 };
-
-/// `buf` (identity layout) with its leading dims collapsed into one.
-Value collapseToRows(OpBuilder &b, Location loc, Value buf) {
-  int64_t rank = cast<MemRefType>(buf.getType()).getRank();
-  if (rank == 2)
-    return buf;
-  SmallVector<ReassociationIndices> groups(1);
-  for (int64_t d = 0; d + 1 < rank; ++d)
-    groups[0].push_back(d);
-  groups.push_back({rank - 1});
-  return memref::CollapseShapeOp::create(b, loc, buf, groups);
-}
 
 StringRef dtypeName(Type t) { return t.isBF16() ? "bf16" : "f32"; }
 

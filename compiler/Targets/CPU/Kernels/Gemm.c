@@ -359,70 +359,48 @@ typedef struct {
   int64_t offset, sizes[2], strides[2];
 } MemRef2D;
 
-static void gemm_memref(int64_t tile, const MemRef2D *a, const MemRef2D *b,
-                        const MemRef2D *c, int64_t accumulate, int a_bf16,
-                        int b_bf16) {
-  uintptr_t pa = (uintptr_t)a->aligned + (uintptr_t)a->offset * (a_bf16 ? 2 : 4);
-  uintptr_t pb = (uintptr_t)b->aligned + (uintptr_t)b->offset * (b_bf16 ? 2 : 4);
-  uintptr_t pc = (uintptr_t)c->aligned + (uintptr_t)c->offset * 4;
-  int64_t flags = (accumulate ? SWAA_GEMM_ACCUMULATE : 0) |
-                  (a_bf16 ? SWAA_GEMM_A_BF16 : 0) |
-                  (b_bf16 ? SWAA_GEMM_B_BF16 : 0);
-  swaa_gemm_tile(tile, a->sizes[0], b->sizes[1], a->sizes[1], pa,
-                 a->strides[0], pb, b->strides[0], pc, c->strides[0], flags);
-}
-
 /* Packed B (SWAA_GEMM_B_PACKED): a [panels, k, 24] memref; n is C's. */
 typedef struct {
   void *allocated, *aligned;
   int64_t offset, sizes[3], strides[3];
 } MemRef3D;
 
-static void gemm_memref_packed(int64_t tile, const MemRef2D *a,
-                               const MemRef3D *b, const MemRef2D *c,
-                               int64_t accumulate, int a_bf16, int b_bf16) {
+/* One tile from descriptors: B as its address, row stride (unused when
+ * packed) and flags; n is C's width, so packed and plain B agree. */
+static void gemm_memref(int64_t tile, const MemRef2D *a, uintptr_t b,
+                        int64_t ldb, const MemRef2D *c, int64_t accumulate,
+                        int64_t flags) {
+  int a_bf16 = (flags & SWAA_GEMM_A_BF16) != 0;
   uintptr_t pa = (uintptr_t)a->aligned + (uintptr_t)a->offset * (a_bf16 ? 2 : 4);
-  uintptr_t pb = (uintptr_t)b->aligned + (uintptr_t)b->offset * (b_bf16 ? 2 : 4);
   uintptr_t pc = (uintptr_t)c->aligned + (uintptr_t)c->offset * 4;
-  int64_t flags = SWAA_GEMM_B_PACKED |
-                  (accumulate ? SWAA_GEMM_ACCUMULATE : 0) |
-                  (a_bf16 ? SWAA_GEMM_A_BF16 : 0) |
-                  (b_bf16 ? SWAA_GEMM_B_BF16 : 0);
   swaa_gemm_tile(tile, a->sizes[0], c->sizes[1], a->sizes[1], pa,
-                 a->strides[0], pb, 0, pc, c->strides[0], flags);
+                 a->strides[0], b, ldb, pc, c->strides[0],
+                 flags | (accumulate ? SWAA_GEMM_ACCUMULATE : 0));
 }
 
-#define PACKED_ENTRY(A, B, A_BF16, B_BF16)                                    \
+static uintptr_t data_of(void *aligned, int64_t offset, int64_t flags) {
+  return (uintptr_t)aligned +
+         (uintptr_t)offset * ((flags & SWAA_GEMM_B_BF16) ? 2 : 4);
+}
+
+/* _mlir_ciface_swaa_gemm_<A>_<B> and ..._packed for each element type pair. */
+#define ENTRIES(A, B, FLAGS)                                                  \
+  void _mlir_ciface_swaa_gemm_##A##_##B(int64_t tile, const MemRef2D *a,      \
+                                        const MemRef2D *b, const MemRef2D *c, \
+                                        int64_t accumulate) {                 \
+    gemm_memref(tile, a, data_of(b->aligned, b->offset, FLAGS),               \
+                b->strides[0], c, accumulate, FLAGS);                         \
+  }                                                                           \
   void _mlir_ciface_swaa_gemm_##A##_##B##_packed(                             \
       int64_t tile, const MemRef2D *a, const MemRef3D *b, const MemRef2D *c,  \
       int64_t accumulate) {                                                   \
-    gemm_memref_packed(tile, a, b, c, accumulate, A_BF16, B_BF16);            \
+    gemm_memref(tile, a, data_of(b->aligned, b->offset, FLAGS), 0, c,         \
+                accumulate, (FLAGS) | SWAA_GEMM_B_PACKED);                    \
   }
-PACKED_ENTRY(f32, f32, 0, 0)
-PACKED_ENTRY(f32, bf16, 0, 1)
-PACKED_ENTRY(bf16, f32, 1, 0)
-PACKED_ENTRY(bf16, bf16, 1, 1)
-
-void _mlir_ciface_swaa_gemm_f32_f32(int64_t tile, const MemRef2D *a,
-                                    const MemRef2D *b, const MemRef2D *c,
-                                    int64_t accumulate) {
-  gemm_memref(tile, a, b, c, accumulate, 0, 0);
-}
-void _mlir_ciface_swaa_gemm_f32_bf16(int64_t tile, const MemRef2D *a,
-                                     const MemRef2D *b, const MemRef2D *c,
-                                     int64_t accumulate) {
-  gemm_memref(tile, a, b, c, accumulate, 0, 1);
-}
-void _mlir_ciface_swaa_gemm_bf16_f32(int64_t tile, const MemRef2D *a,
-                                     const MemRef2D *b, const MemRef2D *c,
-                                     int64_t accumulate) {
-  gemm_memref(tile, a, b, c, accumulate, 1, 0);
-}
-void _mlir_ciface_swaa_gemm_bf16_bf16(int64_t tile, const MemRef2D *a,
-                                      const MemRef2D *b, const MemRef2D *c,
-                                      int64_t accumulate) {
-  gemm_memref(tile, a, b, c, accumulate, 1, 1);
-}
+ENTRIES(f32, f32, 0)
+ENTRIES(f32, bf16, SWAA_GEMM_B_BF16)
+ENTRIES(bf16, f32, SWAA_GEMM_A_BF16)
+ENTRIES(bf16, bf16, SWAA_GEMM_A_BF16 | SWAA_GEMM_B_BF16)
 
 /* f32 -> bf16, rounding to nearest even: LLVM calls this (a compiler-rt /
  * libgcc >= 13 routine) for an fptrunc to bfloat on x86 without AVX512-BF16,
