@@ -444,7 +444,7 @@ struct SwaaPackWeightsPass final
           continue;
         int64_t k = type.getDimSize(0), n = type.getDimSize(1);
         auto packed = RankedTensorType::get(
-            {llvm::divideCeil(n, kPanel), k, kPanel}, type.getElementType());
+            {(n + kPanel - 1) / kPanel, k, kPanel}, type.getElementType());
         arg.setType(packed);
         argTypes[i] = packed;
         fn.setArgAttr(i, "swaa.layout", StringAttr::get(ctx, "panels24"));
