@@ -117,6 +117,19 @@ Value visibleKey(OpBuilder &b, Location loc, const AttentionView &a, Value i,
 /// the importer and the split produce has one.
 Value rowContiguousBuffer(OpBuilder &b, Location loc, Value tensor);
 
+/// The shape of the CPU's scalar loop nest (TiledAttention.cpp): query rows
+/// and keys per tile; whether the query heads that share a key/value head
+/// walk its keys together (state rows = group x query rows: the cache is
+/// read once per group, which decode is bound by); and keys per split of
+/// each tile's visible keys (split-K, as flash decoding: each split in its
+/// own parallel iteration, a second parallel loop merges their softmax
+/// states), 0 for one split.
+struct ScalarTiling {
+  int64_t queryTile, keyTile;
+  bool groupHeads = false;
+  int64_t splitKeys = 0;
+};
+
 /// The shape of the CPU kernel vectorized across query rows
 /// (VectorAttention.cpp): query rows per tile (a multiple of the vector
 /// width), keys per tile, lanes per vector, and its register blocks: row
@@ -133,10 +146,11 @@ struct VectorTiling {
 };
 
 /// The vectorized CPU kernel of the attention op of `view`, built at the
-/// rewriter's insertion point; returns the result tensor.
-Value buildVectorTiledAttention(RewriterBase &rewriter,
-                                const AttentionView &view,
-                                const VectorTiling &tiling);
+/// rewriter's insertion point, writing its result into the buffer `out`
+/// (allocResult's).
+void buildVectorTiledAttention(RewriterBase &rewriter,
+                               const AttentionView &view,
+                               const VectorTiling &tiling, Value out);
 
 } // namespace mlir::swaa
 

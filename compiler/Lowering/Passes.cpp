@@ -112,13 +112,15 @@ struct AttnLowerTiledPass final
     if (failed(lowerAttentionOps(
             getOperation(), [&](RewriterBase &rewriter, Operation *op) {
               return lowerAttentionToTiled(rewriter, op, queryTile, keyTile,
-                                           vectorWidth);
+                                           vectorWidth, splitKeys);
             })))
       return signalPassFailure();
     // The vector kernel's exponentials as polynomials (LLVM would call expf
-    // once per lane); scalar ones keep libm's here.
-    if (failed(approximateExps(getOperation(), [](math::ExpOp exp) {
-          return isa<VectorType>(exp.getType());
+    // once per lane); with a vector width, the scalar nest's (decode) too,
+    // which LLVM's loop vectorizer then vectorizes. Width 0 keeps libm's.
+    if (failed(approximateExps(getOperation(), [&](math::ExpOp exp) {
+          return isa<VectorType>(exp.getType()) ||
+                 (vectorWidth > 0 && exp->getParentOfType<scf::ParallelOp>());
         })))
       signalPassFailure();
   }

@@ -58,10 +58,13 @@ FailureOr<Value> lowerCacheAttentionToReference(RewriterBase &rewriter,
 /// online-softmax loop nest of the CPU target: vectorized across query rows
 /// with `vectorWidth` lanes (VectorAttention.cpp) unless the op has a static
 /// row count below it or the width is 0, else the scalar loop nest
-/// (TiledAttention.cpp).
+/// (TiledAttention.cpp). With a width, the scalar nest (few rows: decode)
+/// walks each key/value head's keys once for its query heads and splits
+/// them across parallel iterations of `splitKeys` keys (0: no splits).
 FailureOr<Value> lowerAttentionToTiled(RewriterBase &rewriter, Operation *op,
                                        int64_t queryTile, int64_t keyTile,
-                                       int64_t vectorWidth = 0);
+                                       int64_t vectorWidth = 0,
+                                       int64_t splitKeys = 0);
 
 /// Replaces `op` (attn.attention or attn.cache_attention) with `gpu.launch`
 /// kernels (GPUAttention.cpp): for several query rows, a block of

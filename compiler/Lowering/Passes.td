@@ -64,6 +64,10 @@ def AttnLowerTiledPass : Pass<"attn-lower-tiled"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
            "lanes per vector of the kernel vectorized across query rows "
            "(16: 512-bit f32 vectors); 0: the scalar loop nest only">,
+    Option<"splitKeys", "split-keys", "int64_t", /*default=*/"256",
+           "with a vector width: keys per parallel split of the loop nest "
+           "for fewer rows than lanes (decode), whose query heads of a group "
+           "share each key read; 0: no splits">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

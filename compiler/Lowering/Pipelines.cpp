@@ -83,9 +83,9 @@ void swaa::buildReferenceCPUPipeline(OpPassManager &pm) {
 
 void swaa::buildTiledCPUPipeline(OpPassManager &pm,
                                  const TiledPipelineOptions &options) {
-  pm.addPass(createAttnLowerTiledPass({options.queryTile.getValue(),
-                                       options.keyTile.getValue(),
-                                       options.vectorWidth.getValue()}));
+  pm.addPass(createAttnLowerTiledPass(
+      {options.queryTile.getValue(), options.keyTile.getValue(),
+       options.vectorWidth.getValue(), options.splitKeys.getValue()}));
   buildHostLLVMPipeline(pm);
 }
 
@@ -93,9 +93,9 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
                             const CPUPipelineOptions &options) {
   if (options.profile)
     pm.addPass(createSwaaProfileOpsPass());
-  pm.addPass(createAttnLowerTiledPass({options.queryTile.getValue(),
-                                       options.keyTile.getValue(),
-                                       options.vectorWidth.getValue()}));
+  pm.addPass(createAttnLowerTiledPass(
+      {options.queryTile.getValue(), options.keyTile.getValue(),
+       options.vectorWidth.getValue(), options.splitKeys.getValue()}));
   pm.addPass(createSwaaVectorizeContractionsPass(
       {options.vectorWidth.getValue(), options.gemmLibrary.getValue()}));
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

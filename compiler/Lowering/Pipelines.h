@@ -23,11 +23,17 @@ struct TiledPipelineOptions : public PassPipelineOptions<TiledPipelineOptions> {
                             llvm::cl::desc("query rows per tile"),
                             llvm::cl::init(32)};
   Option<int64_t> keyTile{*this, "key-tile", llvm::cl::desc("keys per tile"),
-                          llvm::cl::init(64)};  Option<int64_t> vectorWidth{
+                          llvm::cl::init(64)};
+  Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("lanes per vector of the attention kernel (16: 512-bit "
                      "f32 vectors, 8: 256-bit); 0: the scalar loop nest"),
       llvm::cl::init(16)};
+  Option<int64_t> splitKeys{
+      *this, "split-keys",
+      llvm::cl::desc("keys per parallel split of attention for fewer query "
+                     "rows than vector lanes (decode); 0: no splits"),
+      llvm::cl::init(256)};
 };
 
 /// The same, with attention lowered by the tiled loop nest
@@ -47,6 +53,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("lanes per vector of the attention kernel (16: 512-bit "
                      "f32 vectors, 8: 256-bit); 0: the scalar loop nest"),
       llvm::cl::init(16)};
+  Option<int64_t> splitKeys{
+      *this, "split-keys",
+      llvm::cl::desc("keys per parallel split of attention for fewer query "
+                     "rows than vector lanes (decode); 0: no splits"),
+      llvm::cl::init(256)};
   Option<bool> openmp{*this, "openmp",
                       llvm::cl::desc("run parallel loops on OpenMP threads"),
                       llvm::cl::init(true)};

@@ -42,11 +42,17 @@ using namespace mlir::swaa;
 namespace {
 class TiledBuilder : KernelBuilder {
 public:
-  TiledBuilder(RewriterBase &b, const AttentionView &a, int64_t queryTile,
-               int64_t keyTile)
-      : KernelBuilder(b, a.op->getLoc()), a(a), tq(queryTile), tk(keyTile) {}
+  TiledBuilder(RewriterBase &b, const AttentionView &a,
+               const ScalarTiling &tiling)
+      : KernelBuilder(b, a.op->getLoc()), a(a), tq(tiling.queryTile),
+        tk(tiling.keyTile), grouped(tiling.groupHeads),
+        splitKeys(tiling.splitKeys) {}
 
-  Value build() {
+  void build(Value out) {
+    // No tile larger than a static row count (decode: one row).
+    int64_t staticRows = a.resultType.getDimSize(2);
+    if (!ShapedType::isDynamic(staticRows))
+      tq = std::max<int64_t>(1, std::min(tq, staticRows));
     Value q = buffer(a.query), k = buffer(a.key), v = buffer(a.value);
     Value mask = a.mask ? buffer(a.mask) : Value();
     AttentionSizes sizes = attentionSizes(b, loc, a);
@@ -57,29 +63,81 @@ public:
     valueDim = sizes.valueDim;
     keys = sizes.keys;
     offset = sizes.offset;
-    group = sizes.group;
-    Value out = allocResult(b, loc, a, sizes);
+    group = staticGroup() ? idx(*staticGroup()) : sizes.group;
 
     Value zero = idx(0), one = idx(1), tqV = idx(tq);
-    Value qTiles = arith::CeilDivUIOp::create(b, loc, rows, tqV);
+    qTiles = arith::CeilDivUIOp::create(b, loc, rows, tqV);
+    SmallVector<Value> upper = {batch, grouped ? sizes.kvHeads : heads,
+                                qTiles};
+    if (splitKeys > 0) {
+      // Every tile sees at most the keys of the whole query range.
+      KeyRanges all = visibleKeyRanges(b, loc, a, keys, offset,
+                                       sub(add(offset, rows), one));
+      Value visible = add(all.sinkEnd, sub(all.end, all.start));
+      splits = maxI(one, arith::CeilDivUIOp::create(b, loc, visible,
+                                                    idx(splitKeys)));
+      // Splits of whole key tiles.
+      Value perSplit = arith::CeilDivUIOp::create(b, loc, visible, splits);
+      chunk = mul(arith::CeilDivUIOp::create(b, loc, perSplit, idx(tk)),
+                  idx(tk));
+      upper.push_back(splits);
+      // Each split's softmax state, merged after the loop.
+      Value vt = virtualTile();
+      partialMax = memref::AllocOp::create(
+          b, loc, MemRefType::get(SmallVector<int64_t>(5, ShapedType::kDynamic),
+                                  f32),
+          ValueRange{batch, upper[1], qTiles, splits, vt});
+      partialSum = memref::AllocOp::create(
+          b, loc, MemRefType::get(SmallVector<int64_t>(5, ShapedType::kDynamic),
+                                  f32),
+          ValueRange{batch, upper[1], qTiles, splits, vt});
+      partialAcc = memref::AllocOp::create(
+          b, loc, MemRefType::get(SmallVector<int64_t>(6, ShapedType::kDynamic),
+                                  f32),
+          ValueRange{batch, upper[1], qTiles, splits, vt, valueDim});
+    }
+    SmallVector<Value> zeros(upper.size(), zero), ones(upper.size(), one);
     scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero, zero}, ValueRange{batch, heads, qTiles},
-        ValueRange{one, one, one}, [&](OpBuilder &, Location, ValueRange ivs) {
+        b, loc, zeros, upper, ones, [&](OpBuilder &, Location, ValueRange ivs) {
           tileBody(ivs, q, k, v, mask, out);
         });
-    return bufferization::ToTensorOp::create(b, loc, a.resultType, out,
-                                             /*restrict=*/true,
-                                             /*writable=*/true);
+    if (splitKeys > 0)
+      mergeSplits(out);
   }
 
 private:
   const AttentionView &a;
   int64_t tq, tk;
+  bool grouped;
+  int64_t splitKeys;
 
   Value tileBuffer(MemRefType type, ValueRange sizes = {}) {
     return memref::AllocOp::create(b, loc, type, sizes);
   }
-  Value batch, heads, rows, headDim, valueDim, keys, offset, group;
+  Value batch, heads, rows, headDim, valueDim, keys, offset, group, qTiles;
+  Value splits, chunk, partialMax, partialSum, partialAcc;
+
+  /// Keys per step of the row kernel: one vector of scores.
+  static constexpr int64_t kRowKeys = 8;
+  /// The row kernel (one state row at a time, head and value dimensions as
+  /// vectors) needs static ones; grouped mode only (the decode nest).
+  bool rowKernel() {
+    int64_t d = cast<ShapedType>(a.query.getType()).getDimSize(3);
+    int64_t dv = cast<ShapedType>(a.value.getType()).getDimSize(3);
+    return grouped && !ShapedType::isDynamic(d) && !ShapedType::isDynamic(dv);
+  }
+
+  /// Query heads per key/value head when both head counts are static.
+  std::optional<int64_t> staticGroup() {
+    int64_t h = cast<ShapedType>(a.query.getType()).getDimSize(1);
+    int64_t hk = cast<ShapedType>(a.key.getType()).getDimSize(1);
+    if (ShapedType::isDynamic(h) || ShapedType::isDynamic(hk) || hk == 0)
+      return std::nullopt;
+    return h / hk;
+  }
+  /// The rows of a tile's state: its query rows, times the group's heads
+  /// when the group walks the keys together (row vr = g * nRows + r).
+  Value virtualTile() { return grouped ? mul(group, idx(tq)) : idx(tq); }
 
   /// Reassociation for the dot products (so they vectorize) and contraction
   /// into FMAs.
@@ -101,27 +159,54 @@ private:
     return type.getDimSize(d) == 1 ? idx(0) : i;
   }
 
-  /// One (batch, head, query tile): online softmax over the visible keys.
+  /// Where state row vr of a tile reads its query: the head and the row.
+  struct QueryRow {
+    Value head, row;
+  };
+  struct Tile {
+    Value bIdx, h, hk, q0, nRows, nVirtual;
+  };
+  QueryRow queryRow(const Tile &t, Value vr) {
+    if (!grouped)
+      return {t.h, add(t.q0, vr)};
+    Value g = arith::DivUIOp::create(b, loc, vr, t.nRows);
+    Value r = arith::RemUIOp::create(b, loc, vr, t.nRows);
+    return {add(mul(t.hk, group), g), add(t.q0, r)};
+  }
+
+  /// One (batch, head or head group, query tile[, key split]): online softmax
+  /// over the visible keys (of the split).
   void tileBody(ValueRange ivs, Value q, Value k, Value v, Value mask,
                 Value out) {
-    Value bIdx = ivs[0], h = ivs[1];
-    Value hk = arith::DivUIOp::create(b, loc, h, group);
-    Value q0 = mul(ivs[2], idx(tq));
-    Value nRows = minI(idx(tq), sub(rows, q0));
+    Tile t;
+    t.bIdx = ivs[0];
+    t.h = ivs[1];
+    t.hk = grouped ? ivs[1] : arith::DivUIOp::create(b, loc, ivs[1], group);
+    t.q0 = mul(ivs[2], idx(tq));
+    t.nRows = minI(idx(tq), sub(rows, t.q0));
+    t.nVirtual = grouped ? mul(group, t.nRows) : t.nRows;
+    if (rowKernel())
+      return rowsBody(ivs, t, q, k, v, mask, out);
     // The tile's state, one per parallel iteration (buffer deallocation frees
     // it at the end of the iteration; stack allocas would grow the stack of
     // the loop that a parallel loop becomes, and canonicalization hoists them
     // out of any alloca scope).
-    auto rowVec = MemRefType::get({tq}, f32);
-    Value m = tileBuffer(rowVec);
-    Value l = tileBuffer(rowVec);
-    Value acc = tileBuffer(MemRefType::get({tq, ShapedType::kDynamic}, f32),
-                           ValueRange{valueDim});
-    Value s = tileBuffer(MemRefType::get({tq, tk}, f32));
+    std::optional<int64_t> g = staticGroup();
+    int64_t vtStatic = !grouped ? tq : g ? *g * tq : ShapedType::kDynamic;
+    SmallVector<Value> vtDynamic;
+    if (ShapedType::isDynamic(vtStatic))
+      vtDynamic.push_back(virtualTile());
+    Value m = tileBuffer(MemRefType::get({vtStatic}, f32), vtDynamic);
+    Value l = tileBuffer(MemRefType::get({vtStatic}, f32), vtDynamic);
+    SmallVector<Value> accSizes(vtDynamic);
+    accSizes.push_back(valueDim);
+    Value acc = tileBuffer(
+        MemRefType::get({vtStatic, ShapedType::kDynamic}, f32), accSizes);
+    Value s = tileBuffer(MemRefType::get({vtStatic, tk}, f32), vtDynamic);
     Value negInf = fconst(-std::numeric_limits<float>::infinity());
     Value zeroF = fconst(0.0);
     Value zero = idx(0), one = idx(1);
-    forLoop(zero, nRows, [&](Value r) {
+    forLoop(zero, t.nVirtual, [&](Value r) {
       memref::StoreOp::create(b, loc, negInf, m, r);
       memref::StoreOp::create(b, loc, zeroF, l, r);
       forLoop(zero, valueDim, [&](Value e) {
@@ -130,56 +215,336 @@ private:
     });
 
     // Key ranges: positions of the first and last rows bound them.
-    Value i0 = add(offset, q0);
-    Value i1 = add(i0, sub(nRows, one));
+    Value i0 = add(offset, t.q0);
+    Value i1 = add(i0, sub(t.nRows, one));
     KeyRanges ranges = visibleKeyRanges(b, loc, a, keys, i0, i1);
-    if (a.window && a.sinks > 0)
-      keyRange(zero, ranges.sinkEnd, bIdx, h, hk, q0, nRows, q, k, v, mask, m,
-               l, acc, s);
-    keyRange(ranges.start, ranges.end, bIdx, h, hk, q0, nRows, q, k, v, mask, m,
-             l, acc, s);
+    auto visit = [&](Value from, Value to) {
+      keyRange(from, to, t, q, k, v, mask, m, l, acc, s);
+    };
+    if (splitKeys == 0) {
+      if (a.window && a.sinks > 0)
+        visit(zero, ranges.sinkEnd);
+      visit(ranges.start, ranges.end);
+    } else {
+      for (auto [from, to] : splitRanges(ranges, ivs[3]))
+        visit(from, to);
+      // The split's state, as it is: the merge rescales.
+      Value split = ivs[3];
+      forLoop(zero, t.nVirtual, [&](Value r) {
+        SmallVector<Value> at = {t.bIdx, t.h, ivs[2], split, r};
+        memref::StoreOp::create(b, loc,
+                                memref::LoadOp::create(b, loc, m, r),
+                                partialMax, at);
+        memref::StoreOp::create(b, loc,
+                                memref::LoadOp::create(b, loc, l, r),
+                                partialSum, at);
+        forLoop(zero, valueDim, [&](Value e) {
+          SmallVector<Value> atE(at);
+          atE.push_back(e);
+          memref::StoreOp::create(
+              b, loc, memref::LoadOp::create(b, loc, acc, ValueRange{r, e}),
+              partialAcc, atE);
+        });
+      });
+      return;
+    }
 
     // out = l > 0 ? acc / l : 0 (a row with no visible key gives zeros).
-    Type outElem = cast<MemRefType>(out.getType()).getElementType();
-    forLoop(zero, nRows, [&](Value r) {
+    forLoop(zero, t.nVirtual, [&](Value r) {
+      QueryRow qr = queryRow(t, r);
       Value lr = memref::LoadOp::create(b, loc, l, r);
       Value any =
           arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, lr, zeroF);
       Value inv = arith::DivFOp::create(b, loc, fconst(1.0), lr);
       forLoop(zero, valueDim, [&](Value e) {
         Value x = memref::LoadOp::create(b, loc, acc, ValueRange{r, e});
-        Value y = arith::SelectOp::create(
-            b, loc, any, arith::MulFOp::create(b, loc, x, inv), zeroF);
-        if (outElem != f32)
-          y = arith::TruncFOp::create(b, loc, outElem, y);
-        memref::StoreOp::create(b, loc, y, out,
-                                ValueRange{bIdx, h, add(q0, r), e});
+        storeOut(out, {t.bIdx, qr.head, qr.row, e},
+                 arith::SelectOp::create(
+                     b, loc, any, arith::MulFOp::create(b, loc, x, inv),
+                     zeroF));
       });
     });
   }
 
+  /// The key ranges of split `split` of a tile with visible keys `ranges`:
+  /// keys [v0, v1) of them numbered in order (the sinks [0, sinkEnd), then
+  /// the window), as a sink range (only with sinks) and a window range.
+  SmallVector<std::pair<Value, Value>> splitRanges(const KeyRanges &ranges,
+                                                   Value split) {
+    SmallVector<std::pair<Value, Value>> out;
+    Value v0 = mul(split, chunk), v1 = add(v0, chunk);
+    if (a.window && a.sinks > 0)
+      out.push_back({minI(v0, ranges.sinkEnd), minI(v1, ranges.sinkEnd)});
+    Value windowEnd = add(ranges.sinkEnd, sub(ranges.end, ranges.start));
+    Value lo = maxI(v0, ranges.sinkEnd);
+    Value hi = maxI(lo, minI(v1, windowEnd));
+    Value base = sub(ranges.start, ranges.sinkEnd);
+    out.push_back({add(base, lo), add(base, hi)});
+    return out;
+  }
+
+  /// The softmax state of one row in registers: running max, sum and the
+  /// output accumulator (a vector of the value dimension).
+  struct RowState {
+    Value m, l, acc;
+  };
+
+  /// The row kernel: each state row (query head of the group, query row)
+  /// walks the keys of the tile (of the split) with its state in registers.
+  /// Per step of kRowKeys keys: the scores as one vector (a dot product per
+  /// key of the query vector with the key row), their exponentials as one
+  /// vector, and the value rows accumulated with FMAs. A step past the
+  /// range's end re-reads its last key with a score of -inf (weight 0), so
+  /// that no load leaves the range.
+  void rowsBody(ValueRange ivs, const Tile &t, Value q, Value k, Value v,
+                Value mask, Value out) {
+    Value zero = idx(0), one = idx(1);
+    int64_t d = cast<ShapedType>(a.query.getType()).getDimSize(3);
+    int64_t dv = cast<ShapedType>(a.value.getType()).getDimSize(3);
+    auto qType = VectorType::get({d}, f32);
+    auto accType = VectorType::get({dv}, f32);
+    Value i0 = add(offset, t.q0);
+    Value i1 = add(i0, sub(t.nRows, one));
+    KeyRanges ranges = visibleKeyRanges(b, loc, a, keys, i0, i1);
+    SmallVector<std::pair<Value, Value>> visits;
+    if (splitKeys > 0) {
+      visits = splitRanges(ranges, ivs[3]);
+    } else {
+      if (a.window && a.sinks > 0)
+        visits.push_back({zero, ranges.sinkEnd});
+      visits.push_back({ranges.start, ranges.end});
+    }
+    forLoop(zero, t.nVirtual, [&](Value vr) {
+      QueryRow qr = queryRow(t, vr);
+      Value qv = arith::MulFOp::create(
+          b, loc, loadVector(q, {t.bIdx, qr.head, qr.row, zero}, qType),
+          splat(qType, fconst(a.scale)));
+      RowState st{fconst(-std::numeric_limits<float>::infinity()),
+                  fconst(0.0), splat(accType, fconst(0.0))};
+      for (auto [from, to] : visits)
+        st = rowKeys(from, to, t, qr, qv, k, v, mask, st);
+      if (splitKeys > 0) {
+        SmallVector<Value> at = {t.bIdx, t.h, ivs[2], ivs[3], vr};
+        memref::StoreOp::create(b, loc, st.m, partialMax, at);
+        memref::StoreOp::create(b, loc, st.l, partialSum, at);
+        at.push_back(zero);
+        vector::StoreOp::create(b, loc, st.acc, partialAcc, at);
+        return;
+      }
+      Value zeroF = fconst(0.0);
+      Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                        st.l, zeroF);
+      Value inv = arith::DivFOp::create(b, loc, fconst(1.0), st.l);
+      Value y = arith::SelectOp::create(
+          b, loc, any,
+          arith::MulFOp::create(b, loc, st.acc, splat(accType, inv)),
+          splat(accType, zeroF));
+      Type outElem = cast<MemRefType>(out.getType()).getElementType();
+      if (outElem != f32)
+        y = arith::TruncFOp::create(b, loc, VectorType::get({dv}, outElem), y);
+      vector::StoreOp::create(b, loc, y, out,
+                              ValueRange{t.bIdx, qr.head, qr.row, zero});
+    });
+  }
+
+  /// One row's state after the keys [from, to).
+  RowState rowKeys(Value from, Value to, const Tile &t, QueryRow qr, Value qv,
+                   Value k, Value v, Value mask, RowState init) {
+    int64_t d = cast<VectorType>(qv.getType()).getDimSize(0);
+    int64_t dv = cast<VectorType>(init.acc.getType()).getDimSize(0);
+    auto kType = VectorType::get({d}, f32);
+    auto vType = VectorType::get({dv}, f32);
+    auto sType = VectorType::get({kRowKeys}, f32);
+    Value negInf = fconst(-std::numeric_limits<float>::infinity());
+    Value i = add(offset, qr.row);
+    auto loop = scf::ForOp::create(
+        b, loc, from, to, idx(kRowKeys),
+        ValueRange{init.m, init.l, init.acc},
+        [&](OpBuilder &, Location, Value j0, ValueRange iter) {
+          Value last = sub(to, idx(1));
+          Value scores = splat(sType, negInf);
+          SmallVector<Value> slots;
+          for (int64_t c = 0; c < kRowKeys; ++c) {
+            Value j = add(j0, idx(c));
+            Value inRange = cmp(arith::CmpIPredicate::slt, j, to);
+            Value jc = minI(j, last);
+            Value kj = slot(jc);
+            slots.push_back(kj);
+            Value kv = loadVector(k, {t.bIdx, t.hk, kj, idx(0)}, kType);
+            Value score = vector::ReductionOp::create(
+                b, loc, vector::CombiningKind::ADD,
+                arith::MulFOp::create(b, loc, qv, kv, fast()), Value(),
+                fast());
+            if (a.softcap)
+              score = softcapScore(score, *a.softcap);
+            if (mask) {
+              Value mv =
+                  load(mask, {maskIndex(mask, 0, t.bIdx),
+                              maskIndex(mask, 1, qr.head),
+                              maskIndex(mask, 2, qr.row), maskIndex(mask, 3, jc)});
+              score = arith::AddFOp::create(b, loc, score, mv);
+            }
+            Value visible = inRange;
+            if (Value contract = visibleKey(i, jc))
+              visible = arith::AndIOp::create(b, loc, visible, contract);
+            score = arith::SelectOp::create(b, loc, visible, score, negInf);
+            scores = vector::InsertOp::create(b, loc, score, scores, c);
+          }
+          Value mOld = iter[0];
+          Value mNew = arith::MaximumFOp::create(
+              b, loc, mOld,
+              vector::ReductionOp::create(b, loc,
+                                          vector::CombiningKind::MAXIMUMF,
+                                          scores));
+          // Nothing visible yet: the state stays as it is (weights 0, scale
+          // 1) instead of exp(-inf - -inf).
+          Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                             mNew, negInf);
+          Value alpha = arith::SelectOp::create(
+              b, loc, live,
+              math::ExpOp::create(b, loc,
+                                  arith::SubFOp::create(b, loc, mOld, mNew)),
+              fconst(1.0));
+          Value p = arith::SelectOp::create(
+              b, loc, live,
+              math::ExpOp::create(
+                  b, loc,
+                  arith::SubFOp::create(b, loc, scores, splat(sType, mNew))),
+              splat(sType, fconst(0.0)));
+          Value l = arith::AddFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, iter[1], alpha),
+              vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                          p, Value(), fast()));
+          Value acc =
+              arith::MulFOp::create(b, loc, iter[2], splat(vType, alpha));
+          for (int64_t c = 0; c < kRowKeys; ++c) {
+            Value vv =
+                loadVector(v, {t.bIdx, t.hk, slots[c], idx(0)}, vType);
+            Value pc = vector::ExtractOp::create(b, loc, p, c);
+            acc = vector::FMAOp::create(b, loc, splat(vType, pc), vv, acc);
+          }
+          scf::YieldOp::create(b, loc, ValueRange{mNew, l, acc});
+        });
+    return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+  }
+
+  Value splat(VectorType type, Value x) {
+    return vector::BroadcastOp::create(b, loc, type, x);
+  }
+  /// A vector of `type`'s size from row `indices` of `buf` (any element
+  /// type), as f32.
+  Value loadVector(Value buf, ValueRange indices, VectorType type) {
+    Type elem = cast<MemRefType>(buf.getType()).getElementType();
+    Value x = vector::LoadOp::create(
+        b, loc, VectorType::get(type.getShape(), elem), buf, indices);
+    if (elem != f32)
+      x = arith::ExtFOp::create(b, loc, type, x);
+    return x;
+  }
+
+  void storeOut(Value out, ValueRange at, Value y) {
+    Type outElem = cast<MemRefType>(out.getType()).getElementType();
+    if (outElem != f32)
+      y = arith::TruncFOp::create(b, loc, outElem, y);
+    memref::StoreOp::create(b, loc, y, out, at);
+  }
+
+  /// The splits' states merged per (batch, head, row): with M the largest
+  /// running max, out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s
+  /// (zeros where no split saw a key).
+  void mergeSplits(Value out) {
+    Value zero = idx(0), one = idx(1);
+    Value negInf = fconst(-std::numeric_limits<float>::infinity());
+    Value zeroF = fconst(0.0);
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero, zero}, ValueRange{batch, heads, rows},
+        ValueRange{one, one, one}, [&](OpBuilder &, Location, ValueRange ivs) {
+          Value h = ivs[1], row = ivs[2];
+          Value tile = arith::DivUIOp::create(b, loc, row, idx(tq));
+          Value r = arith::RemUIOp::create(b, loc, row, idx(tq));
+          Value nRows = minI(idx(tq), sub(rows, mul(tile, idx(tq))));
+          Value hIdx = h, vr = r;
+          if (grouped) {
+            hIdx = arith::DivUIOp::create(b, loc, h, group);
+            vr = add(mul(arith::RemUIOp::create(b, loc, h, group), nRows), r);
+          }
+          auto at = [&](Value split) -> SmallVector<Value> {
+            return {ivs[0], hIdx, tile, split, vr};
+          };
+          Value best = forLoopReduce(zero, splits, negInf, [&](Value sp,
+                                                               Value x) {
+            return arith::MaximumFOp::create(
+                       b, loc, x,
+                       memref::LoadOp::create(b, loc, partialMax, at(sp)))
+                .getResult();
+          });
+          Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                             best, negInf);
+          Value o = tileBuffer(MemRefType::get({ShapedType::kDynamic}, f32),
+                               valueDim);
+          forLoop(zero, valueDim, [&](Value e) {
+            memref::StoreOp::create(b, loc, zeroF, o, e);
+          });
+          Value sum = forLoopReduce(zero, splits, zeroF, [&](Value sp,
+                                                              Value total) {
+            Value mS = memref::LoadOp::create(b, loc, partialMax, at(sp));
+            // e^(m_s - M), 0 for a split without keys (and without any).
+            Value w = arith::SelectOp::create(
+                b, loc, live,
+                math::ExpOp::create(b, loc,
+                                    arith::SubFOp::create(b, loc, mS, best)),
+                zeroF);
+            Value lS = memref::LoadOp::create(b, loc, partialSum, at(sp));
+            forLoop(zero, valueDim, [&](Value e) {
+              SmallVector<Value> atE = at(sp);
+              atE.push_back(e);
+              Value x = memref::LoadOp::create(b, loc, partialAcc, atE);
+              Value old = memref::LoadOp::create(b, loc, o, e);
+              memref::StoreOp::create(
+                  b, loc,
+                  arith::AddFOp::create(
+                      b, loc, old, arith::MulFOp::create(b, loc, w, x, fast()),
+                      fast()),
+                  o, e);
+            });
+            return arith::AddFOp::create(
+                       b, loc, total, arith::MulFOp::create(b, loc, w, lS))
+                .getResult();
+          });
+          Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                            sum, zeroF);
+          Value inv = arith::DivFOp::create(b, loc, fconst(1.0), sum);
+          forLoop(zero, valueDim, [&](Value e) {
+            Value x = memref::LoadOp::create(b, loc, o, e);
+            storeOut(out, {ivs[0], h, row, e},
+                     arith::SelectOp::create(
+                         b, loc, any, arith::MulFOp::create(b, loc, x, inv),
+                         zeroF));
+          });
+        });
+  }
+
   /// The key tiles of [from, to).
-  void keyRange(Value from, Value to, Value bIdx, Value h, Value hk, Value q0,
-                Value nRows, Value q, Value k, Value v, Value mask, Value m,
-                Value l, Value acc, Value s) {
+  void keyRange(Value from, Value to, const Tile &t, Value q, Value k, Value v,
+                Value mask, Value m, Value l, Value acc, Value s) {
     scf::ForOp::create(b, loc, from, to, idx(tk), ValueRange{},
                        [&](OpBuilder &, Location, Value k0, ValueRange) {
                          Value nKeys = minI(idx(tk), sub(to, k0));
-                         keyTile(k0, nKeys, bIdx, h, hk, q0, nRows, q, k, v,
-                                 mask, m, l, acc, s);
+                         keyTile(k0, nKeys, t, q, k, v, mask, m, l, acc, s);
                          scf::YieldOp::create(b, loc);
                        });
   }
 
-  void keyTile(Value k0, Value nKeys, Value bIdx, Value h, Value hk, Value q0,
-               Value nRows, Value q, Value k, Value v, Value mask, Value m,
-               Value l, Value acc, Value s) {
+  void keyTile(Value k0, Value nKeys, const Tile &t, Value q, Value k, Value v,
+               Value mask, Value m, Value l, Value acc, Value s) {
     Value zero = idx(0);
     Value negInf = fconst(-std::numeric_limits<float>::infinity());
     Value zeroF = fconst(0.0);
     Value scale = fconst(a.scale);
-    forLoop(zero, nRows, [&](Value r) {
-      Value row = add(q0, r);
+    Value bIdx = t.bIdx, hk = t.hk;
+    forLoop(zero, t.nVirtual, [&](Value r) {
+      QueryRow qr = queryRow(t, r);
+      Value h = qr.head, row = qr.row;
       Value i = add(offset, row);
       // Scores of the tile's keys, and their max.
       Value rowMax =
@@ -217,13 +582,15 @@ private:
       scf::IfOp::create(b, loc, live, [&](OpBuilder &, Location) {
         Value alpha = math::ExpOp::create(
             b, loc, arith::SubFOp::create(b, loc, mOld, mNew));
-        Value sum = forLoopReduce(zero, nKeys, zeroF, [&](Value c, Value t) {
-          Value x = memref::LoadOp::create(b, loc, s, ValueRange{r, c});
-          Value p = math::ExpOp::create(b, loc,
-                                        arith::SubFOp::create(b, loc, x, mNew));
-          memref::StoreOp::create(b, loc, p, s, ValueRange{r, c});
-          return arith::AddFOp::create(b, loc, t, p).getResult();
-        });
+        Value sum =
+            forLoopReduce(zero, nKeys, zeroF, [&](Value c, Value total) {
+              Value x = memref::LoadOp::create(b, loc, s, ValueRange{r, c});
+              Value p = math::ExpOp::create(
+                  b, loc, arith::SubFOp::create(b, loc, x, mNew));
+              memref::StoreOp::create(b, loc, p, s, ValueRange{r, c});
+              return arith::AddFOp::create(b, loc, total, p, fast())
+                  .getResult();
+            });
         Value lOld = memref::LoadOp::create(b, loc, l, r);
         memref::StoreOp::create(
             b, loc,
@@ -446,7 +813,8 @@ Value swaa::rowContiguousBuffer(OpBuilder &b, Location loc, Value tensor) {
 FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
                                              Operation *op, int64_t queryTile,
                                              int64_t keyTile,
-                                             int64_t vectorWidth) {
+                                             int64_t vectorWidth,
+                                             int64_t splitKeys) {
   FailureOr<AttentionView> view = viewAttention(op);
   if (failed(view))
     return failure();
@@ -454,43 +822,57 @@ FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
     return op->emitOpError("needs positive tile sizes");
   if (vectorWidth < 0 || vectorWidth == 1)
     return op->emitOpError("needs a vector width of 0 (scalar) or at least 2");
+  if (splitKeys < 0)
+    return op->emitOpError("needs a split size of 0 (no splits) or more");
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
   Location loc = op->getLoc();
-  auto scalar = [&]() {
-    return TiledBuilder(rewriter, *view, queryTile, keyTile).build();
-  };
   // Vectors across query rows pay off when a tile has rows to fill them:
   // with fewer rows than lanes (decode) the scalar loop nest runs, whose dot
   // products vectorize along the head dimension instead. A dynamic row
-  // count decides at run time.
+  // count decides at run time. Such a step reads the whole cache for a few
+  // FLOPs per key, so there the heads of a group walk their shared keys
+  // together (one read of the cache, not one per query head) and the keys
+  // are split across threads; with width 0 (the scalar nest throughout) the
+  // nest is the plain one.
+  // One result buffer that either kernel writes (a buffer yielded by an
+  // scf.if would live until the end of the function: buffer deallocation
+  // cannot free a conditionally owned one early).
+  Value out = allocResult(rewriter, loc, *view,
+                          attentionSizes(rewriter, loc, *view));
+  auto scalar = [&]() {
+    ScalarTiling tiling{queryTile, keyTile, /*groupHeads=*/vectorWidth > 0,
+                        vectorWidth > 0 ? splitKeys : 0};
+    TiledBuilder(rewriter, *view, tiling).build(out);
+  };
   int64_t staticRows = view->resultType.getDimSize(2);
-  Value result;
   if (vectorWidth == 0 ||
       (!ShapedType::isDynamic(staticRows) && staticRows < vectorWidth)) {
-    result = scalar();
+    scalar();
   } else {
     VectorTiling tiling = VectorTiling::get(queryTile, keyTile, vectorWidth);
     auto vectorized = [&]() {
-      return buildVectorTiledAttention(rewriter, *view, tiling);
+      buildVectorTiledAttention(rewriter, *view, tiling, out);
     };
     if (!ShapedType::isDynamic(staticRows)) {
-      result = vectorized();
+      vectorized();
     } else {
       Value rows = rewriter.createOrFold<tensor::DimOp>(loc, view->query, 2);
       Value few = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::ult, rows,
           arith::ConstantIndexOp::create(rewriter, loc, vectorWidth));
-      auto choice =
-          scf::IfOp::create(rewriter, loc, TypeRange{view->resultType}, few,
-                            /*withElseRegion=*/true);
+      auto choice = scf::IfOp::create(rewriter, loc, TypeRange{}, few,
+                                      /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(choice.thenBlock());
-      scf::YieldOp::create(rewriter, loc, scalar());
+      scalar();
       rewriter.setInsertionPointToStart(choice.elseBlock());
-      scf::YieldOp::create(rewriter, loc, vectorized());
-      result = choice.getResult(0);
+      vectorized();
+      rewriter.setInsertionPointAfter(choice);
     }
   }
+  Value result = bufferization::ToTensorOp::create(
+      rewriter, loc, view->resultType, out, /*restrict=*/true,
+      /*writable=*/true);
   rewriter.replaceOp(op, result);
   return result;
 }

@@ -54,7 +54,7 @@ public:
     vt = VectorType::get({vw}, f32);
   }
 
-  Value build() {
+  void build(Value out) {
     Value q = buffer(a.query), k = buffer(a.key), v = buffer(a.value);
     Value mask = a.mask ? buffer(a.mask) : Value();
     AttentionSizes sizes = attentionSizes(b, loc, a);
@@ -64,7 +64,6 @@ public:
     keys = sizes.keys;
     offset = sizes.offset;
     group = sizes.group;
-    Value out = allocResult(b, loc, a, sizes);
 
     Value zero = idx(0), one = idx(1);
     Value qTiles = arith::CeilDivUIOp::create(b, loc, rows, idx(tq));
@@ -74,9 +73,6 @@ public:
                             [&](OpBuilder &, Location, ValueRange ivs) {
                               tileBody(ivs, q, k, v, mask, out);
                             });
-    return bufferization::ToTensorOp::create(b, loc, a.resultType, out,
-                                             /*restrict=*/true,
-                                             /*writable=*/true);
   }
 
 private:
@@ -451,8 +447,8 @@ VectorTiling VectorTiling::get(int64_t queryTile, int64_t keyTile,
   return t;
 }
 
-Value swaa::buildVectorTiledAttention(RewriterBase &rewriter,
-                                      const AttentionView &view,
-                                      const VectorTiling &tiling) {
-  return VectorTiledBuilder(rewriter, view, tiling).build();
+void swaa::buildVectorTiledAttention(RewriterBase &rewriter,
+                                     const AttentionView &view,
+                                     const VectorTiling &tiling, Value out) {
+  VectorTiledBuilder(rewriter, view, tiling).build(out);
 }

@@ -1,6 +1,8 @@
 // attn-lower-tiled with vector-width: the kernel vectorized across query
 // rows. A dynamic row count chooses at run time: fewer rows than lanes
-// (decode) take the scalar nest, more take the vector kernel: transposed
+// (decode) take the row kernel (decode-attention.mlir), more take the vector
+// kernel; both write one result buffer allocated before the choice. The
+// vector kernel: transposed
 // tiles (queries [head_dim, 32 rows], scores [64 keys, 32 rows], output
 // [value_dim, 32 rows]), scores in register blocks of 8 keys x 2 row vectors
 // (16 FMAs on a broadcast key element per head_dim step, then the keys left
@@ -11,10 +13,11 @@
 
 // CHECK-LABEL: func.func @prefill
 // CHECK:         %[[ROWS:.+]] = tensor.dim %arg0, %c2
+// CHECK:         %[[OUT:.+]] = memref.alloc(%[[ROWS]]) : memref<1x4x?x64xf32>
 // CHECK:         %[[FEW:.+]] = arith.cmpi ult, %[[ROWS]], %c16
-// CHECK:         scf.if %[[FEW]] -> (tensor<1x4x?x64xf32>) {
+// CHECK:         scf.if %[[FEW]] {
 // CHECK:           scf.parallel
-// CHECK-NOT:       vector.
+// CHECK:           vector.reduction <add>
 // CHECK:         } else {
 // CHECK:           scf.parallel
 // CHECK:             %[[QT:.+]] = memref.alloc(%c64) : memref<?x32xf32>
@@ -47,7 +50,8 @@
 // CHECK:                 arith.cmpi slt, %{{.+}} : vector<16xi64>
 // CHECK:                 arith.select %{{.+}} : vector<16xi1>, vector<16xf32>
 // CHECK-NOT:         math.exp
-// CHECK:             memref.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<1x4x?x64xf32>
+// CHECK:             memref.store %{{.+}}, %[[OUT]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<1x4x?x64xf32>
+// CHECK:         bufferization.to_tensor %[[OUT]] restrict writable
 func.func @prefill(%q: tensor<1x4x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>) -> tensor<1x4x?x64xf32> {
   %o = attn.attention layer 0 causal window 128 sinks 4 scale 0.125
          ins(%q, %k, %v : tensor<1x4x?x64xf32>, tensor<1x2x?x64xf32>, tensor<1x2x?x64xf32>)
@@ -57,10 +61,12 @@ func.func @prefill(%q: tensor<1x4x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tenso
 
 // -----
 
-// One static query row (decode) takes the scalar nest, no choice.
+// One static query row (decode) takes the row kernel, no choice.
 // CHECK-LABEL: func.func @decode
-// CHECK-NOT:     scf.if %{{.+}} -> (tensor
-// CHECK-NOT:     vector.
+// CHECK-NOT:     scf.if
+// CHECK:         scf.parallel
+// CHECK:         vector.reduction <add>
+// CHECK-NOT:     vector.fma %{{.+}} : vector<16xf32>
 // CHECK:         return
 func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>) -> tensor<1x4x1x64xf32> {
   %o = attn.attention layer 0 causal scale 0.125

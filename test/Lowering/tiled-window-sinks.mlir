@@ -11,8 +11,8 @@
 // CHECK-DAG:     %[[K:.+]] = bufferization.to_buffer %arg1 read_only
 // CHECK-DAG:     %[[ROWS:.+]] = tensor.dim %arg0, %{{.+}} : tensor<1x4x?x8xf32>
 // CHECK-DAG:     %[[KEYS:.+]] = tensor.dim %arg1, %{{.+}} : tensor<1x2x?x8xf32>
+// CHECK-DAG:     %[[OUT:.+]] = memref.alloc(%[[ROWS]]) : memref<1x4x?x8xf32>
 // CHECK:         %[[OFF:.+]] = arith.subi %[[KEYS]], %[[ROWS]] : index
-// CHECK:         %[[OUT:.+]] = memref.alloc(%[[ROWS]]) : memref<1x4x?x8xf32>
 // CHECK:         %[[TILES:.+]] = arith.ceildivui %[[ROWS]], %c16
 // CHECK:         scf.parallel (%[[B:.+]], %[[H:.+]], %[[T:.+]]) = (%c0, %c0, %c0) to (%c1, %c4, %[[TILES]])
 // CHECK:           memref.alloc() : memref<16x32xf32>

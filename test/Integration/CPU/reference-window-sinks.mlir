@@ -4,12 +4,16 @@
 // RUN: %attn-ref %s %t --causal --window 3 --sinks 2 --scale 0.5 | FileCheck %s
 // The tiled loop nests compute the same, with tiles smaller than the
 // window and ragged edges: the pipeline's default (rows below 16 lanes:
-// the scalar nest), and the kernel vectorized across query rows with 4
-// lanes (query tiles of 2 row vectors, blocks of 4 keys, a key left over):
+// the row kernel of grouped heads), the kernel vectorized across query
+// rows with 4 lanes (query tiles of 2 row vectors, blocks of 4 keys, a
+// key left over), and the row kernel on every row count with the keys
+// split into parallel splits of 4 (2 key tiles) merged afterwards:
 // RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=3 key-tile=2" | %run-cpu > %t.tiled
 // RUN: %attn-ref %s %t.tiled --causal --window 3 --sinks 2 --scale 0.5 | FileCheck %s
 // RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=8 key-tile=5 vector-width=4" | %run-cpu > %t.vector
 // RUN: %attn-ref %s %t.vector --causal --window 3 --sinks 2 --scale 0.5 | FileCheck %s
+// RUN: swaa-opt %s --swaa-tiled-cpu="query-tile=3 key-tile=2 vector-width=128 split-keys=3" | %run-cpu > %t.split
+// RUN: %attn-ref %s %t.split --causal --window 3 --sinks 2 --scale 0.5 | FileCheck %s
 // CHECK: OK: 80 values match numpy
 
 func.func private @printMemrefF32(tensor<*xf32>)

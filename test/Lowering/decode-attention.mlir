@@ -1,0 +1,53 @@
+// attn-lower-tiled with a vector width, for fewer query rows than lanes
+// (decode): the row kernel. The query heads of a group (9 query heads, 3
+// key/value heads) walk their key/value head's keys together, so the cache
+// is read once per group; the visible keys are split into parallel splits of
+// about 256 (whole key tiles), each keeping its softmax state in registers
+// (running max, sum, a vector of the value dimension) over steps of 8 keys:
+// a dot product per key, the 8 exponentials as one vector (the
+// polynomial, as every exp of the kernels here), 8 value rows
+// accumulated by FMAs. A second parallel loop merges the splits per (batch,
+// head, row).
+// RUN: swaa-opt %s --attn-lower-tiled="vector-width=16" --cse | FileCheck %s
+
+// CHECK-LABEL: func.func @decode
+// CHECK:         %[[OUT:.+]] = memref.alloc() : memref<1x9x1x64xf32>
+// The visible keys of the whole query range bound every split.
+// CHECK:         %[[SPLITS0:.+]] = arith.ceildivui %{{.+}}, %c256 : index
+// CHECK:         %[[SPLITS:.+]] = arith.maxsi %c1, %[[SPLITS0]] : index
+// CHECK:         %[[PMAX:.+]] = memref.alloc(%c1, %c3, %{{.+}}, %[[SPLITS]], %{{.+}}) : memref<?x?x?x?x?xf32>
+// CHECK:         %[[PSUM:.+]] = memref.alloc(%c1, %c3, %{{.+}}, %[[SPLITS]], %{{.+}}) : memref<?x?x?x?x?xf32>
+// CHECK:         %[[PACC:.+]] = memref.alloc(%c1, %c3, %{{.+}}, %[[SPLITS]], %{{.+}}, %c64) : memref<?x?x?x?x?x?xf32>
+// CHECK:         scf.parallel (%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) = (%c0, %c0, %c0, %c0) to (%c1, %c3, %{{.+}}, %[[SPLITS]])
+// Each state row: its query scaled once, then 8 keys per step.
+// CHECK:           vector.load %{{.+}} : memref<1x9x1x64xf32, {{.+}}>, vector<64xf32>
+// CHECK:           scf.for %{{.+}} step %c8 iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (f32, f32, vector<64xf32>) {
+// CHECK-COUNT-8:     vector.reduction <add>, %{{.+}} : vector<64xf32> into f32
+// CHECK:             vector.reduction <maximumf>, %{{.+}} : vector<8xf32> into f32
+// CHECK:             arith.subf %{{.+}}, %{{.+}} : vector<8xf32>
+// CHECK-COUNT-8:     vector.fma %{{.+}} : vector<64xf32>
+// CHECK:           memref.store %{{.+}}, %[[PMAX]]
+// CHECK:           memref.store %{{.+}}, %[[PSUM]]
+// CHECK:           vector.store %{{.+}}, %[[PACC]]
+// The merge: one (batch, head, row) per iteration.
+// CHECK:         scf.parallel (%{{.+}}, %{{.+}}, %{{.+}}) = (%c0, %c0, %c0) to (%c1, %c9, %c1)
+// CHECK:           memref.load %[[PMAX]]
+// CHECK:           memref.load %[[PACC]]
+// CHECK:           memref.store %{{.+}}, %[[OUT]]
+// CHECK:         bufferization.to_tensor %[[OUT]] restrict writable
+func.func @decode(%q: tensor<1x9x1x64xf32>, %kc: tensor<1x3x?x64xf32>, %vc: tensor<1x3x?x64xf32>, %pos: index) -> tensor<1x9x1x64xf32> {
+  %o = attn.cache_attention layer 0 causal scale 0.125
+         ins(%q, %kc, %vc : tensor<1x9x1x64xf32>, tensor<1x3x?x64xf32>, tensor<1x3x?x64xf32>)
+         at %pos -> tensor<1x9x1x64xf32>
+  return %o : tensor<1x9x1x64xf32>
+}
+
+// -----
+
+// With split-keys=0 the row kernel writes the output itself (no merge).
+// RUN: swaa-opt %s --split-input-file --attn-lower-tiled="vector-width=16 split-keys=0" --cse | FileCheck %s --check-prefix=NOSPLIT
+// NOSPLIT-LABEL: func.func @decode
+// NOSPLIT:         scf.parallel (%{{.+}}, %{{.+}}, %{{.+}}) = (%c0, %c0, %c0) to (%c1, %c3, %{{.+}})
+// NOSPLIT:           vector.store %{{.+}}, %{{.+}} : memref<1x9x1x64xf32>, vector<64xf32>
+// NOSPLIT-NOT:     scf.parallel
+// NOSPLIT:         bufferization.to_tensor
