@@ -12,7 +12,9 @@
 //   in f32 in every lowering), and attention's output is rounded once.
 //
 // Everything else (norms, RoPE, softmax outside attention, residuals) stays
-// f32. Rounding a weight twice is folded away by canonicalization
+// f32. With kv-dtype alone (an f32 model): only the caches are 16-bit, and
+// attention on a cache (decode) rounds its query to their type; weights,
+// matmuls and attention on fresh keys (prefill) stay f32. Rounding a weight twice is folded away by canonicalization
 // (truncf(extf(w)) = w), so weights reach the matmuls in 16 bits.
 //
 //===----------------------------------------------------------------------===//
@@ -47,45 +49,62 @@ struct SwaaLowPrecisionPass final
 
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
-    Type low;
-    if (dtype == "bf16")
-      low = BFloat16Type::get(ctx);
-    else if (dtype == "f16")
-      low = Float16Type::get(ctx);
-    else if (dtype != "f32") {
-      getOperation().emitError("swaa-low-precision: dtype '")
-          << dtype << "': expected f32, bf16 or f16";
+    auto parse = [&](StringRef name, StringRef value, Type &type) {
+      if (value == "bf16")
+        type = BFloat16Type::get(ctx);
+      else if (value == "f16")
+        type = Float16Type::get(ctx);
+      else if (value != "f32") {
+        getOperation().emitError("swaa-low-precision: ")
+            << name << " '" << value << "': expected f32, bf16 or f16";
+        return false;
+      }
+      return true;
+    };
+    Type low, kvLow;
+    if (!parse("dtype", dtype, low) ||
+        (!kvDtype.empty() && !parse("kv-dtype", kvDtype, kvLow)))
+      return signalPassFailure();
+    if (kvDtype.empty())
+      kvLow = low;
+    if (low && kvLow != low) {
+      getOperation().emitError("swaa-low-precision: kv-dtype '")
+          << kvDtype << "' with dtype '" << dtype
+          << "': a 16-bit model keeps its caches in its own type";
       return signalPassFailure();
     }
-    if (!low)
+    if (!kvLow)
       return;
     for (auto fn : getOperation().getOps<func::FuncOp>())
       if (fn->hasAttr("swaa.entry") && !fn.isExternal())
-        if (failed(convert(fn, low)))
+        if (failed(convert(fn, low, kvLow)))
           return signalPassFailure();
   }
 
-  LogicalResult convert(func::FuncOp fn, Type low) {
+  /// `low`: the type of weights and contraction inputs (null: they stay
+  /// f32); `kvLow`: the caches' type.
+  LogicalResult convert(func::FuncOp fn, Type low, Type kvLow) {
     OpBuilder b(fn.getContext());
     Block &entry = fn.getBody().front();
-    auto narrow = [&](Value v) -> Value {
+    auto narrowTo = [&](Value v, Type type) -> Value {
       if (!isF32Tensor(v.getType()))
         return v;
       return arith::TruncFOp::create(b, v.getLoc(),
-                                     withElement(v.getType(), low), v);
+                                     withElement(v.getType(), type), v);
     };
+    auto narrow = [&](Value v) -> Value { return narrowTo(v, low); };
 
     // Weights and caches: the arguments themselves.
     for (BlockArgument arg : entry.getArguments()) {
       if (!isF32Tensor(arg.getType()))
         continue;
-      bool weight = fn.getArgAttr(arg.getArgNumber(), "swaa.weight") != nullptr;
+      bool weight = low && fn.getArgAttr(arg.getArgNumber(), "swaa.weight");
       bool cache =
           fn.getArgAttr(arg.getArgNumber(), "swaa.kv_cache") != nullptr;
       if (!weight && !cache)
         continue;
       Type f32Type = arg.getType();
-      arg.setType(withElement(f32Type, low));
+      arg.setType(withElement(f32Type, weight ? low : kvLow));
       if (weight) {
         b.setInsertionPointToStart(&entry);
         Value wide = arith::ExtFOp::create(b, arg.getLoc(), f32Type, arg);
@@ -99,30 +118,38 @@ struct SwaaLowPrecisionPass final
       if (auto append = dyn_cast<attn::CacheAppendOp>(op)) {
         Type cacheElement = cast<RankedTensorType>(append.getCache().getType())
                                 .getElementType();
-        if (cacheElement != low)
+        if (cacheElement != kvLow)
           return op->emitOpError("writes a cache that is not ")
-                 << low << " (only the entry's cache arguments are converted)";
-        append.getUpdateMutable().assign(narrow(append.getUpdate()));
+                 << kvLow
+                 << " (only the entry's cache arguments are converted)";
+        append.getUpdateMutable().assign(
+            narrowTo(append.getUpdate(), kvLow));
         append.getResult().setType(
             cast<RankedTensorType>(append.getCache().getType()));
         return WalkResult::advance();
       }
-      if (isa<attn::AttentionOp, attn::CacheAttentionOp>(op)) {
+      // Attention on the cache reads it in its type: the query (and mask)
+      // are rounded to it too; attention on fresh keys and values only in a
+      // 16-bit model.
+      bool onCache = isa<attn::CacheAttentionOp>(op);
+      if (isa<attn::AttentionOp, attn::CacheAttentionOp>(op) &&
+          (onCache || low)) {
+        Type type = onCache ? kvLow : low;
         Value result = op->getResult(0);
         if (!isF32Tensor(result.getType()))
           return WalkResult::advance();
         for (OpOperand &operand : op->getOpOperands())
           if (isF32Tensor(operand.get().getType()))
-            operand.set(narrow(operand.get()));
+            operand.set(narrowTo(operand.get(), type));
         Type f32Type = result.getType();
-        result.setType(withElement(f32Type, low));
+        result.setType(withElement(f32Type, type));
         b.setInsertionPointAfter(op);
         Value wide = arith::ExtFOp::create(b, op->getLoc(), f32Type, result);
         result.replaceAllUsesExcept(wide, wide.getDefiningOp());
         return WalkResult::advance();
       }
       if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
-        if (generic.getNumReductionLoops() == 0 ||
+        if (!low || generic.getNumReductionLoops() == 0 ||
             generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
             !isF32Tensor(generic.getDpsInits()[0].getType()))
           return WalkResult::advance();

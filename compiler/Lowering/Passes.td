@@ -319,6 +319,9 @@ def SwaaLowPrecisionPass : Pass<"swaa-low-precision", "::mlir::ModuleOp"> {
   let options = [
     Option<"dtype", "dtype", "std::string", /*default=*/"\"f32\"",
            "f32 (no change), bf16 or f16">,
+    Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"\"",
+           "the KV caches' type: bf16 or f16 with an f32 dtype (caches "
+           "only); default and otherwise: dtype">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

@@ -4,6 +4,8 @@
 // RUN: swaa-opt %s --swaa-low-precision=dtype=f16 | FileCheck %s --check-prefix=F16
 // RUN: swaa-opt %s --swaa-low-precision=dtype=f32 | FileCheck %s --check-prefix=SAME
 // RUN: not swaa-opt %s --swaa-low-precision=dtype=fp8 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: swaa-opt %s --swaa-low-precision="dtype=f32 kv-dtype=f16" | FileCheck %s --check-prefix=KV
+// RUN: not swaa-opt %s --swaa-low-precision="dtype=bf16 kv-dtype=f16" 2>&1 | FileCheck %s --check-prefix=KVBAD
 
 // The weight argument is bf16 and widened for its f32 users; the cache
 // arguments and results are bf16 (the function type follows).
@@ -34,6 +36,20 @@
 // SAME: %{{.+}}: tensor<8x8xf32> {swaa.weight = "w"}
 // SAME-NOT: truncf
 // BAD: swaa-low-precision: dtype 'fp8': expected f32, bf16 or f16
+// kv-dtype alone (an f32 model): the weight and the matmul stay f32, the
+// cache is f16; the cache write rounds its rows, attention on the cache
+// rounds its query and widens its output.
+// KV-LABEL: func.func @decode(
+// KV-SAME:    tensor<8x8xf32> {swaa.weight = "w"}
+// KV-SAME:    tensor<1x2x20x4xf16> {swaa.kv_cache
+// KV-NOT:     tensor<8x8xf16>
+// KV:         linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<1x1x8xf32>, tensor<8x8xf32>)
+// KV:         %[[KH:.+]] = arith.truncf %{{.+}} : tensor<1x2x1x4xf32> to tensor<1x2x1x4xf16>
+// KV:         %[[K1:.+]] = attn.cache_append %[[KH]] into %{{.+}} : tensor<1x2x1x4xf16> into tensor<1x2x20x4xf16>
+// KV:         %[[QH:.+]] = arith.truncf %{{.+}} : tensor<1x2x1x4xf32> to tensor<1x2x1x4xf16>
+// KV:         %[[O:.+]] = attn.cache_attention {{.*}} ins(%[[QH]], %[[K1]], %[[K1]] : {{.*}}) at %{{.+}} -> tensor<1x2x1x4xf16>
+// KV:         arith.extf %[[O]] : tensor<1x2x1x4xf16> to tensor<1x2x1x4xf32>
+// KVBAD: swaa-low-precision: kv-dtype 'f16' with dtype 'bf16': a 16-bit model keeps its caches in its own type
 #map0 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
 #map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>

@@ -118,6 +118,13 @@ cl::opt<std::string> dtypeFlag(
              "stored in 16 bits, matmul and attention inputs rounded to it, "
              "sums in f32"),
     cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::cat(targetCategory));
+cl::opt<std::string> kvDtypeFlag(
+    "kv-dtype",
+    cl::desc("KV-cache precision (default: --dtype's). With --dtype f32, "
+             "bf16 or f16 caches halve the cache memory and what decode "
+             "reads per token (llama.cpp's default is f16); weights and "
+             "matmuls stay f32, decode's attention reads the cache's type"),
+    cl::value_desc("f32|bf16|f16"), cl::init(""), cl::cat(targetCategory));
 cl::opt<bool> keepIR("keep-ir",
                      cl::desc("Keep the optimized LLVM IR (model.so.ll) in "
                               "the artifact"),
@@ -346,6 +353,18 @@ int main(int argc, char **argv) {
 
   if (dtypeFlag != "f32" && dtypeFlag != "bf16" && dtypeFlag != "f16")
     return fail("--dtype " + dtypeFlag + ": expected f32, bf16 or f16");
+  if (kvDtypeFlag.getNumOccurrences() && kvDtypeFlag != "f32" &&
+      kvDtypeFlag != "bf16" && kvDtypeFlag != "f16")
+    return fail("--kv-dtype " + kvDtypeFlag + ": expected f32, bf16 or f16");
+  // The caches' type: --dtype's unless given; only an f32 model may choose.
+  std::string kvDtype =
+      kvDtypeFlag.getNumOccurrences() ? kvDtypeFlag : dtypeFlag;
+  if (kvDtype != dtypeFlag && dtypeFlag != "f32")
+    return fail("--kv-dtype " + kvDtype + " with --dtype " + dtypeFlag +
+                ": a 16-bit model keeps its KV caches in its own type");
+  if (kvDtype != dtypeFlag && targetFlag != "cpu")
+    return fail("--kv-dtype " + kvDtype +
+                " differs from --dtype: the CPU target only");
   // Checks against the model (layer ranges), then the passes.
   int64_t numLayers = swaa::countAttentionLayers(*module);
   if (llvm::Error e = swaa::validateRecipe(
@@ -356,10 +375,11 @@ int main(int argc, char **argv) {
 
   // --dtype: 16-bit storage and matmul/attention inputs after the split.
   auto addPrecision = [&](PassManager &pm) {
-    if (dtypeFlag == "f32")
+    if (dtypeFlag == "f32" && kvDtype == "f32")
       return;
     swaa::SwaaLowPrecisionPassOptions precision;
     precision.dtype = dtypeFlag;
+    precision.kvDtype = kvDtype;
     pm.addPass(swaa::createSwaaLowPrecisionPass(precision));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -374,7 +394,8 @@ int main(int argc, char **argv) {
                   (emit.getNumOccurrences() == 0 &&
                    llvm::StringRef(outputPath).ends_with(".swaa"));
   bool split = report || artifact || emit == Emit::LLVM || emit == Emit::PTX ||
-               (emit == Emit::Mlir && (hasRecipe || dtypeFlag != "f32"));
+               (emit == Emit::Mlir &&
+                (hasRecipe || dtypeFlag != "f32" || kvDtype != "f32"));
   if (split) {
     PassManager pm(&mlirContext);
     swaa::buildSwaaPipeline(pm, recipe, /*split=*/true);

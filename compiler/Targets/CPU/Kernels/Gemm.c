@@ -9,6 +9,10 @@
  *       for each 4-row block of the tile:          (ir; A's block in L2)
  *         4 x 24 register kernel over the K block
  *
+ * One row against packed B (decode) takes three panels at a time instead
+ * (gemv3: three streams of B in flight per core, 15-19 -> 19-22 GB/s on
+ * SmolLM2's decode shapes here, the STREAM triad's 21.6).
+ *
  * The first K block writes C (or adds to it with SWAA_GEMM_ACCUMULATE), the
  * next ones add. Columns past the last full panel go through a zero-padded
  * panel and masked stores of C.
@@ -26,7 +30,8 @@
 enum {
   MR = 4,       /* rows of the register kernel */
   NR = 24,      /* columns of the register kernel (three AVX2 vectors) */
-  KC = 256,     /* K block: a 24-column panel of it is 24 KiB (L1) */
+  KC = 256,     /* K blocks: K in equal blocks of at most KC (a 24-column
+                   panel of 256 is 24 KiB: L1) */
   MC = 96,      /* rows of a tile: A's 96 x 256 block is 96 KiB (L2) */
   NC = 288,     /* columns of a tile: 12 panels */
   NC_SMALL = 72 /* columns of a tile with fewer than SMALL_M rows: 3 panels */
@@ -196,6 +201,42 @@ static const MicroBF16 packed_bf16[MR + 1] = ROW_TABLE(packed_bf16);
 static const MicroF32 strided_f32[MR + 1] = ROW_TABLE(strided_f32);
 static const MicroBF16 strided_bf16[MR + 1] = ROW_TABLE(strided_bf16);
 
+/* One row against three 24-column panels at once (decode's products: B
+ * streams from memory once, and three streams in flight per core instead
+ * of one keep more of its bandwidth busy). `ps`: elements from one panel to
+ * the next. */
+#define GEMV3(NAME, BT, LOAD)                                                 \
+  AVX2 static void NAME(int64_t kc, const float *a, const BT *b, int64_t ps, \
+                        float *c, int load) {                                 \
+    const BT *p0 = b, *p1 = b + ps, *p2 = b + 2 * ps;                         \
+    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s02 = s00, s10 = s00,        \
+           s11 = s00, s12 = s00, s20 = s00, s21 = s00, s22 = s00;             \
+    for (int64_t kk = 0; kk < kc; ++kk) {                                     \
+      _mm_prefetch((const char *)(p0 + (kk + 16) * NR), _MM_HINT_T0);         \
+      _mm_prefetch((const char *)(p1 + (kk + 16) * NR), _MM_HINT_T0);         \
+      _mm_prefetch((const char *)(p2 + (kk + 16) * NR), _MM_HINT_T0);         \
+      __m256 x = _mm256_broadcast_ss(a + kk);                                 \
+      const BT *q0 = p0 + kk * NR, *q1 = p1 + kk * NR, *q2 = p2 + kk * NR;    \
+      s00 = _mm256_fmadd_ps(x, LOAD(q0), s00);                                \
+      s01 = _mm256_fmadd_ps(x, LOAD(q0 + 8), s01);                            \
+      s02 = _mm256_fmadd_ps(x, LOAD(q0 + 16), s02);                           \
+      s10 = _mm256_fmadd_ps(x, LOAD(q1), s10);                                \
+      s11 = _mm256_fmadd_ps(x, LOAD(q1 + 8), s11);                            \
+      s12 = _mm256_fmadd_ps(x, LOAD(q1 + 16), s12);                           \
+      s20 = _mm256_fmadd_ps(x, LOAD(q2), s20);                                \
+      s21 = _mm256_fmadd_ps(x, LOAD(q2 + 8), s21);                            \
+      s22 = _mm256_fmadd_ps(x, LOAD(q2 + 16), s22);                           \
+    }                                                                         \
+    __m256 out[9] = {s00, s01, s02, s10, s11, s12, s20, s21, s22};            \
+    for (int v = 0; v < 9; ++v) {                                             \
+      if (load)                                                               \
+        out[v] = _mm256_add_ps(out[v], _mm256_loadu_ps(c + 8 * v));           \
+      _mm256_storeu_ps(c + 8 * v, out[v]);                                    \
+    }                                                                         \
+  }
+GEMV3(gemv3_f32, float, LOAD_F32)
+GEMV3(gemv3_bf16, uint16_t, LOAD_BF16)
+
 AVX2 static void column_masks(int64_t cols, __m256i *m) {
   int32_t lanes[NR];
   for (int j = 0; j < NR; ++j)
@@ -224,7 +265,18 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
     panel_stride = kc * NR;
   }
   float tail[KC * NR] __attribute__((aligned(64)));
-  for (int64_t j0 = 0; j0 < cols; j0 += NR) {
+  int64_t j_first = 0;
+  if (rows == 1 && b_packed)
+    for (; j_first + 3 * NR <= cols; j_first += 3 * NR) {
+      int64_t at = (j_first / NR) * panel_stride;
+      if (b_bf16)
+        gemv3_bf16(kc, a, (const uint16_t *)b + at, panel_stride, c + j_first,
+                   load);
+      else
+        gemv3_f32(kc, a, (const float *)b + at, panel_stride, c + j_first,
+                  load);
+    }
+  for (int64_t j0 = j_first; j0 < cols; j0 += NR) {
     int64_t w = cols - j0 < NR ? cols - j0 : NR;
     __m256i m[NR / 8];
     int masked = w < NR;
@@ -322,8 +374,12 @@ void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
   }
   /* With few rows there is no reuse of B to block for: one K block (the
    * weights stream once, each panel front to back). A bf16 A is widened
-   * per K block, so it keeps the blocking. */
-  int64_t kblock = rows < SMALL_M && !a_bf16 && b_packed ? k : KC;
+   * per K block, so it keeps the blocking. Else K in equal blocks of at
+   * most KC (576 = 3 x 192, not 256 + 256 + 64: each block reads and
+   * writes C once). */
+  int64_t kblock = rows < SMALL_M && !a_bf16 && b_packed
+                       ? k
+                       : ceil_div(k, ceil_div(k, KC));
   for (int64_t k0 = 0; k0 < k; k0 += kblock) {
     int64_t kc = k - k0 < kblock ? k - k0 : kblock;
     const float *a;
