@@ -283,19 +283,15 @@ private:
     return out;
   }
 
-  /// The softmax state of one row in registers: running max, sum and the
-  /// output accumulator (a vector of the value dimension).
-  struct RowState {
-    Value m, l, acc;
-  };
-
-  /// The row kernel: each state row (query head of the group, query row)
-  /// walks the keys of the tile (of the split) with its state in registers.
-  /// Per step of kRowKeys keys: the scores as one vector (a dot product per
-  /// key of the query vector with the key row), their exponentials as one
-  /// vector, and the value rows accumulated with FMAs. A step past the
-  /// range's end re-reads its last key with a score of -inf (weight 0), so
-  /// that no load leaves the range.
+  /// The row kernel: the tile's state rows (query heads of the group x query
+  /// rows) walk the keys of the tile (of the split) together, in steps of
+  /// kRowKeys keys: per step and state row, the scores as one vector (a dot
+  /// product of the query vector with each key row), their exponentials as
+  /// one vector, and the value rows accumulated with FMAs. The step's key and
+  /// value rows come from memory once, for every state row (they stay in L1);
+  /// the states (running max, sum, an accumulator of the value dimension)
+  /// live in small buffers. A step past the range's end re-reads its last key
+  /// with a score of -inf (weight 0), so that no load leaves the range.
   void rowsBody(ValueRange ivs, const Tile &t, Value q, Value k, Value v,
                 Value mask, Value out) {
     Value zero = idx(0), one = idx(1);
@@ -314,30 +310,52 @@ private:
         visits.push_back({zero, ranges.sinkEnd});
       visits.push_back({ranges.start, ranges.end});
     }
+    // The states, one row per state row (freed at the end of the iteration,
+    // as the scalar nest's tiles).
+    std::optional<int64_t> g = staticGroup();
+    int64_t vtStatic = g ? *g * tq : ShapedType::kDynamic;
+    SmallVector<Value> vtDynamic;
+    if (ShapedType::isDynamic(vtStatic))
+      vtDynamic.push_back(virtualTile());
+    RowBuffers st;
+    st.q = tileBuffer(MemRefType::get({vtStatic, d}, f32), vtDynamic);
+    st.m = tileBuffer(MemRefType::get({vtStatic}, f32), vtDynamic);
+    st.l = tileBuffer(MemRefType::get({vtStatic}, f32), vtDynamic);
+    st.acc = tileBuffer(MemRefType::get({vtStatic, dv}, f32), vtDynamic);
+    Value zeroF = fconst(0.0);
     forLoop(zero, t.nVirtual, [&](Value vr) {
       QueryRow qr = queryRow(t, vr);
       Value qv = arith::MulFOp::create(
           b, loc, loadVector(q, {t.bIdx, qr.head, qr.row, zero}, qType),
           splat(qType, fconst(a.scale)));
-      RowState st{fconst(-std::numeric_limits<float>::infinity()),
-                  fconst(0.0), splat(accType, fconst(0.0))};
-      for (auto [from, to] : visits)
-        st = rowKeys(from, to, t, qr, qv, k, v, mask, st);
+      vector::StoreOp::create(b, loc, qv, st.q, ValueRange{vr, zero});
+      memref::StoreOp::create(
+          b, loc, fconst(-std::numeric_limits<float>::infinity()), st.m, vr);
+      memref::StoreOp::create(b, loc, zeroF, st.l, vr);
+      vector::StoreOp::create(b, loc, splat(accType, zeroF), st.acc,
+                              ValueRange{vr, zero});
+    });
+    for (auto [from, to] : visits)
+      rowSteps(from, to, t, st, d, dv, k, v, mask);
+    forLoop(zero, t.nVirtual, [&](Value vr) {
+      Value m = memref::LoadOp::create(b, loc, st.m, vr);
+      Value l = memref::LoadOp::create(b, loc, st.l, vr);
+      Value acc =
+          vector::LoadOp::create(b, loc, accType, st.acc, ValueRange{vr, zero});
       if (splitKeys > 0) {
         SmallVector<Value> at = {t.bIdx, t.h, ivs[2], ivs[3], vr};
-        memref::StoreOp::create(b, loc, st.m, partialMax, at);
-        memref::StoreOp::create(b, loc, st.l, partialSum, at);
+        memref::StoreOp::create(b, loc, m, partialMax, at);
+        memref::StoreOp::create(b, loc, l, partialSum, at);
         at.push_back(zero);
-        vector::StoreOp::create(b, loc, st.acc, partialAcc, at);
+        vector::StoreOp::create(b, loc, acc, partialAcc, at);
         return;
       }
-      Value zeroF = fconst(0.0);
-      Value any = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                        st.l, zeroF);
-      Value inv = arith::DivFOp::create(b, loc, fconst(1.0), st.l);
+      QueryRow qr = queryRow(t, vr);
+      Value any =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l, zeroF);
+      Value inv = arith::DivFOp::create(b, loc, fconst(1.0), l);
       Value y = arith::SelectOp::create(
-          b, loc, any,
-          arith::MulFOp::create(b, loc, st.acc, splat(accType, inv)),
+          b, loc, any, arith::MulFOp::create(b, loc, acc, splat(accType, inv)),
           splat(accType, zeroF));
       Type outElem = cast<MemRefType>(out.getType()).getElementType();
       if (outElem != f32)
@@ -347,85 +365,95 @@ private:
     });
   }
 
-  /// One row's state after the keys [from, to).
-  RowState rowKeys(Value from, Value to, const Tile &t, QueryRow qr, Value qv,
-                   Value k, Value v, Value mask, RowState init) {
-    int64_t d = cast<VectorType>(qv.getType()).getDimSize(0);
-    int64_t dv = cast<VectorType>(init.acc.getType()).getDimSize(0);
-    auto kType = VectorType::get({d}, f32);
+  /// The row kernel's state buffers: the scaled queries, running maxima and
+  /// sums, and the output accumulators, per state row.
+  struct RowBuffers {
+    Value q, m, l, acc;
+  };
+
+  /// The keys [from, to) in steps of kRowKeys, every state row per step.
+  void rowSteps(Value from, Value to, const Tile &t, const RowBuffers &st,
+                int64_t d, int64_t dv, Value k, Value v, Value mask) {
+    auto qType = VectorType::get({d}, f32);
     auto vType = VectorType::get({dv}, f32);
     auto sType = VectorType::get({kRowKeys}, f32);
     Value negInf = fconst(-std::numeric_limits<float>::infinity());
-    Value i = add(offset, qr.row);
-    auto loop = scf::ForOp::create(
-        b, loc, from, to, idx(kRowKeys),
-        ValueRange{init.m, init.l, init.acc},
-        [&](OpBuilder &, Location, Value j0, ValueRange iter) {
-          Value last = sub(to, idx(1));
-          Value scores = splat(sType, negInf);
-          SmallVector<Value> slots;
-          for (int64_t c = 0; c < kRowKeys; ++c) {
-            Value j = add(j0, idx(c));
-            Value inRange = cmp(arith::CmpIPredicate::slt, j, to);
-            Value jc = minI(j, last);
-            Value kj = slot(jc);
-            slots.push_back(kj);
-            Value kv = loadVector(k, {t.bIdx, t.hk, kj, idx(0)}, kType);
-            Value score = vector::ReductionOp::create(
-                b, loc, vector::CombiningKind::ADD,
-                arith::MulFOp::create(b, loc, qv, kv, fast()), Value(),
-                fast());
-            if (a.softcap)
-              score = softcapScore(score, *a.softcap);
-            if (mask) {
-              Value mv =
-                  load(mask, {maskIndex(mask, 0, t.bIdx),
-                              maskIndex(mask, 1, qr.head),
-                              maskIndex(mask, 2, qr.row), maskIndex(mask, 3, jc)});
-              score = arith::AddFOp::create(b, loc, score, mv);
-            }
-            Value visible = inRange;
-            if (Value contract = visibleKey(i, jc))
-              visible = arith::AndIOp::create(b, loc, visible, contract);
-            score = arith::SelectOp::create(b, loc, visible, score, negInf);
-            scores = vector::InsertOp::create(b, loc, score, scores, c);
+    Value zero = idx(0);
+    forLoop(from, to, idx(kRowKeys), [&](Value j0) {
+      Value last = sub(to, idx(1));
+      SmallVector<Value> inRange, keyAt, slots;
+      for (int64_t c = 0; c < kRowKeys; ++c) {
+        Value j = add(j0, idx(c));
+        inRange.push_back(cmp(arith::CmpIPredicate::slt, j, to));
+        keyAt.push_back(minI(j, last));
+        slots.push_back(slot(keyAt.back()));
+      }
+      forLoop(zero, t.nVirtual, [&](Value vr) {
+        QueryRow qr = queryRow(t, vr);
+        Value i = add(offset, qr.row);
+        Value qv = vector::LoadOp::create(b, loc, qType, st.q,
+                                          ValueRange{vr, zero});
+        Value scores = splat(sType, negInf);
+        for (int64_t c = 0; c < kRowKeys; ++c) {
+          Value jc = keyAt[c];
+          Value kv = loadVector(k, {t.bIdx, t.hk, slots[c], zero}, qType);
+          Value score = vector::ReductionOp::create(
+              b, loc, vector::CombiningKind::ADD,
+              arith::MulFOp::create(b, loc, qv, kv, fast()), Value(), fast());
+          if (a.softcap)
+            score = softcapScore(score, *a.softcap);
+          if (mask) {
+            Value mv = load(mask, {maskIndex(mask, 0, t.bIdx),
+                                   maskIndex(mask, 1, qr.head),
+                                   maskIndex(mask, 2, qr.row),
+                                   maskIndex(mask, 3, jc)});
+            score = arith::AddFOp::create(b, loc, score, mv);
           }
-          Value mOld = iter[0];
-          Value mNew = arith::MaximumFOp::create(
-              b, loc, mOld,
-              vector::ReductionOp::create(b, loc,
-                                          vector::CombiningKind::MAXIMUMF,
-                                          scores));
-          // Nothing visible yet: the state stays as it is (weights 0, scale
-          // 1) instead of exp(-inf - -inf).
-          Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
-                                             mNew, negInf);
-          Value alpha = arith::SelectOp::create(
-              b, loc, live,
-              math::ExpOp::create(b, loc,
-                                  arith::SubFOp::create(b, loc, mOld, mNew)),
-              fconst(1.0));
-          Value p = arith::SelectOp::create(
-              b, loc, live,
-              math::ExpOp::create(
-                  b, loc,
-                  arith::SubFOp::create(b, loc, scores, splat(sType, mNew))),
-              splat(sType, fconst(0.0)));
-          Value l = arith::AddFOp::create(
-              b, loc, arith::MulFOp::create(b, loc, iter[1], alpha),
-              vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                          p, Value(), fast()));
-          Value acc =
-              arith::MulFOp::create(b, loc, iter[2], splat(vType, alpha));
-          for (int64_t c = 0; c < kRowKeys; ++c) {
-            Value vv =
-                loadVector(v, {t.bIdx, t.hk, slots[c], idx(0)}, vType);
-            Value pc = vector::ExtractOp::create(b, loc, p, c);
-            acc = vector::FMAOp::create(b, loc, splat(vType, pc), vv, acc);
-          }
-          scf::YieldOp::create(b, loc, ValueRange{mNew, l, acc});
-        });
-    return {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+          Value visible = inRange[c];
+          if (Value contract = visibleKey(i, jc))
+            visible = arith::AndIOp::create(b, loc, visible, contract);
+          score = arith::SelectOp::create(b, loc, visible, score, negInf);
+          scores = vector::InsertOp::create(b, loc, score, scores, c);
+        }
+        Value mOld = memref::LoadOp::create(b, loc, st.m, vr);
+        Value mNew = arith::MaximumFOp::create(
+            b, loc, mOld,
+            vector::ReductionOp::create(
+                b, loc, vector::CombiningKind::MAXIMUMF, scores));
+        // Nothing visible yet: the state stays as it is (weights 0, scale
+        // 1) instead of exp(-inf - -inf).
+        Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                           mNew, negInf);
+        Value alpha = arith::SelectOp::create(
+            b, loc, live,
+            math::ExpOp::create(b, loc,
+                                arith::SubFOp::create(b, loc, mOld, mNew)),
+            fconst(1.0));
+        Value p = arith::SelectOp::create(
+            b, loc, live,
+            math::ExpOp::create(
+                b, loc,
+                arith::SubFOp::create(b, loc, scores, splat(sType, mNew))),
+            splat(sType, fconst(0.0)));
+        Value lOld = memref::LoadOp::create(b, loc, st.l, vr);
+        Value l = arith::AddFOp::create(
+            b, loc, arith::MulFOp::create(b, loc, lOld, alpha),
+            vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, p,
+                                        Value(), fast()));
+        Value acc = arith::MulFOp::create(
+            b, loc,
+            vector::LoadOp::create(b, loc, vType, st.acc, ValueRange{vr, zero}),
+            splat(vType, alpha));
+        for (int64_t c = 0; c < kRowKeys; ++c) {
+          Value vv = loadVector(v, {t.bIdx, t.hk, slots[c], zero}, vType);
+          Value pc = vector::ExtractOp::create(b, loc, p, c);
+          acc = vector::FMAOp::create(b, loc, splat(vType, pc), vv, acc);
+        }
+        vector::StoreOp::create(b, loc, acc, st.acc, ValueRange{vr, zero});
+        memref::StoreOp::create(b, loc, mNew, st.m, vr);
+        memref::StoreOp::create(b, loc, l, st.l, vr);
+      });
+    });
   }
 
   Value splat(VectorType type, Value x) {

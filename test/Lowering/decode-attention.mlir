@@ -1,13 +1,13 @@
 // attn-lower-tiled with a vector width, for fewer query rows than lanes
 // (decode): the row kernel. The query heads of a group (9 query heads, 3
-// key/value heads) walk their key/value head's keys together, so the cache
-// is read once per group; the visible keys are split into parallel splits of
-// about 256 (whole key tiles), each keeping its softmax state in registers
-// (running max, sum, a vector of the value dimension) over steps of 8 keys:
-// a dot product per key, the 8 exponentials as one vector (the
-// polynomial, as every exp of the kernels here), 8 value rows
-// accumulated by FMAs. A second parallel loop merges the splits per (batch,
-// head, row).
+// key/value heads) walk their key/value head's keys together: per step of 8
+// keys, every state row (3 heads x 1 row) takes a dot product per key, the 8
+// exponentials as one vector (the polynomial, as every exp of the kernels
+// here) and 8 value rows accumulated by FMAs, so that each key and value
+// row comes from memory once. The states (scaled query, running max, sum,
+// accumulator) sit in small buffers. The visible keys are split into
+// parallel splits of about 256 (whole key tiles); a second parallel loop
+// merges the splits per (batch, head, row).
 // RUN: swaa-opt %s --attn-lower-tiled="vector-width=16" --cse | FileCheck %s
 
 // CHECK-LABEL: func.func @decode
@@ -19,13 +19,20 @@
 // CHECK:         %[[PSUM:.+]] = memref.alloc(%c1, %c3, %{{.+}}, %[[SPLITS]], %{{.+}}) : memref<?x?x?x?x?xf32>
 // CHECK:         %[[PACC:.+]] = memref.alloc(%c1, %c3, %{{.+}}, %[[SPLITS]], %{{.+}}, %c64) : memref<?x?x?x?x?x?xf32>
 // CHECK:         scf.parallel (%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) = (%c0, %c0, %c0, %c0) to (%c1, %c3, %{{.+}}, %[[SPLITS]])
-// Each state row: its query scaled once, then 8 keys per step.
+// The states, each query scaled once.
+// CHECK:           %[[QS:.+]] = memref.alloc() : memref<3x64xf32>
+// CHECK:           %[[ACC:.+]] = memref.alloc() : memref<3x64xf32>
 // CHECK:           vector.load %{{.+}} : memref<1x9x1x64xf32, {{.+}}>, vector<64xf32>
-// CHECK:           scf.for %{{.+}} step %c8 iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (f32, f32, vector<64xf32>) {
-// CHECK-COUNT-8:     vector.reduction <add>, %{{.+}} : vector<64xf32> into f32
-// CHECK:             vector.reduction <maximumf>, %{{.+}} : vector<8xf32> into f32
-// CHECK:             arith.subf %{{.+}}, %{{.+}} : vector<8xf32>
-// CHECK-COUNT-8:     vector.fma %{{.+}} : vector<64xf32>
+// CHECK:           vector.store %{{.+}}, %[[QS]]
+// CHECK:           scf.for %{{.+}} step %c8 {
+// CHECK:             scf.for
+// CHECK:               vector.load %[[QS]]
+// CHECK-COUNT-8:       vector.reduction <add>, %{{.+}} : vector<64xf32> into f32
+// CHECK:               vector.reduction <maximumf>, %{{.+}} : vector<8xf32> into f32
+// CHECK:               arith.subf %{{.+}}, %{{.+}} : vector<8xf32>
+// CHECK:               vector.load %[[ACC]]
+// CHECK-COUNT-8:       vector.fma %{{.+}} : vector<64xf32>
+// CHECK:               vector.store %{{.+}}, %[[ACC]]
 // CHECK:           memref.store %{{.+}}, %[[PMAX]]
 // CHECK:           memref.store %{{.+}}, %[[PSUM]]
 // CHECK:           vector.store %{{.+}}, %[[PACC]]
