@@ -90,12 +90,23 @@ class BlockPool {
 public:
   /// Blocks from this size on are kept when freed.
   static constexpr size_t kLarge = 64 << 10;
-  /// At most this many bytes stay cached; beyond it, frees go to the system.
-  /// A layer's activations come back layer after layer, so a layer's worth
-  /// is what reuse needs; more only holds blocks of sizes that no request
-  /// asks for again, and counts in the peak (SmolLM2 at 8k tokens: 2 GiB
-  /// allowed 1110 MiB resident, 128 MiB 978 MiB, prefill within noise).
-  static constexpr size_t kMaxCached = size_t(128) << 20;
+  /// At most this many bytes stay cached (SWAA_BLOCK_CACHE_MIB, default
+  /// 128); beyond it, frees go to the system. The cache is a trade: blocks
+  /// it holds count in the peak, blocks it returns are faulted in and zeroed
+  /// again. SmolLM2 at 8k tokens (f16 KV): 2048 MiB -> 1110 MiB resident,
+  /// 128 MiB -> 978 MiB (below llama.cpp's 1011) but window-512 prefill 8%
+  /// slower (413 -> 375 tokens/s, its MLP blocks re-faulted every layer).
+  static size_t maxCached() {
+    static const size_t bytes = [] {
+      const char *env = std::getenv("SWAA_BLOCK_CACHE_MIB");
+      char *end = nullptr;
+      unsigned long long mib = env ? std::strtoull(env, &end, 10) : 0;
+      if (!env || end == env || *end != '\0' || mib > (1ull << 30))
+        mib = 128;
+      return (size_t)mib << 20;
+    }();
+    return bytes;
+  }
   /// Room before each block for its size, keeping 64-byte alignment.
   static constexpr size_t kHeader = 64;
 
@@ -127,7 +138,7 @@ public:
     size_t rounded = *(size_t *)block;
     if (rounded >= kLarge) {
       std::lock_guard<std::mutex> lock(mu);
-      if (cached + rounded <= kMaxCached) {
+      if (cached + rounded <= maxCached()) {
         cache[rounded].push_back(block);
         cached += rounded;
         return;
