@@ -72,6 +72,8 @@ protected:
   /// An operand's buffer (rowContiguousBuffer), and an element of it as f32.
   Value buffer(Value tensor);
   Value load(Value buf, ValueRange indices);
+  /// Stores the f32 `x` into `buf`, rounded to its element type.
+  void store(Value x, Value buf, ValueRange indices);
   /// scf.for from `from` to `to` (step 1 unless given) around `body`.
   void forLoop(Value from, Value to, Value step,
                function_ref<void(Value)> body);

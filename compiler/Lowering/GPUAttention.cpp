@@ -199,12 +199,6 @@ private:
         gpu::AddressSpaceAttr::get(
             b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace()));
   }
-  void store(Value x, Value buf, ValueRange indices) {
-    Type elem = cast<MemRefType>(buf.getType()).getElementType();
-    if (elem != f32)
-      x = arith::TruncFOp::create(b, loc, elem, x);
-    memref::StoreOp::create(b, loc, x, buf, indices);
-  }
   Value slot(Value j) {
     return cacheSlot(b, loc, j, a.ringWindow, a.ringSinks);
   }

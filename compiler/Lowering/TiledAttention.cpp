@@ -258,10 +258,9 @@ private:
       Value inv = arith::DivFOp::create(b, loc, fconst(1.0), lr);
       forLoop(zero, valueDim, [&](Value e) {
         Value x = memref::LoadOp::create(b, loc, acc, ValueRange{r, e});
-        storeOut(out, {t.bIdx, qr.head, qr.row, e},
-                 arith::SelectOp::create(
-                     b, loc, any, arith::MulFOp::create(b, loc, x, inv),
-                     zeroF));
+        store(arith::SelectOp::create(
+                  b, loc, any, arith::MulFOp::create(b, loc, x, inv), zeroF),
+              out, {t.bIdx, qr.head, qr.row, e});
       });
     });
   }
@@ -470,13 +469,6 @@ private:
     return x;
   }
 
-  void storeOut(Value out, ValueRange at, Value y) {
-    Type outElem = cast<MemRefType>(out.getType()).getElementType();
-    if (outElem != f32)
-      y = arith::TruncFOp::create(b, loc, outElem, y);
-    memref::StoreOp::create(b, loc, y, out, at);
-  }
-
   /// The splits' states merged per (batch, head, row): with M the largest
   /// running max, out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s
   /// (zeros where no split saw a key).
@@ -544,10 +536,10 @@ private:
           Value inv = arith::DivFOp::create(b, loc, fconst(1.0), sum);
           forLoop(zero, valueDim, [&](Value e) {
             Value x = memref::LoadOp::create(b, loc, o, e);
-            storeOut(out, {ivs[0], h, row, e},
-                     arith::SelectOp::create(
-                         b, loc, any, arith::MulFOp::create(b, loc, x, inv),
-                         zeroF));
+            store(arith::SelectOp::create(
+                      b, loc, any, arith::MulFOp::create(b, loc, x, inv),
+                      zeroF),
+                  out, {ivs[0], h, row, e});
           });
         });
   }
@@ -678,6 +670,13 @@ Value KernelBuilder::load(Value buf, ValueRange indices) {
   if (x.getType() != f32)
     x = arith::ExtFOp::create(b, loc, f32, x);
   return x;
+}
+
+void KernelBuilder::store(Value x, Value buf, ValueRange indices) {
+  Type elem = cast<MemRefType>(buf.getType()).getElementType();
+  if (elem != f32)
+    x = arith::TruncFOp::create(b, loc, elem, x);
+  memref::StoreOp::create(b, loc, x, buf, indices);
 }
 
 Value KernelBuilder::softcapScore(Value s, double c) {
