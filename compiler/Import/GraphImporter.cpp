@@ -216,6 +216,109 @@ LogicalResult GraphImporter::checkExternalData(const onnx::TensorProto &t,
   return success();
 }
 
+bool GraphImporter::rawBytes(const onnx::TensorProto &t, std::string &storage,
+                             llvm::StringRef &bytes) {
+  FailureOr<TensorInfo> info = tensorProtoInfo(t, modelLoc());
+  if (failed(info) || !info->elementType.isIntOrFloat())
+    return false;
+  int64_t n = 1;
+  for (int64_t d : t.dims())
+    n *= d;
+  uint64_t length =
+      n * std::max(1u, info->elementType.getIntOrFloatBitWidth() / 8);
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    ExternalRef ref = externalRef(t);
+    llvm::SmallString<256> path(baseDir);
+    llvm::sys::path::append(path, ref.location);
+    if (failed(checkExternalData(t, modelLoc())) ||
+        !readFileRange(path.str().str(), ref.offset, length, storage))
+      return false;
+    bytes = storage;
+    return true;
+  }
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != length)
+      return false;
+    bytes = t.raw_data();
+    return true;
+  }
+  // Typed fields: float_data for f32, int32_data (16 bits each) for f16/bf16.
+  int32_t dt = t.data_type();
+  if (dt == onnx::TensorProto::FLOAT && t.float_data_size() == n) {
+    storage.assign((const char *)t.float_data().data(), length);
+  } else if ((dt == onnx::TensorProto::FLOAT16 ||
+              dt == onnx::TensorProto::BFLOAT16) &&
+             t.int32_data_size() == n) {
+    storage.resize(length);
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h = (uint16_t)t.int32_data((int)i);
+      std::memcpy(&storage[i * 2], &h, 2);
+    }
+  } else {
+    return false;
+  }
+  bytes = storage;
+  return true;
+}
+
+void GraphImporter::findTransposedCopies(SmallVector<std::string> &weightNames) {
+  const onnx::GraphProto &g = model.graph();
+  auto matrix = [&](const std::string &name) -> const onnx::TensorProto * {
+    const onnx::TensorProto *t = values[name].initializer;
+    return t && t->dims_size() == 2 && values[name].info.isFloat() ? t
+                                                                    : nullptr;
+  };
+  // Candidates: 2-D weights that every consumer reads as a MatMul's B.
+  SmallVector<std::string> copies;
+  for (const std::string &w : weightNames) {
+    if (!matrix(w) || isGraphOutput(w) || consumers(w).empty())
+      continue;
+    bool onlyMatMulB = true;
+    for (int node : consumers(w)) {
+      const onnx::NodeProto &nd = g.node(node);
+      if (nd.op_type() != "MatMul" || !nd.domain().empty() ||
+          nd.input_size() != 2 || nd.input(1) != w || nd.input(0) == w)
+        onlyMatMulB = false;
+    }
+    if (onlyMatMulB)
+      copies.push_back(w);
+  }
+  llvm::StringSet<> dropped;
+  for (const std::string &w : copies) {
+    const onnx::TensorProto *tw = matrix(w);
+    int64_t k = tw->dims(0), n = tw->dims(1);
+    for (const std::string &e : weightNames) {
+      const onnx::TensorProto *te = matrix(e);
+      if (e == w || !te || dropped.contains(e) ||
+          te->data_type() != tw->data_type() || te->dims(0) != n ||
+          te->dims(1) != k)
+        continue;
+      std::string ws, es;
+      llvm::StringRef wb, eb;
+      if (!rawBytes(*tw, ws, wb) || !rawBytes(*te, es, eb) ||
+          wb.size() != eb.size())
+        continue;
+      // W[kk, nn] == E[nn, kk], bytewise.
+      size_t width = wb.size() / (size_t)(k * n);
+      bool same = true;
+      for (int64_t nn = 0; nn < n && same; ++nn)
+        for (int64_t kk = 0; kk < k; ++kk)
+          if (std::memcmp(wb.data() + (kk * n + nn) * width,
+                          eb.data() + (nn * k + kk) * width, width) != 0) {
+            same = false;
+            break;
+          }
+      if (!same)
+        continue;
+      values[w].transposeOf = e;
+      dropped.insert(w);
+      break;
+    }
+  }
+  llvm::erase_if(weightNames,
+                 [&](const std::string &w) { return dropped.contains(w); });
+}
+
 FailureOr<Known> GraphImporter::readTensor(const onnx::TensorProto &t,
                                            Location loc) {
   FailureOr<TensorInfo> info = tensorProtoInfo(t, loc);
@@ -871,6 +974,7 @@ LogicalResult GraphImporter::emitAll() {
         weightSet.insert(o.name()).second)
       weightNames.push_back(o.name());
   }
+  findTransposedCopies(weightNames);
 
   // The function.
   ModuleOp module = ModuleOp::create(modelLoc());

@@ -61,6 +61,11 @@ struct ValueState {
   std::optional<unsigned> inputIndex;
   /// The emitted MLIR value.
   Value value;
+  /// A weight whose contents are the transpose of the weight argument named
+  /// here (a tied LM head exported as its own [hidden, vocab] copy of the
+  /// [vocab, hidden] embedding table): MatMul reads that one transposed and
+  /// this one is not stored.
+  std::string transposeOf;
 };
 
 /// One attention recognized by fusion; replaces the nodes that spelled it.
@@ -171,6 +176,10 @@ public:
   /// Decoded contents of an initializer or Constant tensor (for known values
   /// and inline constants). Fails for unreadable data.
   FailureOr<Known> readTensor(const onnx::TensorProto &tensor, Location loc);
+  /// The bytes of a float initializer (raw, external or typed data; in
+  /// `storage` unless raw); false when they cannot be read.
+  bool rawBytes(const onnx::TensorProto &tensor, std::string &storage,
+                llvm::StringRef &bytes);
   FailureOr<TensorInfo> tensorProtoInfo(const onnx::TensorProto &tensor,
                                         Location loc);
   /// MLIR element type of an ONNX TensorProto data type, or null.
@@ -245,6 +254,10 @@ private:
   LogicalResult declareInputs();
   LogicalResult inferAll();
   LogicalResult emitAll();
+  /// Marks the weights among `weightNames` that only MatMul reads and that
+  /// hold the transpose of another weight (ValueState::transposeOf), and
+  /// drops them from the list.
+  void findTransposedCopies(SmallVector<std::string> &weightNames);
   LogicalResult checkExternalData(const onnx::TensorProto &tensor,
                                   Location loc);
 };

@@ -88,8 +88,12 @@ LogicalResult emitMatMul(NodeContext &c) {
   const TensorInfo &out = c.out(0).info;
   if (!out.isFloat())
     return c.error("integer MatMul is not supported");
-  c.setResult(0, emitContraction(c, c.operand(0), c.operand(1), out.shape,
-                                 false, false, out.elementType));
+  // B stored as the transpose of another weight (a tied LM head): that
+  // weight, read transposed.
+  const std::string &copyOf = c.imp.state(c.node.input(1)).transposeOf;
+  Value b = copyOf.empty() ? c.operand(1) : c.imp.materialize(copyOf, c.loc);
+  c.setResult(0, emitContraction(c, c.operand(0), b, out.shape, false,
+                                 !copyOf.empty(), out.elementType));
   return success();
 }
 

@@ -258,7 +258,38 @@ struct SwaaFuseElementwisePass final
                  consumer.getNumReductionLoops() == 0;
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    getOperation()->walk([](linalg::GenericOp op) { reuseDyingInput(op); });
+  }
+
+  /// An all-parallel generic whose one result starts from tensor.empty (its
+  /// payload ignores the initial value) writes into an input instead: one of
+  /// the same type, read by the identity map, whose only user is this op and
+  /// which is a fresh writable buffer (a linalg result, or a matmul's
+  /// output as `to_tensor ... writable`), never a weight or a cache. The
+  /// element-wise access lets one-shot bufferization do it in place.
+  static void reuseDyingInput(linalg::GenericOp op) {
+    if (op.getNumDpsInits() != 1 || op.getNumLoops() != op.getNumParallelLoops())
+      return;
+    OpOperand *init = op.getDpsInitOperand(0);
+    if (!init->get().getDefiningOp<tensor::EmptyOp>() ||
+        op.payloadUsesValueFromOperand(init) ||
+        !op.getMatchingIndexingMap(init).isIdentity())
+      return;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      Value v = input->get();
+      if (v.getType() != init->get().getType() || !v.hasOneUse() ||
+          !op.getMatchingIndexingMap(input).isIdentity())
+        continue;
+      Operation *def = v.getDefiningOp();
+      auto toTensor = dyn_cast_or_null<bufferization::ToTensorOp>(def);
+      bool fresh = (toTensor && toTensor.getWritable()) ||
+                   isa_and_nonnull<linalg::LinalgOp>(def);
+      if (!fresh)
+        continue;
+      init->set(v);
+      return;
+    }
   }
 };
 

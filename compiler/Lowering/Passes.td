@@ -156,6 +156,14 @@ def SwaaFuseElementwisePass : Pass<"swaa-fuse-elementwise"> {
     has no other user (fusing it would compute it twice). An RMS norm, a
     SiLU gate or a residual chain becomes one loop nest instead of one per
     op.
+
+    Then each elementwise generic that writes a fresh `tensor.empty` takes
+    as its destination an input of its own type that dies there (the result
+    of a matmul or another generic with no other user), so that
+    bufferization writes the result over that input instead of allocating:
+    the SiLU gate writes over the up projection, a residual add over the
+    projection it adds. One activation buffer fewer per op (SmolLM2's 8k
+    prefill: 48 MiB of the MLP's three live at once).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }

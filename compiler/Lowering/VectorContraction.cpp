@@ -49,6 +49,9 @@ struct Contraction {
   /// B is a weight stored in 24-column panels (swaa-pack-weights): B's map
   /// is (k, n) -> (n floordiv 24, k, n mod 24).
   bool packed = false;
+  /// B is stored transposed, [N, K] (a tied LM head reading the embedding
+  /// table): B's map is (k, n) -> (n, k). Library calls only.
+  bool transposed = false;
   int64_t k, n;
 };
 
@@ -98,9 +101,14 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   AffineMap bMap = AffineMap::get(
       loops, 0, {getAffineDimExpr(kDim, ctx), getAffineDimExpr(nDim, ctx)},
       ctx);
+  AffineMap bTMap = AffineMap::get(
+      loops, 0, {getAffineDimExpr(nDim, ctx), getAffineDimExpr(kDim, ctx)},
+      ctx);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   bool packed = allowBF16 && maps[1] == packedBMap(loops, ctx);
-  if (maps[0] != aMap || (maps[1] != bMap && !packed) || maps[2] != cMap)
+  bool transposed = allowBF16 && maps[1] == bTMap;
+  if (maps[0] != aMap || (maps[1] != bMap && !packed && !transposed) ||
+      maps[2] != cMap)
     return std::nullopt;
 
   // Body: yield out + a * b (either order of the operands).
@@ -141,8 +149,11 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   c.b = op.getDpsInputs()[1];
   c.init = op.getDpsInits()[0];
   c.packed = packed;
-  c.k = bType.getDimSize(packed ? 1 : 0);
-  c.n = packed ? cType.getDimSize(cType.getRank() - 1) : bType.getDimSize(1);
+  c.transposed = transposed;
+  c.k = bType.getDimSize(packed || transposed ? 1 : 0);
+  c.n = packed       ? cType.getDimSize(cType.getRank() - 1)
+        : transposed ? bType.getDimSize(0)
+                     : bType.getDimSize(1);
   if (ShapedType::isDynamic(c.n))
     return std::nullopt;
   if ((vectorWidth > 0 && c.n % vectorWidth != 0) ||
@@ -384,7 +395,7 @@ Value buildLibraryCall(RewriterBase &b, ModuleOp module, Contraction c) {
                     .getResult(0);
   std::string name = ("swaa_gemm_" + dtypeName(getElementTypeOrSelf(c.a)) +
                       "_" + dtypeName(getElementTypeOrSelf(c.b)) +
-                      (c.packed ? "_packed" : ""))
+                      (c.packed ? "_packed" : c.transposed ? "_t" : ""))
                          .str();
   func::FuncOp tileFn = declareKernel(
       b, module, name,
@@ -433,8 +444,13 @@ struct SwaaPackWeightsPass final
           auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
           if (!generic || use.getOperandNumber() != 1 ||
               generic.getDpsInputs().size() != 2 ||
-              generic.getDpsInputs()[0] == arg ||
-              !matchContraction(generic, /*vectorWidth=*/0, /*allowBF16=*/true)) {
+              generic.getDpsInputs()[0] == arg) {
+            all = false;
+            break;
+          }
+          std::optional<Contraction> c =
+              matchContraction(generic, /*vectorWidth=*/0, /*allowBF16=*/true);
+          if (!c || c->transposed) {
             all = false;
             break;
           }

@@ -4,7 +4,8 @@
  * blocking edge of Gemm.c (rows around the 4-row kernel, the 16-row
  * small-M switch and the 96-row tile; columns around the 24-column panel and
  * the 72/288-column tiles; K around the 256 block), for each flag
- * combination (accumulate, A and B in bf16, B packed in panels), against
+ * combination (accumulate, A and B in bf16, B packed in panels or stored
+ * transposed), against
  * C = init + A . B computed from the definition in int64. The inputs are
  * small integers, so every f32 sum is exact and the comparison is equality;
  * C starts as NaN where it is written, not read, so a tile that misses an
@@ -35,6 +36,7 @@ static int small_int(void) {
 static int check(int64_t m, int64_t n, int64_t k, int flags) {
   const int64_t panel = SWAA_GEMM_PANEL, panels = (n + panel - 1) / panel;
   const int64_t lda = k + 3, ldb = n + 5, ldc = n + 2; /* strides != sizes */
+  const int64_t ldbt = k + 5; /* the transposed B's rows */
   float *a = malloc(sizeof(float) * (size_t)(m * lda + 1));
   float *b = malloc(sizeof(float) * (size_t)(k * ldb + 1));
   float *c = malloc(sizeof(float) * (size_t)(m * ldc + 1));
@@ -43,6 +45,8 @@ static int check(int64_t m, int64_t n, int64_t k, int flags) {
   uint16_t *b16 = malloc(2 * (size_t)(k * ldb + 1));
   float *bp = calloc((size_t)(panels * k * panel + 1), sizeof(float));
   uint16_t *bp16 = calloc((size_t)(panels * k * panel + 1), 2);
+  float *bt = calloc((size_t)(n * ldbt + 1), sizeof(float));
+  uint16_t *bt16 = calloc((size_t)(n * ldbt + 1), 2);
   for (int64_t i = 0; i < m * lda; ++i)
     a16[i] = to_bf16(a[i] = (float)small_int());
   for (int64_t i = 0; i < k * ldb; ++i)
@@ -52,6 +56,8 @@ static int check(int64_t m, int64_t n, int64_t k, int flags) {
       int64_t at = (j / panel * k + r) * panel + j % panel;
       bp[at] = b[r * ldb + j];
       bp16[at] = b16[r * ldb + j];
+      bt[j * ldbt + r] = b[r * ldb + j];
+      bt16[j * ldbt + r] = b16[r * ldb + j];
     }
   int accumulate = flags & SWAA_GEMM_ACCUMULATE;
   for (int64_t i = 0; i < m * ldc; ++i) {
@@ -59,13 +65,17 @@ static int check(int64_t m, int64_t n, int64_t k, int flags) {
     c[i] = accumulate ? init[i] : NAN;
   }
   uintptr_t pa = flags & SWAA_GEMM_A_BF16 ? (uintptr_t)a16 : (uintptr_t)a;
+  int b16flag = flags & SWAA_GEMM_B_BF16;
   uintptr_t pb = flags & SWAA_GEMM_B_PACKED
-                     ? (flags & SWAA_GEMM_B_BF16 ? (uintptr_t)bp16 : (uintptr_t)bp)
-                     : (flags & SWAA_GEMM_B_BF16 ? (uintptr_t)b16 : (uintptr_t)b);
+                     ? (b16flag ? (uintptr_t)bp16 : (uintptr_t)bp)
+                 : flags & SWAA_GEMM_B_TRANSPOSED
+                     ? (b16flag ? (uintptr_t)bt16 : (uintptr_t)bt)
+                     : (b16flag ? (uintptr_t)b16 : (uintptr_t)b);
+  int64_t pldb = flags & SWAA_GEMM_B_TRANSPOSED ? ldbt : ldb;
   int64_t tiles = swaa_gemm_tiles(m, n, k);
   /* Backwards: a tile must not depend on the others having run. */
   for (int64_t t = tiles - 1; t >= 0; --t)
-    swaa_gemm_tile(t, m, n, k, pa, lda, pb, ldb, (uintptr_t)c, ldc, flags);
+    swaa_gemm_tile(t, m, n, k, pa, lda, pb, pldb, (uintptr_t)c, ldc, flags);
   int ok = 1;
   for (int64_t i = 0; i < m && ok; ++i)
     for (int64_t j = 0; j < ldc && ok; ++j) {
@@ -93,7 +103,7 @@ static int check(int64_t m, int64_t n, int64_t k, int flags) {
       }
     }
   free(a), free(b), free(c), free(init), free(a16), free(b16), free(bp),
-      free(bp16);
+      free(bp16), free(bt), free(bt16);
   return ok;
 }
 
@@ -108,7 +118,9 @@ int main(void) {
         int64_t m = ms[mi], n = ns[ni], k = ks[ki];
         if (m * n * k > 20000000) /* keeps the run under a few seconds */
           continue;
-        for (int flags = 0; flags < 16; ++flags) {
+        for (int flags = 0; flags < 32; ++flags) {
+          if ((flags & SWAA_GEMM_B_PACKED) && (flags & SWAA_GEMM_B_TRANSPOSED))
+            continue; /* one layout of B at a time */
           if (!check(m, n, k, flags))
             return 1;
           ++runs;
@@ -119,6 +131,6 @@ int main(void) {
     printf("empty shapes must have no tiles\n");
     return 1;
   }
-  printf("gemm: %d shapes x 16 flag sets, %d runs, all exact\n", shapes, runs);
+  printf("gemm: %d shapes x 24 flag sets, %d runs, all exact\n", shapes, runs);
   return 0;
 }

@@ -13,6 +13,12 @@
  * (gemv3: three streams of B in flight per core, 15-19 -> 19-22 GB/s on
  * SmolLM2's decode shapes here, the STREAM triad's 21.6).
  *
+ * B stored transposed (SWAA_GEMM_B_TRANSPOSED: a tied LM head reading the
+ * embedding table) is packed per tile like unpacked B when the tile has 16
+ * rows or more; with fewer, dot products of 8 stored rows at a time, and
+ * for one row three streams of them (as gemv3: SmolLM2's head 14 -> 17-20
+ * GB/s).
+ *
  * The first K block writes C (or adds to it with SWAA_GEMM_ACCUMULATE), the
  * next ones add. Columns past the last full panel go through a zero-padded
  * panel and masked stores of C.
@@ -72,13 +78,29 @@ static inline float bf16_to_f32(uint16_t v) {
 static _Thread_local float scratch_b[KC * NC] __attribute__((aligned(64)));
 static _Thread_local float scratch_a[MC * KC] __attribute__((aligned(64)));
 
-/* Packs B[0..kc, 0..cols] (row stride ldb, f32 or bf16) into ceil(cols/24)
- * f32 panels of kc x 24, zero-padded past cols. */
+/* Packs B[0..kc, 0..cols] (row stride ldb, f32 or bf16; with `b_trans`
+ * B is stored as [cols, kc] rows of stride ldb) into ceil(cols/24) f32
+ * panels of kc x 24, zero-padded past cols. */
 static void pack_b(int64_t kc, int64_t cols, const void *b, int64_t ldb,
-                   int b_bf16, float *out) {
+                   int b_bf16, int b_trans, float *out) {
   for (int64_t p = 0; p * NR < cols; ++p) {
     int64_t c0 = p * NR, w = cols - c0 < NR ? cols - c0 : NR;
     float *dst = out + p * kc * NR;
+    if (b_trans) {
+      /* Column j of the panel is row c0 + j of the stored B. */
+      for (int64_t j = 0; j < NR; ++j) {
+        if (j >= w) {
+          for (int64_t kk = 0; kk < kc; ++kk)
+            dst[kk * NR + j] = 0.0f;
+          continue;
+        }
+        for (int64_t kk = 0; kk < kc; ++kk)
+          dst[kk * NR + j] =
+              b_bf16 ? bf16_to_f32(((const uint16_t *)b)[(c0 + j) * ldb + kk])
+                     : ((const float *)b)[(c0 + j) * ldb + kk];
+      }
+      continue;
+    }
     for (int64_t kk = 0; kk < kc; ++kk, dst += NR) {
       if (b_bf16) {
         const uint16_t *src = (const uint16_t *)b + kk * ldb + c0;
@@ -94,20 +116,22 @@ static void pack_b(int64_t kc, int64_t cols, const void *b, int64_t ldb,
 }
 
 /* The portable kernel: C[rows, cols] (+)= A[rows, kc] . B[kc, cols], with B
- * as f32 (stride ldb) or bf16 (stride ldb). */
+ * as f32 or bf16, element (kk, j) at kk * sk + j * sj. */
 static void micro_portable(int64_t rows, int64_t cols, int64_t kc,
                            const float *a, int64_t lda, const void *b,
-                           int64_t ldb, int b_bf16, float *c, int64_t ldc,
-                           int load) {
+                           int64_t sk, int64_t sj, int b_bf16, float *c,
+                           int64_t ldc, int load) {
   for (int64_t r = 0; r < rows; ++r) {
     float acc[NR];
     for (int64_t j = 0; j < cols; ++j)
       acc[j] = load ? c[r * ldc + j] : 0.0f;
     for (int64_t kk = 0; kk < kc; ++kk) {
       float x = a[r * lda + kk];
-      for (int64_t j = 0; j < cols; ++j)
-        acc[j] += x * (b_bf16 ? bf16_to_f32(((const uint16_t *)b)[kk * ldb + j])
-                              : ((const float *)b)[kk * ldb + j]);
+      for (int64_t j = 0; j < cols; ++j) {
+        int64_t at = kk * sk + j * sj;
+        acc[j] += x * (b_bf16 ? bf16_to_f32(((const uint16_t *)b)[at])
+                              : ((const float *)b)[at]);
+      }
     }
     for (int64_t j = 0; j < cols; ++j)
       c[r * ldc + j] = acc[j];
@@ -237,6 +261,159 @@ static const MicroBF16 strided_bf16[MR + 1] = ROW_TABLE(strided_bf16);
 GEMV3(gemv3_f32, float, LOAD_F32)
 GEMV3(gemv3_bf16, uint16_t, LOAD_BF16)
 
+/* The sum of each of 8 vectors, as one vector. */
+AVX2 static inline __m256 sum8(__m256 v0, __m256 v1, __m256 v2, __m256 v3,
+                               __m256 v4, __m256 v5, __m256 v6, __m256 v7) {
+  __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));
+  __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(v4, v5), _mm256_hadd_ps(v6, v7));
+  return _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20),
+                       _mm256_permute2f128_ps(t0, t1, 0x31));
+}
+
+AVX2 static inline float sum1(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+#define DOT8_STEP(T, LOAD)                                                    \
+  acc##T = _mm256_fmadd_ps(x, LOAD(bt + (j0 + T) * ldb + kk), acc##T);
+
+/* C[rows, cols] (+)= A[rows, kc] . B with B stored transposed ([cols, kc],
+ * row stride ldb): dot products, 8 columns at a time (each row of the
+ * stored B read once per row of A, from L1 after the first), their sums
+ * reduced together into one vector. For few rows (decode, a prefill's last
+ * row against a tied LM head). */
+#define DOT_ROWS(NAME, BT, LOAD, SCALAR)                                       \
+  AVX2 static void NAME(int64_t rows, int64_t cols, int64_t kc,               \
+                        const float *a, int64_t lda, const BT *bt,            \
+                        int64_t ldb, float *c, int64_t ldc, int load) {       \
+    int64_t kv = kc / 8 * 8;                                                  \
+    int64_t j0 = 0;                                                           \
+    if (rows == 1) {                                                          \
+      /* Three streams: thirds of the columns, each in memory order (more    \
+       * of the memory's bandwidth busy than one, as gemv3). */              \
+      int64_t third = cols / 24 * 8;                                          \
+      for (int64_t g = 0; g < third; g += 8) {                                \
+        __m256 s[3][8];                                                       \
+        for (int t = 0; t < 8; ++t) {                                         \
+          const BT *r0 = bt + (g + t) * ldb, *r1 = r0 + third * ldb,          \
+                   *r2 = r1 + third * ldb;                                    \
+          __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, o0 = e0,         \
+                 o1 = e0, o2 = e0;                                            \
+          int64_t kk = 0;                                                     \
+          for (; kk + 16 <= kv; kk += 16) {                                   \
+            __m256 x = _mm256_loadu_ps(a + kk), y = _mm256_loadu_ps(a + kk + 8);\
+            e0 = _mm256_fmadd_ps(x, LOAD(r0 + kk), e0);                       \
+            e1 = _mm256_fmadd_ps(x, LOAD(r1 + kk), e1);                       \
+            e2 = _mm256_fmadd_ps(x, LOAD(r2 + kk), e2);                       \
+            o0 = _mm256_fmadd_ps(y, LOAD(r0 + kk + 8), o0);                   \
+            o1 = _mm256_fmadd_ps(y, LOAD(r1 + kk + 8), o1);                   \
+            o2 = _mm256_fmadd_ps(y, LOAD(r2 + kk + 8), o2);                   \
+          }                                                                   \
+          if (kk < kv) {                                                      \
+            __m256 x = _mm256_loadu_ps(a + kk);                               \
+            e0 = _mm256_fmadd_ps(x, LOAD(r0 + kk), e0);                       \
+            e1 = _mm256_fmadd_ps(x, LOAD(r1 + kk), e1);                       \
+            e2 = _mm256_fmadd_ps(x, LOAD(r2 + kk), e2);                       \
+          }                                                                   \
+          s[0][t] = _mm256_add_ps(e0, o0);                                    \
+          s[1][t] = _mm256_add_ps(e1, o1);                                    \
+          s[2][t] = _mm256_add_ps(e2, o2);                                    \
+        }                                                                     \
+        for (int p = 0; p < 3; ++p) {                                         \
+          float out[8];                                                       \
+          _mm256_storeu_ps(out, sum8(s[p][0], s[p][1], s[p][2], s[p][3],      \
+                                     s[p][4], s[p][5], s[p][6], s[p][7]));    \
+          for (int t = 0; t < 8; ++t) {                                       \
+            int64_t j = p * third + g + t;                                    \
+            for (int64_t kk = kv; kk < kc; ++kk)                              \
+              out[t] += a[kk] * SCALAR(bt[j * ldb + kk]);                     \
+            c[j] = load ? c[j] + out[t] : out[t];                             \
+          }                                                                   \
+        }                                                                     \
+      }                                                                       \
+      j0 = 3 * third;                                                         \
+    }                                                                         \
+    if (rows == 1) /* what is left: one stream, in memory order */            \
+      for (; j0 + 8 <= cols; j0 += 8) {                                       \
+        __m256 s[8];                                                          \
+        for (int t = 0; t < 8; ++t) {                                         \
+          const BT *row = bt + (j0 + t) * ldb;                                \
+          __m256 even = _mm256_setzero_ps(), odd = even;                      \
+          int64_t kk = 0;                                                     \
+          for (; kk + 16 <= kv; kk += 16) {                                   \
+            even = _mm256_fmadd_ps(_mm256_loadu_ps(a + kk), LOAD(row + kk),   \
+                                   even);                                     \
+            odd = _mm256_fmadd_ps(_mm256_loadu_ps(a + kk + 8),                \
+                                  LOAD(row + kk + 8), odd);                   \
+          }                                                                   \
+          if (kk < kv)                                                        \
+            even = _mm256_fmadd_ps(_mm256_loadu_ps(a + kk), LOAD(row + kk),   \
+                                   even);                                     \
+          s[t] = _mm256_add_ps(even, odd);                                    \
+        }                                                                     \
+        float out[8];                                                         \
+        _mm256_storeu_ps(out, sum8(s[0], s[1], s[2], s[3], s[4], s[5], s[6],  \
+                                   s[7]));                                    \
+        for (int t = 0; t < 8; ++t) {                                         \
+          for (int64_t kk = kv; kk < kc; ++kk)                                \
+            out[t] += a[kk] * SCALAR(bt[(j0 + t) * ldb + kk]);                \
+          c[j0 + t] = load ? c[j0 + t] + out[t] : out[t];                     \
+        }                                                                     \
+      }                                                                       \
+    for (; j0 + 8 <= cols; j0 += 8)                                           \
+      for (int64_t r = 0; r < rows; ++r) {                                    \
+        const float *ar = a + r * lda;                                        \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0,          \
+               acc3 = acc0, acc4 = acc0, acc5 = acc0, acc6 = acc0,            \
+               acc7 = acc0;                                                   \
+        for (int64_t kk = 0; kk < kv; kk += 8) {                              \
+          __m256 x = _mm256_loadu_ps(ar + kk);                                \
+          DOT8_STEP(0, LOAD) DOT8_STEP(1, LOAD) DOT8_STEP(2, LOAD)            \
+          DOT8_STEP(3, LOAD) DOT8_STEP(4, LOAD) DOT8_STEP(5, LOAD)            \
+          DOT8_STEP(6, LOAD) DOT8_STEP(7, LOAD)                               \
+        }                                                                     \
+        __m256 s = sum8(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);      \
+        float out[8];                                                         \
+        _mm256_storeu_ps(out, s);                                             \
+        for (int t = 0; t < 8; ++t) {                                         \
+          for (int64_t kk = kv; kk < kc; ++kk)                                \
+            out[t] += ar[kk] * SCALAR(bt[(j0 + t) * ldb + kk]);               \
+          float *cr = c + r * ldc + j0 + t;                                   \
+          *cr = load ? *cr + out[t] : out[t];                                 \
+        }                                                                     \
+      }                                                                       \
+    for (; j0 < cols; ++j0)                                                   \
+      for (int64_t r = 0; r < rows; ++r) {                                    \
+        const float *ar = a + r * lda;                                        \
+        __m256 acc = _mm256_setzero_ps();                                     \
+        for (int64_t kk = 0; kk < kv; kk += 8)                                \
+          acc = _mm256_fmadd_ps(_mm256_loadu_ps(ar + kk),                     \
+                                LOAD(bt + j0 * ldb + kk), acc);               \
+        float out = sum1(acc);                                                \
+        for (int64_t kk = kv; kk < kc; ++kk)                                  \
+          out += ar[kk] * SCALAR(bt[j0 * ldb + kk]);                          \
+        float *cr = c + r * ldc + j0;                                         \
+        *cr = load ? *cr + out : out;                                         \
+      }                                                                       \
+  }
+#define SCALAR_F32(v) (v)
+DOT_ROWS(dot_rows_f32, float, LOAD_F32, SCALAR_F32)
+DOT_ROWS(dot_rows_bf16, uint16_t, LOAD_BF16, bf16_to_f32)
+
+AVX2 static void dot_rows(int64_t rows, int64_t cols, int64_t kc,
+                          const float *a, int64_t lda, const void *b,
+                          int64_t ldb, int b_bf16, float *c, int64_t ldc,
+                          int load) {
+  if (b_bf16)
+    dot_rows_bf16(rows, cols, kc, a, lda, (const uint16_t *)b, ldb, c, ldc,
+                  load);
+  else
+    dot_rows_f32(rows, cols, kc, a, lda, (const float *)b, ldb, c, ldc, load);
+}
+
 AVX2 static void column_masks(int64_t cols, __m256i *m) {
   int32_t lanes[NR];
   for (int j = 0; j < NR; ++j)
@@ -252,13 +429,17 @@ AVX2 static void column_masks(int64_t cols, __m256i *m) {
  * the rows to reuse it, read in place otherwise. */
 AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
                             const float *a, int64_t lda, const void *b,
-                            int64_t ldb, int b_bf16, int b_packed,
+                            int64_t ldb, int b_bf16, int b_packed, int b_trans,
                             int64_t panel_stride, float *c, int64_t ldc,
                             int load) {
+  if (b_trans && rows < SMALL_M) {
+    dot_rows(rows, cols, kc, a, lda, b, ldb, b_bf16, c, ldc, load);
+    return;
+  }
   int pack = !b_packed && rows >= SMALL_M;
   if (pack) {
     float *panels = scratch_b;
-    pack_b(kc, cols, b, ldb, b_bf16, panels);
+    pack_b(kc, cols, b, ldb, b_bf16, b_trans, panels);
     b = panels;
     b_bf16 = 0;
     b_packed = 1;
@@ -291,7 +472,7 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
       /* A partial panel in place would read past B's row: pad it. */
       pack_b(kc, w, b_bf16 ? (const void *)((const uint16_t *)b + j0)
                            : (const void *)((const float *)b + j0),
-             ldb, b_bf16, tail);
+             ldb, b_bf16, 0, tail);
       bj = tail;
       packed_here = 1;
     } else {
@@ -317,21 +498,24 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
 #endif
 
 typedef void (*BlockFn)(int64_t, int64_t, int64_t, const float *, int64_t,
-                        const void *, int64_t, int, int, int64_t, float *,
+                        const void *, int64_t, int, int, int, int64_t, float *,
                         int64_t, int);
 
 static void block_portable(int64_t rows, int64_t cols, int64_t kc,
                            const float *a, int64_t lda, const void *b,
-                           int64_t ldb, int b_bf16, int b_packed,
+                           int64_t ldb, int b_bf16, int b_packed, int b_trans,
                            int64_t panel_stride, float *c, int64_t ldc,
                            int load) {
   size_t width = b_bf16 ? 2 : 4;
   for (int64_t j0 = 0; j0 < cols; j0 += NR) {
     int64_t w = cols - j0 < NR ? cols - j0 : NR;
-    const char *bj = (const char *)b +
-                     (b_packed ? (j0 / NR) * panel_stride : j0) * width;
-    micro_portable(rows, w, kc, a, lda, bj, b_packed ? NR : ldb, b_bf16,
-                   c + j0, ldc, load);
+    int64_t first = b_packed ? (j0 / NR) * panel_stride
+                    : b_trans ? j0 * ldb
+                              : j0;
+    const char *bj = (const char *)b + first * width;
+    micro_portable(rows, w, kc, a, lda, bj,
+                   b_packed ? NR : b_trans ? 1 : ldb, b_trans ? ldb : 1,
+                   b_bf16, c + j0, ldc, load);
   }
 }
 
@@ -363,6 +547,7 @@ void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
   int a_bf16 = (flags & SWAA_GEMM_A_BF16) != 0;
   int b_bf16 = (flags & SWAA_GEMM_B_BF16) != 0;
   int b_packed = (flags & SWAA_GEMM_B_PACKED) != 0;
+  int b_trans = !b_packed && (flags & SWAA_GEMM_B_TRANSPOSED) != 0;
   size_t b_width = b_bf16 ? 2 : 4;
   float *c = (float *)c_addr + m0 * ldc + n0;
   int load = (flags & SWAA_GEMM_ACCUMULATE) != 0;
@@ -377,7 +562,7 @@ void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
    * per K block, so it keeps the blocking. Else K in equal blocks of at
    * most KC (576 = 3 x 192, not 256 + 256 + 64: each block reads and
    * writes C once). */
-  int64_t kblock = rows < SMALL_M && !a_bf16 && b_packed
+  int64_t kblock = rows < SMALL_M && !a_bf16 && (b_packed || b_trans)
                        ? k
                        : ceil_div(k, ceil_div(k, KC));
   for (int64_t k0 = 0; k0 < k; k0 += kblock) {
@@ -397,12 +582,14 @@ void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
       a = (const float *)a_addr + m0 * lda + k0;
       a_stride = lda;
     }
-    /* Packed B: panel n0/24 onwards, row k0 of each; else row k0, column
-     * n0. */
-    int64_t offset = b_packed ? (n0 / NR) * k * NR + k0 * NR : k0 * ldb + n0;
+    /* Packed B: panel n0/24 onwards, row k0 of each; transposed: row n0,
+     * column k0; else row k0, column n0. */
+    int64_t offset = b_packed  ? (n0 / NR) * k * NR + k0 * NR
+                     : b_trans ? n0 * ldb + k0
+                               : k0 * ldb + n0;
     const void *b = (const char *)b_addr + (size_t)offset * b_width;
-    run(rows, cols, kc, a, a_stride, b, ldb, b_bf16, b_packed, k * NR, c, ldc,
-        load || k0 > 0);
+    run(rows, cols, kc, a, a_stride, b, ldb, b_bf16, b_packed, b_trans, k * NR,
+        c, ldc, load || k0 > 0);
   }
 }
 
@@ -439,7 +626,8 @@ static uintptr_t data_of(void *aligned, int64_t offset, int64_t flags) {
          (uintptr_t)offset * ((flags & SWAA_GEMM_B_BF16) ? 2 : 4);
 }
 
-/* _mlir_ciface_swaa_gemm_<A>_<B> and ..._packed for each element type pair. */
+/* _mlir_ciface_swaa_gemm_<A>_<B>, ..._packed and ..._t (B given as its
+ * transpose, [n, k]) for each element type pair. */
 #define ENTRIES(A, B, FLAGS)                                                  \
   void _mlir_ciface_swaa_gemm_##A##_##B(int64_t tile, const MemRef2D *a,      \
                                         const MemRef2D *b, const MemRef2D *c, \
@@ -452,6 +640,14 @@ static uintptr_t data_of(void *aligned, int64_t offset, int64_t flags) {
       int64_t accumulate) {                                                   \
     gemm_memref(tile, a, data_of(b->aligned, b->offset, FLAGS), 0, c,         \
                 accumulate, (FLAGS) | SWAA_GEMM_B_PACKED);                    \
+  }                                                                           \
+  void _mlir_ciface_swaa_gemm_##A##_##B##_t(int64_t tile, const MemRef2D *a,  \
+                                          const MemRef2D *b,                  \
+                                          const MemRef2D *c,                  \
+                                          int64_t accumulate) {               \
+    gemm_memref(tile, a, data_of(b->aligned, b->offset, FLAGS),               \
+                b->strides[0], c, accumulate,                                 \
+                (FLAGS) | SWAA_GEMM_B_TRANSPOSED);                            \
   }
 ENTRIES(f32, f32, 0)
 ENTRIES(f32, bf16, SWAA_GEMM_B_BF16)

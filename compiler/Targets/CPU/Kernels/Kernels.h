@@ -29,7 +29,8 @@
  * the tile count is what spreads them over threads); K in blocks of 256;
  * B in 24-column panels: packed at compile time (swaa-pack-weights, the
  * layout SWAA_GEMM_B_PACKED names), else packed per tile (converted to f32)
- * when the tile has the rows to reuse it and read in place otherwise; a
+ * when the tile has the rows to reuse it and read in place otherwise (a
+ * transposed B, with few rows, by dot products of 8 columns at a time); a
  * 4 x 24 register kernel (12 AVX2 accumulators, one broadcast of A and
  * three loads of B per k). Machines without AVX2+FMA run a portable C
  * kernel (chosen once, at the first call).
@@ -54,6 +55,9 @@ enum {
    * holds columns 24p..24p+23, row-major): how swaa-pack-weights stores a
    * weight; `ldb` is then unused. */
   SWAA_GEMM_B_PACKED = 8,
+  /* B stored transposed: [n, k] row-major with row stride `ldb` (the
+   * embedding table of a tied LM head, read in place). */
+  SWAA_GEMM_B_TRANSPOSED = 16,
 };
 
 /// How many tiles swaa_gemm_tile splits an m x n x k contraction into
