@@ -292,6 +292,8 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
 
   // Weights: the names, shapes and dtypes of the entry points' weight
   // arguments (the same for both entries).
+  TimingScope weightsTimer =
+      spec.timing ? spec.timing->nest("weights.safetensors") : TimingScope();
   std::vector<std::string> names;
   std::map<std::string, EntryValue> expected;
   for (const EntryPoint &e : spec.entries)
@@ -381,6 +383,8 @@ bool swaa::writeArtifact(const ArtifactSpec &spec, std::string &error) {
   }
   if (std::string why = closeOutput(os); !why.empty())
     return fail("cannot write " + weightsPath.str().str() + ": " + why);
+
+  weightsTimer.stop();
 
   // Code.
   {

@@ -21,6 +21,7 @@
 #include "passes/Recipe.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/JSON.h"
@@ -89,6 +90,8 @@ struct ArtifactSpec {
   /// Target-specific manifest entries (the CUDA target: "cuda", with the
   /// architectures and the launch plan).
   llvm::json::Object targetInfo;
+  /// When set, writing the weights is timed as its child (--timing).
+  TimingScope *timing = nullptr;
 };
 
 /// The per-layer attention configuration of a split module.

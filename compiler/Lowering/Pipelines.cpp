@@ -46,9 +46,28 @@ static void addBufferization(OpPassManager &pm) {
 /// outside the output's innermost loop, which then vectorizes; without (GPU)
 /// they stay innermost, so that every output element is a parallel
 /// iteration (a thread).
+/// Upstream's buffer-deallocation-pipeline, the same passes in the same
+/// order, with its function-local ones (canonicalize, dealloc
+/// simplification, CSE) nested on each function so that the functions are
+/// cleaned up on several threads (--jobs).
+static void addBufferDeallocation(OpPassManager &pm) {
+  memref::ExpandReallocPassOptions realloc;
+  realloc.emitDeallocs = false;
+  pm.addPass(memref::createExpandReallocPass(realloc));
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addPass(bufferization::createOwnershipBasedBufferDeallocationPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(
+      bufferization::createBufferDeallocationSimplificationPass());
+  // Module level: the generic lowering adds a helper function.
+  pm.addPass(bufferization::createLowerDeallocationsPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+}
+
 static void addEntryParallelLoops(OpPassManager &pm, bool innermostOutput) {
   addBufferization(pm);
-  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addPass(createSwaaEntryABIPass());
   pm.addPass(createSwaaExpandMemrefCopyPass());
   if (innermostOutput)
@@ -102,7 +121,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createSwaaFuseElementwisePass());
   addEntryParallelLoops(pm, /*innermostOutput=*/true);
   pm.addPass(createSwaaSerialInnermostPass());
-  bufferization::buildBufferDeallocationPipeline(pm);
+  addBufferDeallocation(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createSwaaEarlyDeallocPass());
   pm.addPass(createSwaaOutlineParallelLoopsPass());
@@ -110,7 +129,7 @@ void swaa::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(createConvertSCFToOpenMPPass());
     // scf-to-openmp wraps loop bodies in memref.alloca_scope; those without
     // allocas fold away (a scope must stay one block through scf-to-cf).
-    pm.addPass(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   }
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -27,12 +27,14 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -125,6 +127,18 @@ cl::opt<std::string> kvDtypeFlag(
              "reads per token (llama.cpp's default is f16); weights and "
              "matmuls stay f32, decode's attention reads the cache's type"),
     cl::value_desc("f32|bf16|f16"), cl::init(""), cl::cat(targetCategory));
+cl::opt<bool> timing(
+    "timing",
+    cl::desc("Print on stderr the wall and CPU time of each phase: import, "
+             "recipe, each lowering pass, LLVM IR, -O3, code generation, "
+             "link, weights (MLIR's timing tree)"),
+    cl::cat(category));
+cl::opt<unsigned> jobs(
+    "jobs",
+    cl::desc("Threads for compiling (MLIR passes over several functions, "
+             "LLVM's -O3 and code generation in parts); default: the "
+             "machine's hardware threads; 1 compiles on one thread"),
+    cl::value_desc("N"), cl::init(0), cl::cat(targetCategory));
 cl::opt<bool> keepIR("keep-ir",
                      cl::desc("Keep the optimized LLVM IR (model.so.ll) in "
                               "the artifact"),
@@ -260,6 +274,15 @@ int main(int argc, char **argv) {
   // LLVM translation): the back end lowers through all of them.
   swaa::registerAllSwaaDialects(registry);
   MLIRContext mlirContext(registry);
+  if (jobs.getNumOccurrences() && jobs < 1) {
+    llvm::errs() << "swaa-compile: error: --jobs must be at least 1\n";
+    return 1;
+  }
+  unsigned threads =
+      jobs ? unsigned(jobs)
+           : std::max(1u, llvm::hardware_concurrency().compute_thread_count());
+  if (threads == 1)
+    mlirContext.disableMultithreading();
   bool failedAny = false;
   ScopedDiagnosticHandler handler(&mlirContext, [&](Diagnostic &d) {
     const char *kind = d.getSeverity() == DiagnosticSeverity::Error ? "error"
@@ -272,6 +295,20 @@ int main(int argc, char **argv) {
                  << kind << ": " << d.str() << "\n";
     return success();
   });
+
+  // --timing: one tree of phases, printed when the manager goes out of
+  // scope (after the last phase, also on an early error return).
+  DefaultTimingManager timingManager;
+  timingManager.setEnabled(timing);
+  timingManager.setDisplayMode(DefaultTimingManager::DisplayMode::Tree);
+  TimingScope rootTimer = timingManager.getRootScope();
+  // Runs a pass pipeline as one phase (each pass timed within it).
+  auto runPasses = [&](PassManager &pm, StringRef phase, ModuleOp op) {
+    TimingScope phaseTimer = rootTimer.nest(phase);
+    if (timing)
+      pm.enableTiming(phaseTimer);
+    return succeeded(pm.run(op)) && !failedAny;
+  };
 
   // The recipe: a file or a preset, then the flags.
   bool hasRecipe = !recipeFile.empty() || !presetName.empty() ||
@@ -346,10 +383,12 @@ int main(int argc, char **argv) {
 
   swaa::ImportOptions options;
   options.trace = importTrace;
+  TimingScope importTimer = rootTimer.nest("import " + inputPath);
   OwningOpRef<ModuleOp> module =
       swaa::importOnnxFile(&mlirContext, inputPath, options);
   if (!module || failedAny)
     return 1;
+  importTimer.stop();
 
   if (dtypeFlag != "f32" && dtypeFlag != "bf16" && dtypeFlag != "f16")
     return fail("--dtype " + dtypeFlag + ": expected f32, bf16 or f16");
@@ -403,7 +442,7 @@ int main(int argc, char **argv) {
     // Prefill computes the logits of the rows the runtime asks for (the
     // last one, unless a session wants them all).
     pm.addPass(swaa::createSwaaLogitsRowsPass());
-    if (failed(pm.run(*module)) || failedAny)
+    if (!runPasses(pm, "recipe and prefill/decode split", *module))
       return 1;
   }
 
@@ -541,7 +580,7 @@ int main(int argc, char **argv) {
     {
       PassManager pack(&mlirContext);
       pack.addPass(swaa::createSwaaPackWeightsPass());
-      if (failed(pack.run(*module)) || failedAny)
+      if (!runPasses(pack, "pack weights", *module))
         return 1;
     }
     FailureOr<std::vector<swaa::EntryPoint>> entries =
@@ -562,7 +601,7 @@ int main(int argc, char **argv) {
     // not, since nothing provides the hooks there.
     cpu.profile = emit == Emit::Artifact || artifact;
     swaa::buildCPUPipeline(pm, cpu);
-    if (failed(pm.run(*module)) || failedAny)
+    if (!runPasses(pm, "CPU lowering (swaa-cpu)", *module))
       return 1;
     if (emit == Emit::LLVM)
       return printModule();
@@ -574,6 +613,12 @@ int main(int argc, char **argv) {
     so.openmpLibDir = SWAA_OPENMP_LIB_DIR;
     so.kernelsLibrary = SWAA_CPU_KERNELS_LIBRARY;
     so.keepIR = keepIR;
+    so.jobs = threads;
+    TimingScope artifactTimer = rootTimer.nest("write " + outputPath);
+    if (timing) {
+      so.timing = &artifactTimer;
+      spec.timing = &artifactTimer;
+    }
     spec.writeCode = [&](llvm::StringRef path, llvm::StringRef signature,
                          std::string &error) {
       so.signature = signature.str();

@@ -17,6 +17,8 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -31,6 +33,11 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
+#include "llvm/Transforms/Utils/ValueMapper.h"
+
+#include <algorithm>
+#include <thread>
 
 using namespace mlir;
 
@@ -177,6 +184,176 @@ void defineAllocationHooks(llvm::Module &m) {
   }
 }
 
+/// Optimizes `m` at -O3 for `cpu`/`features` and writes it to `object`
+/// (and, when `irPath` is set, the optimized IR there). `dropDeadLocals`
+/// first removes local functions and constants nothing uses (a part of a
+/// split module holds every local: see splitForCodegen).
+bool compileToObject(llvm::Module &m, const std::string &cpu,
+                     const std::string &features, bool dropDeadLocals,
+                     const std::string &object, std::string &error,
+                     const std::string &irPath = "") {
+  if (dropDeadLocals) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (llvm::Function &f : llvm::make_early_inc_range(m)) {
+        f.removeDeadConstantUsers();
+        if (f.hasLocalLinkage() && f.use_empty()) {
+          f.eraseFromParent();
+          changed = true;
+        }
+      }
+      for (llvm::GlobalVariable &g : llvm::make_early_inc_range(m.globals())) {
+        g.removeDeadConstantUsers();
+        if (g.hasLocalLinkage() && g.use_empty()) {
+          g.eraseFromParent();
+          changed = true;
+        }
+      }
+    }
+  }
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string targetError;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, targetError);
+  if (!target) {
+    error = "no LLVM target for " + triple.str() + ": " + targetError;
+    return false;
+  }
+  llvm::TargetOptions targetOptions;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
+    error = "cannot create a target machine for " + triple.str();
+    return false;
+  }
+  m.setDataLayout(machine->createDataLayout());
+  m.setTargetTriple(triple);
+  auto optimize = makeOptimizingTransformer(3, 0, machine.get());
+  if (llvm::Error e = optimize(&m)) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(e));
+    return false;
+  }
+  if (!irPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream ir(irPath, ec);
+    if (ec) {
+      error = "cannot write " + irPath + ": " + ec.message();
+      return false;
+    }
+    m.print(ir, nullptr);
+    if (std::string why = swaa::closeOutput(ir); !why.empty()) {
+      error = "cannot write " + irPath + ": " + why;
+      return false;
+    }
+  }
+  std::error_code ec;
+  llvm::raw_fd_ostream os(object, ec);
+  if (ec) {
+    error = "cannot write " + object + ": " + ec.message();
+    return false;
+  }
+  llvm::legacy::PassManager pm;
+  if (machine->addPassesToEmitFile(pm, os, nullptr,
+                                   llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return false;
+  }
+  pm.run(m);
+  if (std::string why = swaa::closeOutput(os); !why.empty()) {
+    error = "cannot write " + object + ": " + why;
+    return false;
+  }
+  return true;
+}
+
+/// Splits `m` into at most `jobs` parts (bitcode) that compile on threads
+/// of their own and link back together; none (an empty list) when it has
+/// fewer than two externally visible functions or anything a split would
+/// have to merge (constructors, aliases, comdats).
+///
+/// The parts partition the externally visible functions, balanced by size
+/// (a function's instructions and those of the local functions it reaches,
+/// largest first into the lightest part). Every local function and local
+/// constant is copied into every part, so calls to them stay calls to local
+/// functions that -O3 inlines (compileToObject drops the unused copies);
+/// local variables, which are state that must exist once, become hidden
+/// globals of the first part, as do the external variables.
+std::vector<std::string> splitForCodegen(llvm::Module &m, unsigned jobs) {
+  for (llvm::GlobalVariable &g : m.globals())
+    if (g.hasAppendingLinkage())
+      return {};
+  if (!m.alias_empty() || !m.ifunc_empty() ||
+      !m.getComdatSymbolTable().empty())
+    return {};
+  std::vector<llvm::Function *> roots;
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration() && !f.hasLocalLinkage())
+      roots.push_back(&f);
+  unsigned numParts = std::min<size_t>(jobs, roots.size());
+  if (numParts < 2)
+    return {};
+
+  // Cost of a root: its instructions and those of the locals it reaches.
+  auto costOf = [](llvm::Function *root) {
+    size_t cost = 0;
+    llvm::SmallPtrSet<llvm::Function *, 16> seen{root};
+    llvm::SmallVector<llvm::Function *> work{root};
+    while (!work.empty()) {
+      llvm::Function *f = work.pop_back_val();
+      for (llvm::BasicBlock &bb : *f)
+        for (llvm::Instruction &inst : bb) {
+          ++cost;
+          for (llvm::Value *operand : inst.operands())
+            if (auto *callee = llvm::dyn_cast<llvm::Function>(operand))
+              if (callee->hasLocalLinkage() && !callee->isDeclaration() &&
+                  seen.insert(callee).second)
+                work.push_back(callee);
+        }
+    }
+    return cost;
+  };
+  std::vector<std::pair<size_t, llvm::Function *>> bySize;
+  for (llvm::Function *root : roots)
+    bySize.push_back({costOf(root), root});
+  llvm::stable_sort(bySize, [](const auto &a, const auto &b) {
+    return a.first > b.first;
+  });
+  std::vector<size_t> load(numParts, 0);
+  llvm::DenseMap<const llvm::GlobalValue *, unsigned> partOf;
+  for (auto &[cost, root] : bySize) {
+    unsigned lightest = std::min_element(load.begin(), load.end()) -
+                        load.begin();
+    load[lightest] += cost;
+    partOf[root] = lightest;
+  }
+  for (llvm::GlobalVariable &g : m.globals())
+    if (g.hasLocalLinkage() && !g.isConstant()) {
+      g.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      g.setVisibility(llvm::GlobalValue::HiddenVisibility);
+      if (!g.hasName())
+        g.setName("swaa.state");
+    }
+
+  std::vector<std::string> parts;
+  for (unsigned i = 0; i < numParts; ++i) {
+    llvm::ValueToValueMapTy map;
+    std::unique_ptr<llvm::Module> part =
+        llvm::CloneModule(m, map, [&](const llvm::GlobalValue *gv) {
+          if (gv->hasLocalLinkage())
+            return true;
+          auto it = partOf.find(gv);
+          return it == partOf.end() ? i == 0 : it->second == i;
+        });
+    std::string bitcode;
+    llvm::raw_string_ostream os(bitcode);
+    llvm::WriteBitcodeToFile(*part, os);
+    os.flush();
+    parts.push_back(std::move(bitcode));
+  }
+  return parts;
+}
+
 /// The CUDA back end's host code (gpu-to-llvm and the gpu.binary's
 /// translation) calls the mgpu* functions of MLIR's GPU runtime ABI and loads
 /// its kernels in global constructors. The shared object must load on a
@@ -260,6 +437,11 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
 
+  // A phase's timer (a no-op scope when nothing times this call).
+  auto phase = [&](StringRef name) {
+    return options.timing ? options.timing->nest(name) : TimingScope();
+  };
+  TimingScope translateTimer = phase("translate to LLVM IR");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "swaa_model");
@@ -282,14 +464,6 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
       return false;
   }
 
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string targetError;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, targetError);
-  if (!target) {
-    error = "no LLVM target for " + triple.str() + ": " + targetError;
-    return false;
-  }
   std::string cpu = options.hostCPU ? llvm::sys::getHostCPUName().str()
                                     : std::string("x86-64-v2");
   std::string features;
@@ -299,80 +473,92 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
       features += (features.empty() ? "" : ",") +
                   std::string(f.second ? "+" : "-") + f.first().str();
   }
-  llvm::TargetOptions targetOptions;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
-  if (!machine) {
-    error = "cannot create a target machine for " + triple.str();
-    return false;
-  }
-  llvmModule->setDataLayout(machine->createDataLayout());
-  llvmModule->setTargetTriple(triple);
-  auto optimize = makeOptimizingTransformer(3, 0, machine.get());
-  if (llvm::Error e = optimize(llvmModule.get())) {
-    error = "LLVM optimization failed: " + llvm::toString(std::move(e));
-    return false;
-  }
-  if (options.keepIR) {
-    std::error_code ec;
-    llvm::raw_fd_ostream ir((path + ".ll").str(), ec);
-    if (ec) {
-      error = "cannot write " + (path + ".ll").str() + ": " + ec.message();
-      return false;
-    }
-    llvmModule->print(ir, nullptr);
-    if (std::string why = closeOutput(ir); !why.empty()) {
-      error = "cannot write " + (path + ".ll").str() + ": " + why;
-      return false;
-    }
-  }
+  translateTimer.stop();
 
-  // The object file beside the output (inside the artifact's temporary
+  // The object files beside the output (inside the artifact's temporary
   // directory), removed on every path out of here and on an interrupt.
-  std::string object = (path + ".o").str();
-  llvm::sys::RemoveFileOnSignal(object);
-  auto dropObject = [&] {
-    llvm::sys::fs::remove(object);
-    llvm::sys::DontRemoveFileOnSignal(object);
+  std::vector<std::string> objects;
+  auto dropObjects = [&] {
+    for (const std::string &object : objects) {
+      llvm::sys::fs::remove(object);
+      llvm::sys::DontRemoveFileOnSignal(object);
+    }
   };
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(object, ec);
-    if (ec) {
-      error = "cannot write " + object + ": " + ec.message();
-      dropObject();
-      return false;
-    }
-    llvm::legacy::PassManager pm;
-    if (machine->addPassesToEmitFile(pm, os, nullptr,
-                                     llvm::CodeGenFileType::ObjectFile)) {
-      error = "the target cannot emit object files";
-      dropObject();
-      return false;
-    }
-    pm.run(*llvmModule);
-    if (std::string why = closeOutput(os); !why.empty()) {
-      error = "cannot write " + object + ": " + why;
-      dropObject();
+  auto objectPath = [&](unsigned part) {
+    std::string object =
+        (path + (part ? "." + std::to_string(part) : std::string()) + ".o")
+            .str();
+    llvm::sys::RemoveFileOnSignal(object);
+    objects.push_back(object);
+    return object;
+  };
+
+  // The module is optimized and compiled in parts on several threads when
+  // it has enough functions (the IR kept for --keep-ir is one module, so
+  // that build compiles it whole).
+  unsigned jobs = options.keepIR ? 1 : std::max(1u, options.jobs);
+  std::vector<std::string> parts;
+  if (jobs > 1)
+    parts = splitForCodegen(*llvmModule, jobs);
+  if (parts.size() > 1) {
+    TimingScope codegenTimer =
+        phase("LLVM -O3 and code generation (" + std::to_string(parts.size()) +
+              " parts in parallel)");
+    std::vector<std::string> paths, errors(parts.size());
+    for (unsigned i = 0; i < parts.size(); ++i)
+      paths.push_back(objectPath(i));
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < parts.size(); ++i)
+      threads.emplace_back([&, i] {
+        llvm::LLVMContext partContext;
+        llvm::Expected<std::unique_ptr<llvm::Module>> part =
+            llvm::parseBitcodeFile(
+                llvm::MemoryBufferRef(parts[i], "swaa_model_part"),
+                partContext);
+        if (!part) {
+          errors[i] = "cannot read part " + std::to_string(i) +
+                      " of the LLVM module: " +
+                      llvm::toString(part.takeError());
+          return;
+        }
+        compileToObject(**part, cpu, features, /*globalDCE=*/true, paths[i],
+                        errors[i]);
+      });
+    for (std::thread &t : threads)
+      t.join();
+    for (const std::string &e : errors)
+      if (!e.empty()) {
+        error = e;
+        dropObjects();
+        return false;
+      }
+  } else {
+    TimingScope codegenTimer = phase("LLVM -O3 and code generation");
+    std::string object = objectPath(0);
+    std::string irPath = options.keepIR ? (path + ".ll").str() : "";
+    if (!compileToObject(*llvmModule, cpu, features, /*globalDCE=*/false,
+                         object, error, irPath)) {
+      dropObjects();
       return false;
     }
   }
 
   // Link with the system compiler driver.
+  TimingScope linkTimer = phase("link (cc -shared)");
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc)
     cc = llvm::sys::findProgramByName("c++");
   if (!cc) {
-    dropObject();
+    dropObjects();
     error = "no C compiler (cc) on PATH to link the shared object";
     return false;
   }
   std::string out = path.str();
-  SmallVector<std::string> argv = {*cc, "-shared", "-o", out, object};
+  SmallVector<std::string> argv = {*cc, "-shared", "-o", out};
+  argv.append(objects.begin(), objects.end());
   if (!options.kernelsLibrary.empty()) {
     if (!llvm::sys::fs::exists(options.kernelsLibrary)) {
-      dropObject();
+      dropObjects();
       error = "the CPU kernel library " + options.kernelsLibrary +
               " is missing (rebuild swaa: it is built with swaa-compile)";
       return false;
@@ -395,7 +581,7 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
   std::string linkError;
   int rc = llvm::sys::ExecuteAndWait(*cc, argvRefs, std::nullopt, redirects, 0,
                                      0, &linkError);
-  dropObject();
+  dropObjects();
   std::string messages;
   if (rc != 0) {
     if (auto text = llvm::MemoryBuffer::getFile(log)) {

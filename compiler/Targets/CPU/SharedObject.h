@@ -14,6 +14,7 @@
 #define SWAA_COMPILER_TARGETS_CPU_SHAREDOBJECT_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <string>
@@ -40,6 +41,13 @@ struct SharedObjectOptions {
   /// `swaa_signature_size` (its length, an int64): what the entries take
   /// (Artifact.h, signatureOf), checked by the runtime against the manifest.
   std::string signature;
+  /// Threads for LLVM's -O3 and code generation: a module with several
+  /// functions is split into up to this many parts compiled side by side
+  /// and linked together (the same code as one part, sooner).
+  unsigned jobs = 1;
+  /// When set, the phases (LLVM IR, O3, code generation, link) are timed as
+  /// its children (swaa-compile --timing).
+  TimingScope *timing = nullptr;
 };
 
 /// Writes `path` from `module` (LLVM dialect). `entries` are the functions
