@@ -133,12 +133,12 @@ cl::opt<bool> timing(
              "recipe, each lowering pass, LLVM IR, -O3, code generation, "
              "link, weights (MLIR's timing tree)"),
     cl::cat(category));
-cl::opt<unsigned> jobs(
-    "jobs",
-    cl::desc("Threads for compiling (MLIR passes over several functions, "
-             "LLVM's -O3 and code generation in parts); default: the "
-             "machine's hardware threads; 1 compiles on one thread"),
-    cl::value_desc("N"), cl::init(0), cl::cat(targetCategory));
+cl::opt<unsigned>
+    jobs("jobs",
+         cl::desc("Threads for compiling (MLIR passes over several functions, "
+                  "LLVM's -O3 and code generation in parts); default: the "
+                  "machine's hardware threads; 1 compiles on one thread"),
+         cl::value_desc("N"), cl::init(0), cl::cat(targetCategory));
 cl::opt<bool> keepIR("keep-ir",
                      cl::desc("Keep the optimized LLVM IR (model.so.ll) in "
                               "the artifact"),

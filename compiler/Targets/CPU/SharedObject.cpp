@@ -275,27 +275,33 @@ bool compileToObject(llvm::Module &m, const std::string &cpu,
 /// The parts partition the externally visible functions, balanced by size
 /// (a function's instructions and those of the local functions it reaches,
 /// largest first into the lightest part). Every local function and local
-/// constant is copied into every part, so calls to them stay calls to local
-/// functions that -O3 inlines (compileToObject drops the unused copies);
+/// constant (and linkonce definition) is copied into every part, so calls to
+/// them stay calls to local functions that -O3 inlines (compileToObject drops
+/// the unused copies);
 /// local variables, which are state that must exist once, become hidden
 /// globals of the first part, as do the external variables.
 std::vector<std::string> splitForCodegen(llvm::Module &m, unsigned jobs) {
   for (llvm::GlobalVariable &g : m.globals())
     if (g.hasAppendingLinkage())
       return {};
-  if (!m.alias_empty() || !m.ifunc_empty() ||
-      !m.getComdatSymbolTable().empty())
+  if (!m.alias_empty() || !m.ifunc_empty() || !m.getComdatSymbolTable().empty())
     return {};
+  // Copied into every part: locals, and definitions a part may drop when
+  // it does not use them itself (linkonce, available_externally: weak in
+  // the object files, so the linker keeps one of the copies).
+  auto everywhere = [](const llvm::GlobalValue *gv) {
+    return gv->hasLocalLinkage() || gv->isDiscardableIfUnused();
+  };
   std::vector<llvm::Function *> roots;
   for (llvm::Function &f : m)
-    if (!f.isDeclaration() && !f.hasLocalLinkage())
+    if (!f.isDeclaration() && !everywhere(&f))
       roots.push_back(&f);
   unsigned numParts = std::min<size_t>(jobs, roots.size());
   if (numParts < 2)
     return {};
 
   // Cost of a root: its instructions and those of the locals it reaches.
-  auto costOf = [](llvm::Function *root) {
+  auto costOf = [&](llvm::Function *root) {
     size_t cost = 0;
     llvm::SmallPtrSet<llvm::Function *, 16> seen{root};
     llvm::SmallVector<llvm::Function *> work{root};
@@ -306,7 +312,7 @@ std::vector<std::string> splitForCodegen(llvm::Module &m, unsigned jobs) {
           ++cost;
           for (llvm::Value *operand : inst.operands())
             if (auto *callee = llvm::dyn_cast<llvm::Function>(operand))
-              if (callee->hasLocalLinkage() && !callee->isDeclaration() &&
+              if (everywhere(callee) && !callee->isDeclaration() &&
                   seen.insert(callee).second)
                 work.push_back(callee);
         }
@@ -316,14 +322,13 @@ std::vector<std::string> splitForCodegen(llvm::Module &m, unsigned jobs) {
   std::vector<std::pair<size_t, llvm::Function *>> bySize;
   for (llvm::Function *root : roots)
     bySize.push_back({costOf(root), root});
-  llvm::stable_sort(bySize, [](const auto &a, const auto &b) {
-    return a.first > b.first;
-  });
+  llvm::stable_sort(
+      bySize, [](const auto &a, const auto &b) { return a.first > b.first; });
   std::vector<size_t> load(numParts, 0);
   llvm::DenseMap<const llvm::GlobalValue *, unsigned> partOf;
   for (auto &[cost, root] : bySize) {
-    unsigned lightest = std::min_element(load.begin(), load.end()) -
-                        load.begin();
+    unsigned lightest =
+        std::min_element(load.begin(), load.end()) - load.begin();
     load[lightest] += cost;
     partOf[root] = lightest;
   }
@@ -340,7 +345,7 @@ std::vector<std::string> splitForCodegen(llvm::Module &m, unsigned jobs) {
     llvm::ValueToValueMapTy map;
     std::unique_ptr<llvm::Module> part =
         llvm::CloneModule(m, map, [&](const llvm::GlobalValue *gv) {
-          if (gv->hasLocalLinkage())
+          if (everywhere(gv))
             return true;
           auto it = partOf.find(gv);
           return it == partOf.end() ? i == 0 : it->second == i;
@@ -516,9 +521,9 @@ bool swaa::emitSharedObject(ModuleOp module, ArrayRef<std::string> entries,
                 llvm::MemoryBufferRef(parts[i], "swaa_model_part"),
                 partContext);
         if (!part) {
-          errors[i] = "cannot read part " + std::to_string(i) +
-                      " of the LLVM module: " +
-                      llvm::toString(part.takeError());
+          errors[i] =
+              "cannot read part " + std::to_string(i) +
+              " of the LLVM module: " + llvm::toString(part.takeError());
           return;
         }
         compileToObject(**part, cpu, features, /*globalDCE=*/true, paths[i],
