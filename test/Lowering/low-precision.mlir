@@ -50,6 +50,14 @@
 // KV:         %[[O:.+]] = attn.cache_attention {{.*}} ins(%[[QH]], %[[K1]], %[[K1]] : {{.*}}) at %{{.+}} -> tensor<1x2x1x4xf16>
 // KV:         arith.extf %[[O]] : tensor<1x2x1x4xf16> to tensor<1x2x1x4xf32>
 // KVBAD: swaa-low-precision: kv-dtype 'f16' with dtype 'bf16': a 16-bit model keeps its caches in its own type
+// An embedding table read one element at a time (a gather): each element is
+// widened as it is read, not the whole table on every call.
+// CHECK-LABEL: func.func @embed(
+// CHECK-SAME:    %[[T:[^:]+]]: tensor<10x8xbf16> {swaa.weight = "embed"}
+// CHECK-NOT:     tensor<10x8xf32>
+// CHECK:         %[[E:.+]] = tensor.extract %[[T]][%{{.+}}, %{{.+}}] : tensor<10x8xbf16>
+// CHECK-NEXT:    %[[EW:.+]] = arith.extf %[[E]] : bf16 to f32
+// CHECK-NEXT:    linalg.yield %[[EW]] : f32
 #map0 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
 #map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
@@ -77,4 +85,19 @@ func.func @decode(%x: tensor<1x1x8xf32> {swaa.input = "x"}, %w: tensor<8x8xf32> 
   %g = tensor.collapse_shape %o [[0], [1, 2, 3]] : tensor<1x2x1x4xf32> into tensor<1x8xf32>
   %y = tensor.expand_shape %g [[0, 1], [2]] output_shape [1, 1, 8] : tensor<1x8xf32> into tensor<1x1x8xf32>
   return %y, %k1 : tensor<1x1x8xf32>, tensor<1x2x20x4xf32>
+}
+
+func.func @embed(%ids: tensor<1x2xi64> {swaa.input = "input_ids"}, %table: tensor<10x8xf32> {swaa.weight = "embed"})
+    -> (tensor<1x2x8xf32> {swaa.output = "y"}) attributes {swaa.entry = "prefill"} {
+  %e = tensor.empty() : tensor<1x2x8xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ids : tensor<1x2xi64>) outs(%e : tensor<1x2x8xf32>) {
+  ^bb0(%id: i64, %out: f32):
+    %r = arith.index_cast %id : i64 to index
+    %c = linalg.index 2 : index
+    %v = tensor.extract %table[%r, %c] : tensor<10x8xf32>
+    linalg.yield %v : f32
+  } -> tensor<1x2x8xf32>
+  return %g : tensor<1x2x8xf32>
 }
