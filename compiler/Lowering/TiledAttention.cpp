@@ -119,6 +119,9 @@ private:
 
   /// Keys per step of the row kernel: one vector of scores.
   static constexpr int64_t kRowKeys = 8;
+  /// The most state rows a one-row tile unrolls (query heads per key/value
+  /// head): more would not stay in registers.
+  static constexpr int64_t kMaxSharedRows = 8;
   /// The row kernel (one state row at a time, head and value dimensions as
   /// vectors) needs static ones; grouped mode only (the decode nest).
   bool rowKernel() {
@@ -334,8 +337,31 @@ private:
       vector::StoreOp::create(b, loc, splat(accType, zeroF), st.acc,
                               ValueRange{vr, zero});
     });
-    for (auto [from, to] : visits)
-      rowSteps(from, to, t, st, d, dv, k, v, mask);
+    // A tile of one query row (decode's): its state rows are the group's
+    // heads, unrolled so that they share each key and value row's load.
+    auto steps = [&](const Tile &tile, std::optional<int64_t> shared) {
+      for (auto [from, to] : visits)
+        rowSteps(from, to, tile, st, d, dv, k, v, mask, shared);
+    };
+    if (g && *g <= kMaxSharedRows) {
+      Tile single = t;
+      single.nRows = one;
+      single.nVirtual = idx(*g);
+      if (tq == 1) {
+        steps(single, *g);
+      } else {
+        auto choice = scf::IfOp::create(
+            b, loc, TypeRange{}, cmp(arith::CmpIPredicate::eq, t.nRows, one),
+            /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(choice.thenBlock());
+        steps(single, *g);
+        b.setInsertionPointToStart(choice.elseBlock());
+        steps(t, std::nullopt);
+      }
+    } else {
+      steps(t, std::nullopt);
+    }
     forLoop(zero, t.nVirtual, [&](Value vr) {
       Value m = memref::LoadOp::create(b, loc, st.m, vr);
       Value l = memref::LoadOp::create(b, loc, st.l, vr);
@@ -370,89 +396,198 @@ private:
     Value q, m, l, acc;
   };
 
-  /// The keys [from, to) in steps of kRowKeys, every state row per step.
+  /// The keys [from, to) in steps of kRowKeys, every state row per step:
+  /// with `sharedRows` (R), the tile's R state rows are unrolled and share
+  /// each load (and widening, for a 16-bit cache) of the step's key and
+  /// value rows; otherwise a loop over the state rows.
   void rowSteps(Value from, Value to, const Tile &t, const RowBuffers &st,
-                int64_t d, int64_t dv, Value k, Value v, Value mask) {
-    auto qType = VectorType::get({d}, f32);
+                int64_t d, int64_t dv, Value k, Value v, Value mask,
+                std::optional<int64_t> sharedRows) {
+    forLoop(from, to, idx(kRowKeys), [&](Value j0) {
+      Value last = sub(to, idx(1));
+      Step s;
+      for (int64_t c = 0; c < kRowKeys; ++c) {
+        Value j = add(j0, idx(c));
+        s.inRange.push_back(cmp(arith::CmpIPredicate::slt, j, to));
+        s.keyAt.push_back(minI(j, last));
+        s.slots.push_back(slot(s.keyAt.back()));
+      }
+      if (sharedRows) {
+        SmallVector<Value> vrs;
+        for (int64_t r = 0; r < *sharedRows; ++r)
+          vrs.push_back(idx(r));
+        stepRows(vrs, s, t, st, d, dv, k, v, mask);
+        return;
+      }
+      forLoop(idx(0), t.nVirtual,
+              [&](Value vr) { stepRows(vr, s, t, st, d, dv, k, v, mask); });
+    });
+  }
+
+  /// A step's keys: whether each is before the range's end, its position
+  /// (the last one's past the end) and its cache slot.
+  struct Step {
+    SmallVector<Value> inRange, keyAt, slots;
+  };
+
+  /// One step of kRowKeys keys for the state rows `vrs`.
+  void stepRows(ArrayRef<Value> vrs, const Step &s, const Tile &t,
+                const RowBuffers &st, int64_t d, int64_t dv, Value k, Value v,
+                Value mask) {
     auto vType = VectorType::get({dv}, f32);
     auto sType = VectorType::get({kRowKeys}, f32);
     Value negInf = fconst(-std::numeric_limits<float>::infinity());
     Value zero = idx(0);
-    forLoop(from, to, idx(kRowKeys), [&](Value j0) {
-      Value last = sub(to, idx(1));
-      SmallVector<Value> inRange, keyAt, slots;
+    size_t rows = vrs.size();
+    SmallVector<Value> raw =
+        stepScores(vrs, st, d, [&](int64_t c, VectorType type, int64_t e) {
+          return loadVector(k, {t.bIdx, t.hk, s.slots[c], idx(e)}, type);
+        });
+    SmallVector<Value> p(rows), mNew(rows), l(rows), acc(rows);
+    for (size_t r = 0; r < rows; ++r) {
+      Value vr = vrs[r];
+      QueryRow qr = queryRow(t, vr);
+      Value i = add(offset, qr.row);
+      Value scores = splat(sType, negInf);
       for (int64_t c = 0; c < kRowKeys; ++c) {
-        Value j = add(j0, idx(c));
-        inRange.push_back(cmp(arith::CmpIPredicate::slt, j, to));
-        keyAt.push_back(minI(j, last));
-        slots.push_back(slot(keyAt.back()));
+        Value jc = s.keyAt[c];
+        Value score = vector::ExtractOp::create(b, loc, raw[r], c);
+        if (a.softcap)
+          score = softcapScore(score, *a.softcap);
+        if (mask) {
+          Value mv = load(
+              mask, {maskIndex(mask, 0, t.bIdx), maskIndex(mask, 1, qr.head),
+                     maskIndex(mask, 2, qr.row), maskIndex(mask, 3, jc)});
+          score = arith::AddFOp::create(b, loc, score, mv);
+        }
+        Value visible = s.inRange[c];
+        if (Value contract = visibleKey(i, jc))
+          visible = arith::AndIOp::create(b, loc, visible, contract);
+        score = arith::SelectOp::create(b, loc, visible, score, negInf);
+        scores = vector::InsertOp::create(b, loc, score, scores, c);
       }
-      forLoop(zero, t.nVirtual, [&](Value vr) {
-        QueryRow qr = queryRow(t, vr);
-        Value i = add(offset, qr.row);
-        Value qv = vector::LoadOp::create(b, loc, qType, st.q,
-                                          ValueRange{vr, zero});
-        Value scores = splat(sType, negInf);
-        for (int64_t c = 0; c < kRowKeys; ++c) {
-          Value jc = keyAt[c];
-          Value kv = loadVector(k, {t.bIdx, t.hk, slots[c], zero}, qType);
-          Value score = vector::ReductionOp::create(
+      Value mOld = memref::LoadOp::create(b, loc, st.m, vr);
+      mNew[r] = arith::MaximumFOp::create(
+          b, loc, mOld,
+          vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF,
+                                      scores));
+      // Nothing visible yet: the state stays as it is (weights 0, scale 1)
+      // instead of exp(-inf - -inf).
+      Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                         mNew[r], negInf);
+      Value alpha = arith::SelectOp::create(
+          b, loc, live,
+          math::ExpOp::create(b, loc,
+                              arith::SubFOp::create(b, loc, mOld, mNew[r])),
+          fconst(1.0));
+      p[r] = arith::SelectOp::create(
+          b, loc, live,
+          math::ExpOp::create(
+              b, loc,
+              arith::SubFOp::create(b, loc, scores, splat(sType, mNew[r]))),
+          splat(sType, fconst(0.0)));
+      Value lOld = memref::LoadOp::create(b, loc, st.l, vr);
+      l[r] = arith::AddFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, lOld, alpha),
+          vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, p[r],
+                                      Value(), fast()));
+      acc[r] = arith::MulFOp::create(
+          b, loc,
+          vector::LoadOp::create(b, loc, vType, st.acc, ValueRange{vr, zero}),
+          splat(vType, alpha));
+    }
+    for (int64_t c = 0; c < kRowKeys; ++c) {
+      Value vv = loadVector(v, {t.bIdx, t.hk, s.slots[c], zero}, vType);
+      for (size_t r = 0; r < rows; ++r) {
+        Value pc = vector::ExtractOp::create(b, loc, p[r], c);
+        acc[r] = vector::FMAOp::create(b, loc, splat(vType, pc), vv, acc[r]);
+      }
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      vector::StoreOp::create(b, loc, acc[r], st.acc, ValueRange{vrs[r], zero});
+      memref::StoreOp::create(b, loc, mNew[r], st.m, vrs[r]);
+      memref::StoreOp::create(b, loc, l[r], st.l, vrs[r]);
+    }
+  }
+
+  /// The dot products of each state row's query (`vrs`) with the step's
+  /// kRowKeys key rows, one vector per row (lane c: key c). `keyChunk(c,
+  /// type, e)` loads elements [e, e + type's size) of key row c as f32,
+  /// once for all the rows. With a head size that is a multiple of
+  /// kRowKeys, each key's products are summed in kRowKeys lanes by FMAs
+  /// over the head's chunks (no reduction per key), then the kRowKeys
+  /// partial vectors are transposed and summed at once (sumLanes: the
+  /// pairwise adds of three rounds of shuffles, which x86 selects as
+  /// horizontal adds). Otherwise one reduction per key.
+  SmallVector<Value>
+  stepScores(ArrayRef<Value> vrs, const RowBuffers &st, int64_t d,
+             function_ref<Value(int64_t, VectorType, int64_t)> keyChunk) {
+    auto sType = VectorType::get({kRowKeys}, f32);
+    size_t rows = vrs.size();
+    SmallVector<Value> out;
+    if (d % kRowKeys != 0) {
+      auto qType = VectorType::get({d}, f32);
+      SmallVector<Value> qv;
+      for (Value vr : vrs)
+        qv.push_back(vector::LoadOp::create(b, loc, qType, st.q,
+                                            ValueRange{vr, idx(0)}));
+      SmallVector<SmallVector<Value>> lanes(rows);
+      for (int64_t c = 0; c < kRowKeys; ++c) {
+        Value kv = keyChunk(c, qType, 0);
+        for (size_t r = 0; r < rows; ++r)
+          lanes[r].push_back(vector::ReductionOp::create(
               b, loc, vector::CombiningKind::ADD,
-              arith::MulFOp::create(b, loc, qv, kv, fast()), Value(), fast());
-          if (a.softcap)
-            score = softcapScore(score, *a.softcap);
-          if (mask) {
-            Value mv = load(mask, {maskIndex(mask, 0, t.bIdx),
-                                   maskIndex(mask, 1, qr.head),
-                                   maskIndex(mask, 2, qr.row),
-                                   maskIndex(mask, 3, jc)});
-            score = arith::AddFOp::create(b, loc, score, mv);
-          }
-          Value visible = inRange[c];
-          if (Value contract = visibleKey(i, jc))
-            visible = arith::AndIOp::create(b, loc, visible, contract);
-          score = arith::SelectOp::create(b, loc, visible, score, negInf);
-          scores = vector::InsertOp::create(b, loc, score, scores, c);
+              arith::MulFOp::create(b, loc, qv[r], kv, fast()), Value(),
+              fast()));
+      }
+      for (size_t r = 0; r < rows; ++r)
+        out.push_back(vector::FromElementsOp::create(b, loc, sType, lanes[r]));
+      return out;
+    }
+    SmallVector<SmallVector<Value>> partials(rows);
+    for (int64_t c = 0; c < kRowKeys; ++c) {
+      SmallVector<Value> sum(rows);
+      for (int64_t e = 0; e < d; e += kRowKeys) {
+        Value kc = keyChunk(c, sType, e);
+        for (size_t r = 0; r < rows; ++r) {
+          Value qc = vector::LoadOp::create(b, loc, sType, st.q,
+                                            ValueRange{vrs[r], idx(e)});
+          sum[r] =
+              sum[r]
+                  ? vector::FMAOp::create(b, loc, qc, kc, sum[r]).getResult()
+                  : arith::MulFOp::create(b, loc, qc, kc, fast()).getResult();
         }
-        Value mOld = memref::LoadOp::create(b, loc, st.m, vr);
-        Value mNew = arith::MaximumFOp::create(
-            b, loc, mOld,
-            vector::ReductionOp::create(
-                b, loc, vector::CombiningKind::MAXIMUMF, scores));
-        // Nothing visible yet: the state stays as it is (weights 0, scale
-        // 1) instead of exp(-inf - -inf).
-        Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
-                                           mNew, negInf);
-        Value alpha = arith::SelectOp::create(
-            b, loc, live,
-            math::ExpOp::create(b, loc,
-                                arith::SubFOp::create(b, loc, mOld, mNew)),
-            fconst(1.0));
-        Value p = arith::SelectOp::create(
-            b, loc, live,
-            math::ExpOp::create(
-                b, loc,
-                arith::SubFOp::create(b, loc, scores, splat(sType, mNew))),
-            splat(sType, fconst(0.0)));
-        Value lOld = memref::LoadOp::create(b, loc, st.l, vr);
-        Value l = arith::AddFOp::create(
-            b, loc, arith::MulFOp::create(b, loc, lOld, alpha),
-            vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, p,
-                                        Value(), fast()));
-        Value acc = arith::MulFOp::create(
-            b, loc,
-            vector::LoadOp::create(b, loc, vType, st.acc, ValueRange{vr, zero}),
-            splat(vType, alpha));
-        for (int64_t c = 0; c < kRowKeys; ++c) {
-          Value vv = loadVector(v, {t.bIdx, t.hk, slots[c], zero}, vType);
-          Value pc = vector::ExtractOp::create(b, loc, p, c);
-          acc = vector::FMAOp::create(b, loc, splat(vType, pc), vv, acc);
-        }
-        vector::StoreOp::create(b, loc, acc, st.acc, ValueRange{vr, zero});
-        memref::StoreOp::create(b, loc, mNew, st.m, vr);
-        memref::StoreOp::create(b, loc, l, st.l, vr);
-      });
-    });
+      }
+      for (size_t r = 0; r < rows; ++r)
+        partials[r].push_back(sum[r]);
+    }
+    for (size_t r = 0; r < rows; ++r)
+      out.push_back(sumLanes(partials[r]));
+    return out;
+  }
+
+  /// The sums of kRowKeys (8) vectors of 8 lanes, as one vector: lane c is
+  /// the sum of vector c's lanes. Three rounds of pairwise adds of shuffled
+  /// lanes (x86's vhaddps pattern, within 128-bit halves), then the halves
+  /// combined.
+  Value sumLanes(ArrayRef<Value> v) {
+    static_assert(kRowKeys == 8, "sumLanes transposes 8 x 8");
+    auto hadd = [&](Value x, Value y) -> Value {
+      Value even = vector::ShuffleOp::create(
+          b, loc, x, y, ArrayRef<int64_t>{0, 2, 8, 10, 4, 6, 12, 14});
+      Value odd = vector::ShuffleOp::create(
+          b, loc, x, y, ArrayRef<int64_t>{1, 3, 9, 11, 5, 7, 13, 15});
+      return arith::AddFOp::create(b, loc, even, odd);
+    };
+    // t0: lanes 0-3 of v0..v3 summed (low half), lanes 4-7 (high half); t1
+    // the same for v4..v7.
+    Value t0 = hadd(hadd(v[0], v[1]), hadd(v[2], v[3]));
+    Value t1 = hadd(hadd(v[4], v[5]), hadd(v[6], v[7]));
+    Value low = vector::ShuffleOp::create(
+        b, loc, t0, t1, ArrayRef<int64_t>{0, 1, 2, 3, 8, 9, 10, 11});
+    Value high = vector::ShuffleOp::create(
+        b, loc, t0, t1, ArrayRef<int64_t>{4, 5, 6, 7, 12, 13, 14, 15});
+    return arith::AddFOp::create(b, loc, low, high);
   }
 
   Value splat(VectorType type, Value x) {

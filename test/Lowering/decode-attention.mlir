@@ -1,13 +1,14 @@
 // attn-lower-tiled with a vector width, for fewer query rows than lanes
 // (decode): the row kernel. The query heads of a group (9 query heads, 3
 // key/value heads) walk their key/value head's keys together: per step of 8
-// keys, every state row (3 heads x 1 row) takes a dot product per key, the 8
-// exponentials as one vector (the polynomial, as every exp of the kernels
-// here) and 8 value rows accumulated by FMAs, so that each key and value
-// row comes from memory once. The states (scaled query, running max, sum,
-// accumulator) sit in small buffers. The visible keys are split into
-// parallel splits of about 256 (whole key tiles); a second parallel loop
-// merges the splits per (batch, head, row).
+// keys, every state row (3 heads x 1 row) takes the 8 keys' dot products as
+// one vector (no reduction per key), the 8 exponentials as one vector (the
+// polynomial, as every exp of the kernels here) and 8 value rows
+// accumulated by FMAs, so that each key and value row comes from memory
+// once. The states (scaled query, running max, sum, accumulator) sit in
+// small buffers. The visible keys are split into parallel splits of about
+// 256 (whole key tiles); a second parallel loop merges the splits per
+// (batch, head, row).
 // RUN: swaa-opt %s --attn-lower-tiled="vector-width=16" --cse | FileCheck %s
 
 // CHECK-LABEL: func.func @decode
@@ -25,14 +26,23 @@
 // CHECK:           vector.load %{{.+}} : memref<1x9x1x64xf32, {{.+}}>, vector<64xf32>
 // CHECK:           vector.store %{{.+}}, %[[QS]]
 // CHECK:           scf.for %{{.+}} step %c8 {
-// CHECK:             scf.for
-// CHECK:               vector.load %[[QS]]
-// CHECK-COUNT-8:       vector.reduction <add>, %{{.+}} : vector<64xf32> into f32
-// CHECK:               vector.reduction <maximumf>, %{{.+}} : vector<8xf32> into f32
-// CHECK:               arith.subf %{{.+}}, %{{.+}} : vector<8xf32>
-// CHECK:               vector.load %[[ACC]]
-// CHECK-COUNT-8:       vector.fma %{{.+}} : vector<64xf32>
-// CHECK:               vector.store %{{.+}}, %[[ACC]]
+// One query row: the group's 3 state rows are unrolled (no loop over them)
+// and share each load of a key chunk. The scores of the step: per key and
+// row, FMAs over the head's 8-lane chunks (8 chunks of 64: a multiply and 7
+// FMAs), then the 8 partial vectors transposed and summed (3 rounds of 2
+// shuffles and an add, then 2 shuffles), no reduction per key.
+// CHECK-NOT:         scf.for
+// CHECK:             %[[KC:.+]] = vector.load %{{.+}} : memref<1x3x?x64xf32{{.*}}>, vector<8xf32>
+// CHECK-NEXT:        %[[Q0:.+]] = vector.load %[[QS]][%c0, %c0] : memref<3x64xf32>, vector<8xf32>
+// CHECK-NEXT:        arith.mulf %[[Q0]], %[[KC]] {{.*}}: vector<8xf32>
+// CHECK-NEXT:        %[[Q1:.+]] = vector.load %[[QS]][%c1, %c0] : memref<3x64xf32>, vector<8xf32>
+// CHECK-NEXT:        arith.mulf %[[Q1]], %[[KC]] {{.*}}: vector<8xf32>
+// CHECK-COUNT-168:   vector.fma %{{.+}} : vector<8xf32>
+// CHECK-COUNT-42:    vector.shuffle
+// CHECK-COUNT-3:     vector.reduction <maximumf>, %{{.+}} : vector<8xf32> into f32
+// CHECK-COUNT-24:    vector.fma %{{.+}} : vector<64xf32>
+// CHECK-NOT:         vector.reduction <add>, %{{.+}} : vector<64xf32>
+// CHECK:             vector.store %{{.+}}, %[[ACC]]
 // CHECK:           memref.store %{{.+}}, %[[PMAX]]
 // CHECK:           memref.store %{{.+}}, %[[PSUM]]
 // CHECK:           vector.store %{{.+}}, %[[PACC]]
