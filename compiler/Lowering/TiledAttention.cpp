@@ -544,14 +544,19 @@ private:
         out.push_back(vector::FromElementsOp::create(b, loc, sType, lanes[r]));
       return out;
     }
+    // Each row's query in chunks, loaded once for the step's keys.
+    SmallVector<SmallVector<Value>> qChunks(rows);
+    for (size_t r = 0; r < rows; ++r)
+      for (int64_t e = 0; e < d; e += kRowKeys)
+        qChunks[r].push_back(vector::LoadOp::create(
+            b, loc, sType, st.q, ValueRange{vrs[r], idx(e)}));
     SmallVector<SmallVector<Value>> partials(rows);
     for (int64_t c = 0; c < kRowKeys; ++c) {
       SmallVector<Value> sum(rows);
       for (int64_t e = 0; e < d; e += kRowKeys) {
         Value kc = keyChunk(c, sType, e);
         for (size_t r = 0; r < rows; ++r) {
-          Value qc = vector::LoadOp::create(b, loc, sType, st.q,
-                                            ValueRange{vrs[r], idx(e)});
+          Value qc = qChunks[r][e / kRowKeys];
           sum[r] =
               sum[r]
                   ? vector::FMAOp::create(b, loc, qc, kc, sum[r]).getResult()

@@ -32,11 +32,14 @@
 // FMAs), then the 8 partial vectors transposed and summed (3 rounds of 2
 // shuffles and an add, then 2 shuffles), no reduction per key.
 // CHECK-NOT:         scf.for
+// Each row's query chunks are loaded once per step (3 rows x 8 chunks).
+// CHECK:             %[[Q0:.+]] = vector.load %[[QS]][%c0, %c0] : memref<3x64xf32>, vector<8xf32>
+// CHECK:             %[[Q1:.+]] = vector.load %[[QS]][%c1, %c0] : memref<3x64xf32>, vector<8xf32>
+// CHECK:             %[[Q2:.+]] = vector.load %[[QS]][%c2, %c0] : memref<3x64xf32>, vector<8xf32>
 // CHECK:             %[[KC:.+]] = vector.load %{{.+}} : memref<1x3x?x64xf32{{.*}}>, vector<8xf32>
-// CHECK-NEXT:        %[[Q0:.+]] = vector.load %[[QS]][%c0, %c0] : memref<3x64xf32>, vector<8xf32>
 // CHECK-NEXT:        arith.mulf %[[Q0]], %[[KC]] {{.*}}: vector<8xf32>
-// CHECK-NEXT:        %[[Q1:.+]] = vector.load %[[QS]][%c1, %c0] : memref<3x64xf32>, vector<8xf32>
 // CHECK-NEXT:        arith.mulf %[[Q1]], %[[KC]] {{.*}}: vector<8xf32>
+// CHECK-NEXT:        arith.mulf %[[Q2]], %[[KC]] {{.*}}: vector<8xf32>
 // CHECK-COUNT-168:   vector.fma %{{.+}} : vector<8xf32>
 // CHECK-COUNT-42:    vector.shuffle
 // CHECK-COUNT-3:     vector.reduction <maximumf>, %{{.+}} : vector<8xf32> into f32
