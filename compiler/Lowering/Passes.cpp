@@ -388,8 +388,12 @@ struct SwaaSequentializeNestedParallelPass final
   void runOnOperation() override {
     SmallVector<scf::ParallelOp> nested;
     getOperation()->walk([&](scf::ParallelOp op) {
-      if (op.getNumReductions() == 0 &&
-          op->getParentOfType<LoopLikeOpInterface>())
+      // Nested: inside a loop other than a chunk of swaa-chunk-rows (one
+      // thread team per chunk, each op on all threads, is what it wants).
+      bool inLoop = false;
+      for (Operation *p = op->getParentOp(); p && !inLoop; p = p->getParentOp())
+        inLoop = isa<LoopLikeOpInterface>(p) && !p->hasAttr(kChunkLoopAttr);
+      if (op.getNumReductions() == 0 && inLoop)
         nested.push_back(op);
     });
     IRRewriter rewriter(&getContext());
@@ -524,30 +528,38 @@ struct SwaaProfileOpsPass final
         auto hook = func::FuncOp::create(b, module.getLoc(), name, hookType);
         hook.setPrivate();
       }
-    for (auto fn : module.getOps<func::FuncOp>()) {
-      if (!fn->hasAttr("swaa.entry") || fn.isExternal())
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr("swaa.entry") && !fn.isExternal())
+        bracket(b, fn.getBody().front());
+  }
+
+  /// Brackets the ops of `block`, and of the scf.for loops in it (the
+  /// chunks of swaa-chunk-rows), with the hooks of their kind.
+  static void bracket(OpBuilder &b, Block &block) {
+    auto i32 = b.getI32Type();
+    for (Operation &op :
+         llvm::make_early_inc_range(block.without_terminator())) {
+      if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        bracket(b, *loop.getBody());
         continue;
-      for (Operation &op : llvm::make_early_inc_range(
-               fn.getBody().front().without_terminator())) {
-        int kind = -1;
-        if (isa<attn::AttentionOp, attn::CacheAttentionOp>(op))
-          kind = 0;
-        else if (isa<attn::CacheAppendOp>(op))
-          kind = 1;
-        else if (auto l = dyn_cast<linalg::LinalgOp>(op))
-          kind =
-              l.getNumReductionLoops() > 0 && l.getNumDpsInputs() >= 2 ? 2 : 3;
-        if (kind < 0)
-          continue;
-        Location loc = op.getLoc();
-        b.setInsertionPoint(&op);
-        Value k = arith::ConstantIntOp::create(b, loc, i32, kind);
-        func::CallOp::create(b, loc, "swaa_profile_begin", TypeRange{},
-                             ValueRange{k});
-        b.setInsertionPointAfter(&op);
-        func::CallOp::create(b, loc, "swaa_profile_end", TypeRange{},
-                             ValueRange{k});
       }
+      int kind = -1;
+      if (isa<attn::AttentionOp, attn::CacheAttentionOp>(op))
+        kind = 0;
+      else if (isa<attn::CacheAppendOp>(op))
+        kind = 1;
+      else if (auto l = dyn_cast<linalg::LinalgOp>(op))
+        kind = l.getNumReductionLoops() > 0 && l.getNumDpsInputs() >= 2 ? 2 : 3;
+      if (kind < 0)
+        continue;
+      Location loc = op.getLoc();
+      b.setInsertionPoint(&op);
+      Value k = arith::ConstantIntOp::create(b, loc, i32, kind);
+      func::CallOp::create(b, loc, "swaa_profile_begin", TypeRange{},
+                           ValueRange{k});
+      b.setInsertionPointAfter(&op);
+      func::CallOp::create(b, loc, "swaa_profile_end", TypeRange{},
+                           ValueRange{k});
     }
   }
 };

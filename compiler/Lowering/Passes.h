@@ -79,6 +79,23 @@ FailureOr<Value> lowerAttentionToGPU(RewriterBase &rewriter, Operation *op,
 /// gpu.barrier (an external model; buffer deallocation asks every op).
 void registerGPUExternalModels(DialectRegistry &registry);
 
+/// The ops that swaa-chunk-rows would compute with `consumer` a chunk of
+/// rows at a time (ChunkRows.cpp), in block order: the row-local linalg ops
+/// that produce its input and that nothing else reads. Failure when
+/// `consumer` is not a contraction against a weight or the chain does not
+/// widen the rows.
+/// The unit attribute of swaa-chunk-rows' loops: sequential loops whose
+/// bodies keep their parallel loops.
+constexpr llvm::StringLiteral kChunkLoopAttr = "swaa.chunk_loop";
+
+FailureOr<SmallVector<Operation *>> rowChunkChain(linalg::LinalgOp consumer);
+
+/// Replaces `consumer` and its chain (rowChunkChain) with an scf.for over
+/// chunks of `rows` rows of the last row dimension, each op tiled on the
+/// chunk; returns the loop.
+FailureOr<scf::ForOp> chunkRows(RewriterBase &rewriter,
+                                linalg::LinalgOp consumer, int64_t rows);
+
 #define GEN_PASS_DECL
 #include "compiler/Lowering/Passes.h.inc"
 

@@ -146,6 +146,42 @@ def SwaaVectorizeContractionsPass : Pass<"swaa-vectorize-contractions"> {
   ];
 }
 
+def SwaaChunkRowsPass : Pass<"swaa-chunk-rows"> {
+  let summary = "compute an MLP a chunk of rows at a time (bounded activations)";
+  let description = [{
+    A contraction against a weight (the MLP's down projection) and the
+    row-local ops that produce its input (the gate and up projections, the
+    activation, their product: linalg ops whose results only the chain
+    reads, each reading its operands row by row) become one `scf.for` over
+    chunks of `rows` rows of the last row dimension (the sequence); inside,
+    each op is its tile on the chunk. The widening intermediates are then
+    `rows` rows tall whatever the prompt's length: at SmolLM2's 8k-token
+    prefill, two 48 MiB buffers become two of 6 MiB. Applies only where the
+    chain holds a contraction with wider rows than the result (a chain that
+    does not widen saves nothing). Runs on tensors, before the contractions
+    are lowered.
+
+    ```mlir
+    // %up, %gate: [?, ?, 1536] = %x [?, ?, 576] x weights; %down: 576 wide
+    %down = linalg.generic ... ins(%act, %w_down) ...
+    // becomes
+    %r = scf.for %i = %c0 to %seq step %c1024 iter_args(%acc = %empty) {
+      %x_i = tensor.extract_slice %x[0, %i, 0] [%b, %n, 576] ...
+      ... the chain on %x_i, rows [%i, %i + %n) ...
+      %ins = tensor.insert_slice %down_i into %acc[0, %i, 0] ...
+      scf.yield %ins
+    }
+    ```
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"1024",
+           "rows per chunk (of the last row dimension)">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def SwaaFuseElementwisePass : Pass<"swaa-fuse-elementwise"> {
   let summary = "fuse chains of elementwise linalg ops on tensors";
   let description = [{
@@ -389,7 +425,9 @@ def SwaaSequentializeNestedParallelPass
     Only the outermost parallel loop of a nest becomes an OpenMP region (a
     nested one would start a thread team per outer iteration); the parallel
     loops inside any other loop become plain `scf.for` nests, which LLVM then
-    vectorizes. Loops with reductions are left alone.
+    vectorizes. Loops with reductions are left alone, and so are the loops in
+    the chunks of swaa-chunk-rows (`scf.for` marked `swaa.chunk_loop`: one
+    thread team per op of a chunk, as for the ops of a whole prompt).
   }];
 }
 

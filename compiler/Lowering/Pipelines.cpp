@@ -110,6 +110,10 @@ void swaa::buildTiledCPUPipeline(OpPassManager &pm,
 
 void swaa::buildCPUPipeline(OpPassManager &pm,
                             const CPUPipelineOptions &options) {
+  // Before the profile hooks, which then bracket each op in the chunks.
+  if (options.chunkRows > 0)
+    pm.addNestedPass<func::FuncOp>(
+        createSwaaChunkRowsPass({options.chunkRows.getValue()}));
   if (options.profile)
     pm.addPass(createSwaaProfileOpsPass());
   pm.addPass(createAttnLowerTiledPass(

@@ -67,6 +67,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "(swaa-vectorize-contractions{library}); off: generated "
                      "register blocks"),
       llvm::cl::init(true)};
+  Option<int64_t> chunkRows{
+      *this, "chunk-rows",
+      llvm::cl::desc("rows per chunk of an MLP (swaa-chunk-rows: bounded "
+                     "activation memory); 0: whole prompts"),
+      llvm::cl::init(1024)};
   Option<bool> profile{*this, "profile",
                        llvm::cl::desc("time ops by kind through the "
                                       "runtime's swaa_profile_* hooks"),

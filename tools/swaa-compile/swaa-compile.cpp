@@ -114,6 +114,12 @@ cl::opt<int64_t> keyTile(
     cl::desc("Keys per attention tile (cpu: default 64; cuda: keys staged "
              "in shared memory, default 32)"),
     cl::init(64), cl::cat(targetCategory));
+cl::opt<int64_t> chunkRowsFlag(
+    "chunk-rows",
+    cl::desc("cpu: an MLP (gate, up, activation, down) runs on chunks of "
+             "this many prompt rows, so its wide intermediates stay this "
+             "tall at any prompt length (default 1024; 0: whole prompts)"),
+    cl::init(1024), cl::cat(targetCategory));
 cl::opt<std::string> dtypeFlag(
     "dtype",
     cl::desc("Precision: f32 (default), or bf16 / f16: weights and KV caches "
@@ -481,6 +487,8 @@ int main(int argc, char **argv) {
     return fail("an artifact is a directory: give -o DIR.swaa");
   if (queryTile < 1 || keyTile < 1)
     return fail("--query-tile and --key-tile must be at least 1");
+  if (chunkRowsFlag < 0)
+    return fail("--chunk-rows must be 0 (whole prompts) or more");
 
   if (targetFlag == "cuda" &&
       (emit == Emit::PTX || emit == Emit::LLVM || artifact)) {
@@ -593,6 +601,7 @@ int main(int argc, char **argv) {
     PassManager pm(&mlirContext);
     swaa::CPUPipelineOptions cpu;
     cpu.queryTile = queryTile;
+    cpu.chunkRows = chunkRowsFlag;
     cpu.keyTile = keyTile;
     cpu.vectorWidth = swaa::cpuVectorWidth(/*hostCPU=*/!portable);
     cpu.openmp = !noOpenMP;
