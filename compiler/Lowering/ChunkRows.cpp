@@ -188,14 +188,11 @@ swaa::rowChunkChain(linalg::LinalgOp consumer) {
 
 FailureOr<scf::ForOp> swaa::chunkRows(RewriterBase &rewriter,
                                       linalg::LinalgOp consumer,
+                                      ArrayRef<Operation *> ordered,
                                       int64_t chunk) {
-  FailureOr<SmallVector<Operation *>> chain = rowChunkChain(consumer);
-  if (chunk < 1 || failed(chain))
-    return rewriter.notifyMatchFailure(
-        consumer, "not a weight contraction fed by a widening row-local "
-                  "chain");
+  if (chunk < 1 || ordered.empty())
+    return rewriter.notifyMatchFailure(consumer, "no chain or no chunk size");
   unsigned rows = consumer.getNumLoops() - 2;
-  SmallVector<Operation *> &ordered = *chain;
 
   Location loc = consumer.getLoc();
   rewriter.setInsertionPoint(consumer);
@@ -363,8 +360,7 @@ struct SwaaChunkRowsPass final
       if (failed(chain))
         continue;
       gone.insert(chain->begin(), chain->end());
-      if (failed(chunkRows(rewriter, op, rows)))
-        continue;
+      (void)chunkRows(rewriter, op, *chain, rows);
     }
     // Slices of tensor.empty become smaller tensor.empty ops.
     RewritePatternSet patterns(&getContext());

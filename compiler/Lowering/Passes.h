@@ -90,11 +90,12 @@ constexpr llvm::StringLiteral kChunkLoopAttr = "swaa.chunk_loop";
 
 FailureOr<SmallVector<Operation *>> rowChunkChain(linalg::LinalgOp consumer);
 
-/// Replaces `consumer` and its chain (rowChunkChain) with an scf.for over
-/// chunks of `rows` rows of the last row dimension, each op tiled on the
-/// chunk; returns the loop.
+/// Replaces `consumer` and `chain` (what rowChunkChain returned for it)
+/// with an scf.for over chunks of `rows` rows of the last row dimension,
+/// each op tiled on the chunk; returns the loop.
 FailureOr<scf::ForOp> chunkRows(RewriterBase &rewriter,
-                                linalg::LinalgOp consumer, int64_t rows);
+                                linalg::LinalgOp consumer,
+                                ArrayRef<Operation *> chain, int64_t rows);
 
 #define GEN_PASS_DECL
 #include "compiler/Lowering/Passes.h.inc"
