@@ -88,6 +88,26 @@ if has_gpu:
 else:
     lit_config.note(f"GPU tests (REQUIRES: cuda-device) skipped: no CUDA device ({gpu_why})")
 
+# The CPU's vector extensions: each register kernel of the CPU kernel
+# library that this CPU runs is checked (test/Kernels); the ones it cannot
+# run are reported unsupported, and this says which.
+cpu_flags = set()
+try:
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                cpu_flags = set(line.split(":", 1)[1].split())
+                break
+except OSError:
+    pass
+for feature, needs in (("avx2", {"avx2", "fma"}),
+                       ("avx512", {"avx2", "fma", "avx512f", "avx512vl"})):
+    if needs <= cpu_flags:
+        config.available_features.add(feature)
+    else:
+        lit_config.note(f"CPU kernel tests (REQUIRES: {feature}) skipped: "
+                        f"this CPU lacks {' '.join(sorted(needs - cpu_flags))}")
+
 tool_dirs = [config.swaa_tools_dir, config.llvm_tools_dir]
 tools = ["swaa-opt", "swaa-compile", "swaa-import-fuzz", "swaa-runtime-fuzz",
          "swaa-run", "swaa-api-check", "swaa-gemm-check",

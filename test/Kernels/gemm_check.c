@@ -1,16 +1,16 @@
 /*===- gemm_check.c - the CPU kernel library against the definition --------===*
  *
  * swaa-gemm-check: every tile of swaa_gemm_tile over shapes that cross each
- * blocking edge of Gemm.c (rows around the 4-row kernel, the 16-row
- * small-M switch and the 96-row tile; columns around the 24-column panel and
- * the 72/288-column tiles; K around the 256 block), for each flag
- * combination (accumulate, A and B in bf16, B packed in panels or stored
- * transposed), against
- * C = init + A . B computed from the definition in int64. The inputs are
- * small integers, so every f32 sum is exact and the comparison is equality;
- * C starts as NaN where it is written, not read, so a tile that misses an
- * element or writes past its columns is caught. Prints one line per shape
- * and a summary; exits 1 on the first mismatch (naming it).
+ * blocking edge of Gemm.c (rows around the 4- and 8-row kernels, the 16-row
+ * small-M switch and the 96-row tile; columns around the 24-column panel,
+ * the 48-column panel pair and the 72/288-column tiles; K around the 256
+ *block), for each flag combination (accumulate, A and B in bf16, B packed in
+ *panels or stored transposed), against C = init + A . B computed from the
+ *definition in int64. The inputs are small integers, so every f32 sum is exact
+ *and the comparison is equality; C starts as NaN where it is written, not read,
+ *so a tile that misses an element or writes past its columns is caught. Prints
+ *one line per shape and a summary naming the kernels that ran (SWAA_GEMM_ISA
+ *picks them); exits 1 on the first mismatch (naming it).
  *===----------------------------------------------------------------------===*/
 #include "compiler/Targets/CPU/Kernels/Kernels.h"
 
@@ -109,7 +109,7 @@ static int check(int64_t m, int64_t n, int64_t k, int flags) {
 
 int main(void) {
   const int64_t ms[] = {1, 3, 4, 5, 15, 16, 17, 97, 200};
-  const int64_t ns[] = {1, 23, 24, 25, 72, 73, 289, 600};
+  const int64_t ns[] = {1, 23, 24, 25, 47, 48, 49, 72, 73, 289, 600};
   const int64_t ks[] = {1, 7, 256, 257, 600};
   int shapes = 0, runs = 0;
   for (size_t mi = 0; mi < sizeof ms / sizeof *ms; ++mi)
@@ -131,6 +131,7 @@ int main(void) {
     printf("empty shapes must have no tiles\n");
     return 1;
   }
-  printf("gemm: %d shapes x 24 flag sets, %d runs, all exact\n", shapes, runs);
+  printf("gemm (%s kernels): %d shapes x 24 flag sets, %d runs, all exact\n",
+         swaa_gemm_isa(), shapes, runs);
   return 0;
 }

@@ -505,6 +505,146 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
     }
   }
 }
+
+/* AVX-512 (cores with two 512-bit FMA units run the 4 x 24 AVX2 kernel at
+ * half their peak: SmolLM2's prefill shapes at 191-193 of 458 GFLOP/s on
+ * 2 threads here). The panels stay 24 columns (the artifact's layout); the
+ * register kernel takes two adjacent panels, 48 columns, as three zmm
+ * vectors per row: columns 0-15 of the first panel, 0-15 of the second,
+ * and 16-23 of both in one (a 256-bit load and an insert). 8 rows: 24
+ * accumulators of the 32 registers, 3 vectors of B, the broadcasts of A
+ * folded into the loads; 24 FMAs per 4 loads of B and 8 of A. Those
+ * shapes: 241-289 GFLOP/s (53-63% of the peak; 73% on one thread with B
+ * and A in L2, where 48 contiguous columns would reach 82%: the split
+ * third vector costs the rest). Neither packing A per tile (8 rows
+ * interleaved) nor K blocks of 128-384 nor walking a tile column's rows
+ * first (B kept in L2) measured faster. */
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+enum { MR512 = 8 };
+
+#define Z_ZERO(r)                                                              \
+  __m512 z##r##0 = _mm512_setzero_ps(), z##r##1 = z##r##0, z##r##2 = z##r##0;
+#define Z_STEP(R, r)                                                           \
+  if (R > r) {                                                                 \
+    __m512 x = _mm512_set1_ps(a[r * lda + kk]);                                \
+    z##r##0 = _mm512_fmadd_ps(x, b0, z##r##0);                                 \
+    z##r##1 = _mm512_fmadd_ps(x, b1, z##r##1);                                 \
+    z##r##2 = _mm512_fmadd_ps(x, b2, z##r##2);                                 \
+  }
+/* Row r's 48 columns: [0,16) and [24,40) whole vectors, [16,24) and
+ * [40,48) the halves of the third; m0..m3 select the columns to write. */
+#define Z_STORE(R, r)                                                          \
+  if (R > r) {                                                                 \
+    float *cr = c + r * ldc;                                                   \
+    __m256 lo = _mm512_castps512_ps256(z##r##2);                               \
+    __m256 hi = _mm256_castpd_ps(                                              \
+        _mm512_extractf64x4_pd(_mm512_castps_pd(z##r##2), 1));                 \
+    if (load) {                                                                \
+      z##r##0 = _mm512_add_ps(z##r##0, _mm512_maskz_loadu_ps(m0, cr));         \
+      z##r##1 = _mm512_add_ps(z##r##1, _mm512_maskz_loadu_ps(m1, cr + 24));    \
+      lo = _mm256_add_ps(lo, _mm256_maskz_loadu_ps(m2, cr + 16));              \
+      hi = _mm256_add_ps(hi, _mm256_maskz_loadu_ps(m3, cr + 40));              \
+    }                                                                          \
+    _mm512_mask_storeu_ps(cr, m0, z##r##0);                                    \
+    _mm512_mask_storeu_ps(cr + 24, m1, z##r##1);                               \
+    _mm256_mask_storeu_ps(cr + 16, m2, lo);                                    \
+    _mm256_mask_storeu_ps(cr + 40, m3, hi);                                    \
+  }
+#define MICRO512(R)                                                            \
+  AVX512 static void pair512_##R(int64_t kc, const float *a, int64_t lda,      \
+                                 const float *p0, const float *p1, float *c,   \
+                                 int64_t ldc, int load, __mmask16 m0,          \
+                                 __mmask16 m1, __mmask8 m2, __mmask8 m3) {     \
+    Z_ZERO(0)                                                                  \
+    Z_ZERO(1) Z_ZERO(2) Z_ZERO(3) Z_ZERO(4) Z_ZERO(5) Z_ZERO(6)                \
+        Z_ZERO(7) for (int64_t kk = 0; kk < kc; ++kk) {                        \
+      const float *q0 = p0 + kk * NR, *q1 = p1 + kk * NR;                      \
+      __m512 b0 = _mm512_loadu_ps(q0), b1 = _mm512_loadu_ps(q1);               \
+      __m512 b2 = _mm512_castpd_ps(_mm512_insertf64x4(                         \
+          _mm512_castpd256_pd512(_mm256_loadu_pd((const double *)(q0 + 16))),  \
+          _mm256_loadu_pd((const double *)(q1 + 16)), 1));                     \
+      Z_STEP(R, 0)                                                             \
+      Z_STEP(R, 1) Z_STEP(R, 2) Z_STEP(R, 3) Z_STEP(R, 4) Z_STEP(R, 5)         \
+          Z_STEP(R, 6) Z_STEP(R, 7)                                            \
+    }                                                                          \
+    Z_STORE(R, 0)                                                              \
+    Z_STORE(R, 1) Z_STORE(R, 2) Z_STORE(R, 3) Z_STORE(R, 4) Z_STORE(R, 5)      \
+        Z_STORE(R, 6) Z_STORE(R, 7)                                            \
+  }
+MICRO512(1)
+MICRO512(2) MICRO512(3) MICRO512(4) MICRO512(5) MICRO512(6) MICRO512(7)
+    MICRO512(8) typedef void (*Pair512)(int64_t, const float *, int64_t,
+                                        const float *, const float *, float *,
+                                        int64_t, int, __mmask16, __mmask16,
+                                        __mmask8, __mmask8);
+static const Pair512 pair512[9] = {0,         pair512_1, pair512_2,
+                                   pair512_3, pair512_4, pair512_5,
+                                   pair512_6, pair512_7, pair512_8};
+
+/* The low `n` (clamped to [0, bits]) bits set. */
+static inline uint32_t low_bits(int64_t n, int bits) {
+  if (n <= 0)
+    return 0;
+  return n >= bits ? (uint32_t)((1ull << bits) - 1) : (uint32_t)((1u << n) - 1);
+}
+
+AVX2 static void widen_panel(int64_t kc, const uint16_t *src, float *dst) {
+  for (int64_t e = 0; e < kc * NR; e += 8)
+    _mm256_store_ps(dst + e, load_bf16x8(src + e));
+}
+
+/* As block_avx2, with tiles of 16 rows or more on the 8 x 48 kernel: B
+ * packed (here if it was not at compile time, or widened from bf16 per
+ * panel), two panels at a time; an odd last panel and tiles of fewer rows
+ * (decode's products, which memory bandwidth bounds, not FMAs) go to the
+ * AVX2 code. */
+AVX512 static void block_avx512(int64_t rows, int64_t cols, int64_t kc,
+                                const float *a, int64_t lda, const void *b,
+                                int64_t ldb, int b_bf16, int b_packed,
+                                int b_trans, int64_t panel_stride, float *c,
+                                int64_t ldc, int load) {
+  if (rows < SMALL_M) {
+    block_avx2(rows, cols, kc, a, lda, b, ldb, b_bf16, b_packed, b_trans,
+               panel_stride, c, ldc, load);
+    return;
+  }
+  if (!b_packed) {
+    pack_b(kc, cols, b, ldb, b_bf16, b_trans, scratch_b);
+    b = scratch_b;
+    b_bf16 = 0;
+    panel_stride = kc * NR;
+  }
+  float wide[2 * KC * NR] __attribute__((aligned(64)));
+  int64_t j0 = 0;
+  for (; j0 + NR < cols; j0 += 2 * NR) {
+    const float *p0, *p1;
+    if (b_bf16) {
+      const uint16_t *src = (const uint16_t *)b + (j0 / NR) * panel_stride;
+      widen_panel(kc, src, wide);
+      widen_panel(kc, src + panel_stride, wide + KC * NR);
+      p0 = wide;
+      p1 = wide + KC * NR;
+    } else {
+      p0 = (const float *)b + (j0 / NR) * panel_stride;
+      p1 = p0 + panel_stride;
+    }
+    int64_t w1 = cols - j0 - NR; /* columns of the second panel, > 0 */
+    __mmask16 m0 = (__mmask16)0xffff, m1 = (__mmask16)low_bits(w1, 16);
+    __mmask8 m2 = (__mmask8)0xff, m3 = (__mmask8)low_bits(w1 - 16, 8);
+    for (int64_t i0 = 0; i0 < rows; i0 += MR512) {
+      int64_t h = rows - i0 < MR512 ? rows - i0 : MR512;
+      pair512[h](kc, a + i0 * lda, lda, p0, p1, c + i0 * ldc + j0, ldc, load,
+                 m0, m1, m2, m3);
+    }
+  }
+  if (j0 < cols) { /* one panel left */
+    const void *last =
+        b_bf16 ? (const void *)((const uint16_t *)b + (j0 / NR) * panel_stride)
+               : (const void *)((const float *)b + (j0 / NR) * panel_stride);
+    block_avx2(rows, cols - j0, kc, a, lda, last, ldb, b_bf16, 1, 0,
+               panel_stride, c + j0, ldc, load);
+  }
+}
 #endif
 
 typedef void (*BlockFn)(int64_t, int64_t, int64_t, const float *, int64_t,
@@ -529,25 +669,54 @@ static void block_portable(int64_t rows, int64_t cols, int64_t kc,
   }
 }
 
-static BlockFn choose_block(void) {
+/* The kernels this CPU runs, best first; SWAA_GEMM_ISA (portable, avx2,
+ * avx512) picks one of them instead (for tests of each path and for A/B
+ * timings; a name the CPU cannot run is ignored). */
+typedef struct {
+  const char *name;
+  BlockFn run;
+} Isa;
+
+static Isa choose_isa(void) {
+  Isa isas[3];
+  int count = 0;
 #ifdef SWAA_X86
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return block_avx2;
+  int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2 && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512vl"))
+    isas[count++] = (Isa){"avx512", block_avx512};
+  if (avx2)
+    isas[count++] = (Isa){"avx2", block_avx2};
 #endif
-  return block_portable;
+  isas[count++] = (Isa){"portable", block_portable};
+  const char *want = getenv("SWAA_GEMM_ISA");
+  for (int i = 0; want && i < count; ++i)
+    if (strcmp(want, isas[i].name) == 0)
+      return isas[i];
+  return isas[0];
 }
+
+static Isa current_isa(void) {
+  static BlockFn block; /* racing first calls store the same values */
+  static const char *name;
+  BlockFn run = __atomic_load_n(&block, __ATOMIC_ACQUIRE);
+  if (!run) {
+    Isa isa = choose_isa();
+    __atomic_store_n(&name, isa.name, __ATOMIC_RELAXED);
+    __atomic_store_n(&block, isa.run, __ATOMIC_RELEASE);
+    return isa;
+  }
+  return (Isa){__atomic_load_n(&name, __ATOMIC_RELAXED), run};
+}
+
+const char *swaa_gemm_isa(void) { return current_isa().name; }
 
 void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
                     uintptr_t a_addr, int64_t lda, uintptr_t b_addr,
                     int64_t ldb, uintptr_t c_addr, int64_t ldc,
                     int64_t flags) {
-  static BlockFn block; /* racing first calls store the same pointer */
-  BlockFn run = __atomic_load_n(&block, __ATOMIC_RELAXED);
-  if (!run) {
-    run = choose_block();
-    __atomic_store_n(&block, run, __ATOMIC_RELAXED);
-  }
+  BlockFn run = current_isa().run;
   Grid g = grid_of(m, n);
   if (tile < 0 || tile >= g.row_tiles * g.col_tiles)
     return;

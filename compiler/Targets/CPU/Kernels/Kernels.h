@@ -32,8 +32,10 @@
  * when the tile has the rows to reuse it and read in place otherwise (a
  * transposed B, with few rows, by dot products of 8 columns at a time); a
  * 4 x 24 register kernel (12 AVX2 accumulators, one broadcast of A and
- * three loads of B per k). Machines without AVX2+FMA run a portable C
- * kernel (chosen once, at the first call).
+ * three loads of B per k); on AVX-512 CPUs, tiles of 16 rows or more
+ * take an 8 x 48 kernel (two panels, 24 zmm accumulators). Machines
+ * without AVX2+FMA run a portable C kernel (chosen once, at the first
+ * call; SWAA_GEMM_ISA overrides, see swaa_gemm_isa).
  *===----------------------------------------------------------------------===*/
 #ifndef SWAA_CPU_KERNELS_H
 #define SWAA_CPU_KERNELS_H
@@ -68,6 +70,11 @@ int64_t swaa_gemm_tiles(int64_t m, int64_t n, int64_t k);
 void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
                     uintptr_t a, int64_t lda, uintptr_t b, int64_t ldb,
                     uintptr_t c, int64_t ldc, int64_t flags);
+
+/// The register kernels in use: "avx512", "avx2" or "portable" (the best
+/// this CPU runs, unless the environment variable SWAA_GEMM_ISA names
+/// another one it runs).
+const char *swaa_gemm_isa(void);
 
 #ifdef __cplusplus
 }
