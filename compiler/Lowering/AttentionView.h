@@ -130,6 +130,9 @@ struct ScalarTiling {
   int64_t queryTile, keyTile;
   bool groupHeads = false;
   int64_t splitKeys = 0;
+  /// Lanes of the row kernel's dot-product chunks (8, or 16 on a 16-lane
+  /// target where the head size allows).
+  int64_t dotLanes = 8;
 };
 
 /// The shape of the CPU kernel vectorized across query rows

@@ -46,7 +46,7 @@ public:
                const ScalarTiling &tiling)
       : KernelBuilder(b, a.op->getLoc()), a(a), tq(tiling.queryTile),
         tk(tiling.keyTile), grouped(tiling.groupHeads),
-        splitKeys(tiling.splitKeys) {}
+        splitKeys(tiling.splitKeys), dotLanes(tiling.dotLanes) {}
 
   void build(Value out) {
     // No tile larger than a static row count (decode: one row).
@@ -110,6 +110,7 @@ private:
   int64_t tq, tk;
   bool grouped;
   int64_t splitKeys;
+  int64_t dotLanes;
 
   Value tileBuffer(MemRefType type, ValueRange sizes = {}) {
     return memref::AllocOp::create(b, loc, type, sizes);
@@ -516,9 +517,9 @@ private:
   /// once for all the rows. With a head size that is a multiple of
   /// kRowKeys, each key's products are summed in kRowKeys lanes by FMAs
   /// over the head's chunks (no reduction per key), then the kRowKeys
-  /// partial vectors are transposed and summed at once (sumLanes: the
-  /// pairwise adds of three rounds of shuffles, which x86 selects as
-  /// horizontal adds). Otherwise one reduction per key.
+  /// partial vectors are transposed and summed (three rounds of pairwise
+  /// adds of shuffled lanes, which x86 selects as horizontal adds, each
+  /// built as soon as its operands exist). Otherwise one reduction per key.
   SmallVector<Value>
   stepScores(ArrayRef<Value> vrs, const RowBuffers &st, int64_t d,
              function_ref<Value(int64_t, VectorType, int64_t)> keyChunk) {
@@ -544,50 +545,91 @@ private:
         out.push_back(vector::FromElementsOp::create(b, loc, sType, lanes[r]));
       return out;
     }
-    // Each row's query in chunks, loaded once for the step's keys.
+    // Each row's query in chunks of `lanes`, loaded once for the step's
+    // keys: 16 where the target has them (half the FMAs of 8-lane chunks,
+    // and 3 rows x 4 chunks of a 64-wide head stay in registers, where 3 x
+    // 8 with the key's partial sums spilled), each key's 16-lane sum then
+    // folded to 8.
+    int64_t lanes =
+        dotLanes > kRowKeys && d % dotLanes == 0 ? dotLanes : kRowKeys;
+    auto cType = VectorType::get({lanes}, f32);
     SmallVector<SmallVector<Value>> qChunks(rows);
     for (size_t r = 0; r < rows; ++r)
-      for (int64_t e = 0; e < d; e += kRowKeys)
+      for (int64_t e = 0; e < d; e += lanes)
         qChunks[r].push_back(vector::LoadOp::create(
-            b, loc, sType, st.q, ValueRange{vrs[r], idx(e)}));
-    SmallVector<SmallVector<Value>> partials(rows);
+            b, loc, cType, st.q, ValueRange{vrs[r], idx(e)}));
+    // The keys' partial vectors are summed across lanes as soon as a pair
+    // (then a quad) of them exists (the tree of sumLanes, built in key
+    // order), so that a step keeps a few partial vectors per row live, not
+    // all kRowKeys.
+    static_assert(kRowKeys == 8, "the lane sums transpose 8 x 8");
+    SmallVector<Value> pending(rows), pair(rows), quad(rows);
+    out.resize(rows);
     for (int64_t c = 0; c < kRowKeys; ++c) {
       SmallVector<Value> sum(rows);
-      for (int64_t e = 0; e < d; e += kRowKeys) {
-        Value kc = keyChunk(c, sType, e);
+      for (int64_t e = 0; e < d; e += lanes) {
+        Value kc = keyChunk(c, cType, e);
         for (size_t r = 0; r < rows; ++r) {
-          Value qc = qChunks[r][e / kRowKeys];
+          Value qc = qChunks[r][e / lanes];
           sum[r] =
               sum[r]
                   ? vector::FMAOp::create(b, loc, qc, kc, sum[r]).getResult()
                   : arith::MulFOp::create(b, loc, qc, kc, fast()).getResult();
         }
       }
-      for (size_t r = 0; r < rows; ++r)
-        partials[r].push_back(sum[r]);
+      for (size_t r = 0; r < rows; ++r) {
+        Value partial = lanes == kRowKeys ? sum[r] : foldLanes(sum[r]);
+        if (c % 2 == 0) {
+          pending[r] = partial;
+          continue;
+        }
+        Value h = haddLanes(pending[r], partial);
+        if (c % 4 == 1) {
+          pair[r] = h;
+          continue;
+        }
+        Value t = haddLanes(pair[r], h);
+        if (c == 3)
+          quad[r] = t;
+        else
+          out[r] = combineHalves(quad[r], t);
+      }
     }
-    for (size_t r = 0; r < rows; ++r)
-      out.push_back(sumLanes(partials[r]));
     return out;
   }
 
-  /// The sums of kRowKeys (8) vectors of 8 lanes, as one vector: lane c is
-  /// the sum of vector c's lanes. Three rounds of pairwise adds of shuffled
-  /// lanes (x86's vhaddps pattern, within 128-bit halves), then the halves
-  /// combined.
-  Value sumLanes(ArrayRef<Value> v) {
-    static_assert(kRowKeys == 8, "sumLanes transposes 8 x 8");
-    auto hadd = [&](Value x, Value y) -> Value {
-      Value even = vector::ShuffleOp::create(
-          b, loc, x, y, ArrayRef<int64_t>{0, 2, 8, 10, 4, 6, 12, 14});
-      Value odd = vector::ShuffleOp::create(
-          b, loc, x, y, ArrayRef<int64_t>{1, 3, 9, 11, 5, 7, 13, 15});
-      return arith::AddFOp::create(b, loc, even, odd);
-    };
-    // t0: lanes 0-3 of v0..v3 summed (low half), lanes 4-7 (high half); t1
-    // the same for v4..v7.
-    Value t0 = hadd(hadd(v[0], v[1]), hadd(v[2], v[3]));
-    Value t1 = hadd(hadd(v[4], v[5]), hadd(v[6], v[7]));
+  /// A vector of 2 x 8 lanes as 8: its halves added.
+  Value foldLanes(Value v) {
+    int64_t n = cast<VectorType>(v.getType()).getNumElements();
+    Value x = v;
+    while (n > kRowKeys) {
+      SmallVector<int64_t> low, high;
+      for (int64_t i = 0; i < n / 2; ++i) {
+        low.push_back(i);
+        high.push_back(n / 2 + i);
+      }
+      Value lowHalf = vector::ShuffleOp::create(b, loc, x, x, low);
+      Value highHalf = vector::ShuffleOp::create(b, loc, x, x, high);
+      x = arith::AddFOp::create(b, loc, lowHalf, highHalf, fast());
+      n /= 2;
+    }
+    return x;
+  }
+
+  /// The pairwise sums of adjacent lanes of x and y, interleaved within
+  /// 128-bit halves (x86's vhaddps).
+  Value haddLanes(Value x, Value y) {
+    Value even = vector::ShuffleOp::create(
+        b, loc, x, y, ArrayRef<int64_t>{0, 2, 8, 10, 4, 6, 12, 14});
+    Value odd = vector::ShuffleOp::create(
+        b, loc, x, y, ArrayRef<int64_t>{1, 3, 9, 11, 5, 7, 13, 15});
+    return arith::AddFOp::create(b, loc, even, odd);
+  }
+
+  /// t0 holds lanes 0-3 of vectors 0..3 summed (low half) and lanes 4-7
+  /// (high half), t1 the same for vectors 4..7: lane c of the result is the
+  /// sum of vector c's lanes.
+  Value combineHalves(Value t0, Value t1) {
     Value low = vector::ShuffleOp::create(
         b, loc, t0, t1, ArrayRef<int64_t>{0, 1, 2, 3, 8, 9, 10, 11});
     Value high = vector::ShuffleOp::create(
@@ -1009,7 +1051,8 @@ FailureOr<Value> swaa::lowerAttentionToTiled(RewriterBase &rewriter,
                           attentionSizes(rewriter, loc, *view));
   auto scalar = [&]() {
     ScalarTiling tiling{queryTile, keyTile, /*groupHeads=*/vectorWidth > 0,
-                        vectorWidth > 0 ? splitKeys : 0};
+                        vectorWidth > 0 ? splitKeys : 0,
+                        /*dotLanes=*/vectorWidth >= 16 ? 16 : 8};
     TiledBuilder(rewriter, *view, tiling).build(out);
   };
   int64_t staticRows = view->resultType.getDimSize(2);

@@ -737,11 +737,13 @@ void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
     return;
   }
   /* With few rows there is no reuse of B to block for: one K block (the
-   * weights stream once, each panel front to back). A bf16 A is widened
-   * per K block, so it keeps the blocking. Else K in equal blocks of at
-   * most KC (576 = 3 x 192, not 256 + 256 + 64: each block reads and
-   * writes C once). */
-  int64_t kblock = rows < SMALL_M && !a_bf16 && (b_packed || b_trans)
+   * weights stream once, each panel or stored row front to back; a bf16 A
+   * is widened whole, where it fits the scratch: in blocks, a bf16 model's
+   * decode read its LM head's rows in three pieces, 16 GB/s instead of
+   * 24). Else K in equal blocks of at most KC (576 = 3 x 192, not 256 +
+   * 256 + 64: each block reads and writes C once). */
+  int64_t kblock = rows < SMALL_M && (b_packed || b_trans) &&
+                           (!a_bf16 || rows * k <= MC * KC)
                        ? k
                        : ceil_div(k, ceil_div(k, KC));
   for (int64_t k0 = 0; k0 < k; k0 += kblock) {
@@ -752,11 +754,11 @@ void swaa_gemm_tile(int64_t tile, int64_t m, int64_t n, int64_t k,
       /* Widen A's block once; every panel reads it. */
       float *wide = scratch_a;
       const uint16_t *src = (const uint16_t *)a_addr + m0 * lda + k0;
+      a_stride = kc > KC ? kc : KC;
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t kk = 0; kk < kc; ++kk)
-          wide[r * KC + kk] = bf16_to_f32(src[r * lda + kk]);
+          wide[r * a_stride + kk] = bf16_to_f32(src[r * lda + kk]);
       a = wide;
-      a_stride = KC;
     } else {
       a = (const float *)a_addr + m0 * lda + k0;
       a_stride = lda;
