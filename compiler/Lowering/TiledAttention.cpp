@@ -608,9 +608,7 @@ private:
         low.push_back(i);
         high.push_back(n / 2 + i);
       }
-      Value lowHalf = vector::ShuffleOp::create(b, loc, x, x, low);
-      Value highHalf = vector::ShuffleOp::create(b, loc, x, x, high);
-      x = arith::AddFOp::create(b, loc, lowHalf, highHalf, fast());
+      x = addShuffled(x, x, low, high, fast());
       n /= 2;
     }
     return x;
@@ -619,22 +617,26 @@ private:
   /// The pairwise sums of adjacent lanes of x and y, interleaved within
   /// 128-bit halves (x86's vhaddps).
   Value haddLanes(Value x, Value y) {
-    Value even = vector::ShuffleOp::create(
-        b, loc, x, y, ArrayRef<int64_t>{0, 2, 8, 10, 4, 6, 12, 14});
-    Value odd = vector::ShuffleOp::create(
-        b, loc, x, y, ArrayRef<int64_t>{1, 3, 9, 11, 5, 7, 13, 15});
-    return arith::AddFOp::create(b, loc, even, odd);
+    return addShuffled(x, y, {0, 2, 8, 10, 4, 6, 12, 14},
+                       {1, 3, 9, 11, 5, 7, 13, 15});
   }
 
   /// t0 holds lanes 0-3 of vectors 0..3 summed (low half) and lanes 4-7
   /// (high half), t1 the same for vectors 4..7: lane c of the result is the
   /// sum of vector c's lanes.
   Value combineHalves(Value t0, Value t1) {
-    Value low = vector::ShuffleOp::create(
-        b, loc, t0, t1, ArrayRef<int64_t>{0, 1, 2, 3, 8, 9, 10, 11});
-    Value high = vector::ShuffleOp::create(
-        b, loc, t0, t1, ArrayRef<int64_t>{4, 5, 6, 7, 12, 13, 14, 15});
-    return arith::AddFOp::create(b, loc, low, high);
+    return addShuffled(t0, t1, {0, 1, 2, 3, 8, 9, 10, 11},
+                       {4, 5, 6, 7, 12, 13, 14, 15});
+  }
+
+  /// shuffle(x, y, first) + shuffle(x, y, second), the shuffles created in
+  /// that order.
+  Value addShuffled(Value x, Value y, ArrayRef<int64_t> first,
+                    ArrayRef<int64_t> second,
+                    arith::FastMathFlags flags = arith::FastMathFlags::none) {
+    Value lhs = vector::ShuffleOp::create(b, loc, x, y, first);
+    Value rhs = vector::ShuffleOp::create(b, loc, x, y, second);
+    return arith::AddFOp::create(b, loc, lhs, rhs, flags);
   }
 
   Value splat(VectorType type, Value x) {

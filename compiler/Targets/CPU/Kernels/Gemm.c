@@ -422,6 +422,12 @@ AVX2 static void column_masks(int64_t cols, __m256i *m) {
     m[v] = _mm256_loadu_si256((const __m256i *)(lanes + 8 * v));
 }
 
+/* A bf16 panel of kc x 24 as f32 (dst 32-byte aligned). */
+AVX2 static void widen_panel(int64_t kc, const uint16_t *src, float *dst) {
+  for (int64_t e = 0; e < kc * NR; e += 8)
+    _mm256_store_ps(dst + e, load_bf16x8(src + e));
+}
+
 /* The K block [k0, k0+kc) of a rows x cols tile, AVX2. B is `b` as the
  * caller passes it: panels of 16 columns (`b_packed`: b points at the
  * tile's first panel, already offset to k0, panels `panel_stride` elements
@@ -484,9 +490,7 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
        * (kc <= KC here), instead of in every row block's kernel (two more
        * ops per 8 elements of B; SmolLM2's bf16 prefill shapes on 2 threads
        * here: 156-187 -> 202-213 GFLOP/s, as f32's 181-221). */
-      const uint16_t *src = (const uint16_t *)bj;
-      for (int64_t e = 0; e < kc * NR; e += 8)
-        _mm256_store_ps(tail + e, load_bf16x8(src + e));
+      widen_panel(kc, (const uint16_t *)bj, tail);
       bj = tail;
     }
     int bj_bf16 = b_bf16 && bj != tail;
@@ -550,33 +554,32 @@ enum { MR512 = 8 };
     _mm256_mask_storeu_ps(cr + 16, m2, lo);                                    \
     _mm256_mask_storeu_ps(cr + 40, m3, hi);                                    \
   }
+/* clang-format off: the macro calls below are statements, one per line. */
 #define MICRO512(R)                                                            \
   AVX512 static void pair512_##R(int64_t kc, const float *a, int64_t lda,      \
                                  const float *p0, const float *p1, float *c,   \
                                  int64_t ldc, int load, __mmask16 m0,          \
                                  __mmask16 m1, __mmask8 m2, __mmask8 m3) {     \
-    Z_ZERO(0)                                                                  \
-    Z_ZERO(1) Z_ZERO(2) Z_ZERO(3) Z_ZERO(4) Z_ZERO(5) Z_ZERO(6)                \
-        Z_ZERO(7) for (int64_t kk = 0; kk < kc; ++kk) {                        \
+    Z_ZERO(0) Z_ZERO(1) Z_ZERO(2) Z_ZERO(3)                                    \
+    Z_ZERO(4) Z_ZERO(5) Z_ZERO(6) Z_ZERO(7)                                    \
+    for (int64_t kk = 0; kk < kc; ++kk) {                                      \
       const float *q0 = p0 + kk * NR, *q1 = p1 + kk * NR;                      \
       __m512 b0 = _mm512_loadu_ps(q0), b1 = _mm512_loadu_ps(q1);               \
       __m512 b2 = _mm512_castpd_ps(_mm512_insertf64x4(                         \
           _mm512_castpd256_pd512(_mm256_loadu_pd((const double *)(q0 + 16))),  \
           _mm256_loadu_pd((const double *)(q1 + 16)), 1));                     \
-      Z_STEP(R, 0)                                                             \
-      Z_STEP(R, 1) Z_STEP(R, 2) Z_STEP(R, 3) Z_STEP(R, 4) Z_STEP(R, 5)         \
-          Z_STEP(R, 6) Z_STEP(R, 7)                                            \
+      Z_STEP(R, 0) Z_STEP(R, 1) Z_STEP(R, 2) Z_STEP(R, 3)                      \
+      Z_STEP(R, 4) Z_STEP(R, 5) Z_STEP(R, 6) Z_STEP(R, 7)                      \
     }                                                                          \
-    Z_STORE(R, 0)                                                              \
-    Z_STORE(R, 1) Z_STORE(R, 2) Z_STORE(R, 3) Z_STORE(R, 4) Z_STORE(R, 5)      \
-        Z_STORE(R, 6) Z_STORE(R, 7)                                            \
+    Z_STORE(R, 0) Z_STORE(R, 1) Z_STORE(R, 2) Z_STORE(R, 3)                    \
+    Z_STORE(R, 4) Z_STORE(R, 5) Z_STORE(R, 6) Z_STORE(R, 7)                    \
   }
-MICRO512(1)
-MICRO512(2) MICRO512(3) MICRO512(4) MICRO512(5) MICRO512(6) MICRO512(7)
-    MICRO512(8) typedef void (*Pair512)(int64_t, const float *, int64_t,
-                                        const float *, const float *, float *,
-                                        int64_t, int, __mmask16, __mmask16,
-                                        __mmask8, __mmask8);
+MICRO512(1) MICRO512(2) MICRO512(3) MICRO512(4)
+MICRO512(5) MICRO512(6) MICRO512(7) MICRO512(8)
+/* clang-format on */
+typedef void (*Pair512)(int64_t, const float *, int64_t, const float *,
+                        const float *, float *, int64_t, int, __mmask16,
+                        __mmask16, __mmask8, __mmask8);
 static const Pair512 pair512[9] = {0,         pair512_1, pair512_2,
                                    pair512_3, pair512_4, pair512_5,
                                    pair512_6, pair512_7, pair512_8};
@@ -586,11 +589,6 @@ static inline uint32_t low_bits(int64_t n, int bits) {
   if (n <= 0)
     return 0;
   return n >= bits ? (uint32_t)((1ull << bits) - 1) : (uint32_t)((1u << n) - 1);
-}
-
-AVX2 static void widen_panel(int64_t kc, const uint16_t *src, float *dst) {
-  for (int64_t e = 0; e < kc * NR; e += 8)
-    _mm256_store_ps(dst + e, load_bf16x8(src + e));
 }
 
 /* As block_avx2, with tiles of 16 rows or more on the 8 x 48 kernel: B
