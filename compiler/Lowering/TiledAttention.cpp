@@ -148,6 +148,11 @@ private:
   arith::FastMathFlags fast() {
     return arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
   }
+  /// For the running maxima: without NaNs, x86 selects a maximum as one
+  /// vmaxps (IEEE maximum's NaN propagation costs a compare, a blend and a
+  /// sign test per lane pair). Scores are finite or -inf unless the queries
+  /// or keys hold NaNs, whose rows are not numbers with either maximum.
+  arith::FastMathFlags noNaNs() { return arith::FastMathFlags::nnan; }
   Value dim(Value t, int64_t d) {
     return b.createOrFold<tensor::DimOp>(loc, t, d);
   }
@@ -401,18 +406,16 @@ private:
   /// with `sharedRows` (R), the tile's R state rows are unrolled and share
   /// each load (and widening, for a 16-bit cache) of the step's key and
   /// value rows; otherwise a loop over the state rows.
+  ///
+  /// Shared rows belong to a one-row tile (decode), whose key ranges hold
+  /// exactly its visible keys: the range is cut where its cache slots wrap
+  /// (a ring's), and each piece walks whole steps of consecutive slots (no
+  /// clamping, no visibility test: one base address, keys at fixed offsets
+  /// from it), then one clamped step for the last keys.
   void rowSteps(Value from, Value to, const Tile &t, const RowBuffers &st,
                 int64_t d, int64_t dv, Value k, Value v, Value mask,
                 std::optional<int64_t> sharedRows) {
-    forLoop(from, to, idx(kRowKeys), [&](Value j0) {
-      Value last = sub(to, idx(1));
-      Step s;
-      for (int64_t c = 0; c < kRowKeys; ++c) {
-        Value j = add(j0, idx(c));
-        s.inRange.push_back(cmp(arith::CmpIPredicate::slt, j, to));
-        s.keyAt.push_back(minI(j, last));
-        s.slots.push_back(slot(s.keyAt.back()));
-      }
+    auto run = [&](const Step &s) {
       if (sharedRows) {
         SmallVector<Value> vrs;
         for (int64_t r = 0; r < *sharedRows; ++r)
@@ -422,13 +425,61 @@ private:
       }
       forLoop(idx(0), t.nVirtual,
               [&](Value vr) { stepRows(vr, s, t, st, d, dv, k, v, mask); });
-    });
+    };
+    auto clampedSteps = [&](Value lo, Value hi) {
+      forLoop(lo, hi, idx(kRowKeys), [&](Value j0) {
+        Value last = sub(hi, idx(1));
+        Step s;
+        for (int64_t c = 0; c < kRowKeys; ++c) {
+          Value j = add(j0, idx(c));
+          s.inRange.push_back(cmp(arith::CmpIPredicate::slt, j, hi));
+          s.keyAt.push_back(minI(j, last));
+          s.slots.push_back(slot(s.keyAt.back()));
+        }
+        s.exact = sharedRows.has_value();
+        run(s);
+      });
+    };
+    if (!sharedRows)
+      return clampedSteps(from, to);
+    auto pieceSteps = [&](Value lo, Value hi) {
+      Value steps = arith::DivUIOp::create(b, loc, sub(hi, lo), idx(kRowKeys));
+      Value whole = add(lo, mul(steps, idx(kRowKeys)));
+      forLoop(lo, whole, idx(kRowKeys), [&](Value j0) {
+        Step s;
+        s.exact = true;
+        Value first = slot(j0);
+        for (int64_t c = 0; c < kRowKeys; ++c) {
+          s.keyAt.push_back(add(j0, idx(c)));
+          s.slots.push_back(add(first, idx(c)));
+        }
+        run(s);
+      });
+      clampedSteps(whole, hi);
+    };
+    if (!a.ringWindow)
+      return pieceSteps(from, to);
+    // A ring's slots run on from position `from` up to the next multiple of
+    // the window past the sinks (positions below the sinks and the first
+    // window keep their own slot); the piece after it starts again at the
+    // ring's first slot. A visit spans at most one window, so two pieces.
+    Value sinks = idx(a.ringSinks.getInt());
+    Value window = idx(a.ringWindow.getInt());
+    Value past = sub(maxI(from, sinks), sinks);
+    Value wrap = add(
+        sinks,
+        mul(add(arith::DivUIOp::create(b, loc, past, window), idx(1)), window));
+    Value mid = maxI(from, minI(to, wrap));
+    pieceSteps(from, mid);
+    pieceSteps(mid, to);
   }
 
-  /// A step's keys: whether each is before the range's end, its position
-  /// (the last one's past the end) and its cache slot.
+  /// A step's keys: their positions and cache slots; unless the step is
+  /// exact (whole, and every key visible: the one-row tile's), whether each
+  /// is before the range's end (the last one's position repeated past it).
   struct Step {
     SmallVector<Value> inRange, keyAt, slots;
+    bool exact = false;
   };
 
   /// One step of kRowKeys keys for the state rows `vrs`.
@@ -461,17 +512,21 @@ private:
                      maskIndex(mask, 2, qr.row), maskIndex(mask, 3, jc)});
           score = arith::AddFOp::create(b, loc, score, mv);
         }
-        Value visible = s.inRange[c];
-        if (Value contract = visibleKey(i, jc))
-          visible = arith::AndIOp::create(b, loc, visible, contract);
-        score = arith::SelectOp::create(b, loc, visible, score, negInf);
+        if (!s.exact || !s.inRange.empty()) {
+          Value visible = s.inRange[c];
+          if (!s.exact)
+            if (Value contract = visibleKey(i, jc))
+              visible = arith::AndIOp::create(b, loc, visible, contract);
+          score = arith::SelectOp::create(b, loc, visible, score, negInf);
+        }
         scores = vector::InsertOp::create(b, loc, score, scores, c);
       }
       Value mOld = memref::LoadOp::create(b, loc, st.m, vr);
       mNew[r] = arith::MaximumFOp::create(
           b, loc, mOld,
           vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF,
-                                      scores));
+                                      scores, Value(), noNaNs()),
+          noNaNs());
       // Nothing visible yet: the state stays as it is (weights 0, scale 1)
       // instead of exp(-inf - -inf).
       Value live = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,

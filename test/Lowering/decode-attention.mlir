@@ -40,6 +40,8 @@
 // and summed (3 rounds of 2 shuffles and an add, then 2 shuffles, each
 // round as soon as its operands exist), no reduction per key.
 // CHECK-NOT:         scf.for
+// Whole steps: the keys' positions follow the step's first one, unclamped.
+// CHECK-NOT:         arith.minsi
 // Each row's query chunks are loaded once per step (3 rows x 4 chunks).
 // CHECK:             %[[Q0:.+]] = vector.load %[[QS]][%c0, %c0] : memref<3x64xf32>, vector<16xf32>
 // CHECK:             %[[Q1:.+]] = vector.load %[[QS]][%c1, %c0] : memref<3x64xf32>, vector<16xf32>
@@ -55,6 +57,12 @@
 // CHECK-COUNT-3:     vector.reduction <maximumf>, %{{.+}} : vector<8xf32> into f32
 // CHECK-COUNT-24:    vector.fma %{{.+}} : vector<64xf32>
 // CHECK-NOT:         vector.reduction <add>, %{{.+}} : vector<64xf32>
+// CHECK:             vector.store %{{.+}}, %[[ACC]]
+// The last keys of the split: one clamped step (positions past the end
+// repeat the last key, with a score of -inf).
+// CHECK:           scf.for %{{.+}} step %c8 {
+// CHECK:             arith.minsi
+// CHECK:             arith.select %{{.+}}, %{{.+}}, %cst{{.*}} : f32
 // CHECK:             vector.store %{{.+}}, %[[ACC]]
 // CHECK:           memref.store %{{.+}}, %[[PMAX]]
 // CHECK:           memref.store %{{.+}}, %[[PSUM]]

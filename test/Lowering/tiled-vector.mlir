@@ -61,12 +61,17 @@ func.func @prefill(%q: tensor<1x4x?x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tenso
 
 // -----
 
-// One static query row (decode) takes the row kernel, no choice.
+// One static query row (decode) takes the row kernel, no choice: whole
+// steps of 8 keys, then one clamped step for the last keys; no vector of key
+// positions (the tile kernel's per-lane visibility).
 // CHECK-LABEL: func.func @decode
 // CHECK-NOT:     scf.if
 // CHECK:         scf.parallel
-// CHECK:         vector.reduction <add>
-// CHECK-NOT:     vector.fma %{{.+}} : vector<16xf32>
+// CHECK:           scf.for %{{.+}} step %c8 {
+// CHECK:             vector.reduction <add>
+// CHECK:           scf.for %{{.+}} step %c8 {
+// CHECK:             vector.reduction <add>
+// CHECK-NOT:     xi64>
 // CHECK:         return
 func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x2x?x64xf32>, %v: tensor<1x2x?x64xf32>) -> tensor<1x4x1x64xf32> {
   %o = attn.attention layer 0 causal scale 0.125
