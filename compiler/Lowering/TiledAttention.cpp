@@ -474,9 +474,10 @@ private:
     pieceSteps(mid, to);
   }
 
-  /// A step's keys: their positions and cache slots; unless the step is
-  /// exact (whole, and every key visible: the one-row tile's), whether each
-  /// is before the range's end (the last one's position repeated past it).
+  /// A step's keys: their positions and cache slots; for a clamped step,
+  /// whether each is before the range's end (the last one's position
+  /// repeated past it; empty for a whole step). `exact`: the range holds
+  /// only visible keys (a one-row tile's), so no visibility test.
   struct Step {
     SmallVector<Value> inRange, keyAt, slots;
     bool exact = false;
@@ -512,7 +513,7 @@ private:
                      maskIndex(mask, 2, qr.row), maskIndex(mask, 3, jc)});
           score = arith::AddFOp::create(b, loc, score, mv);
         }
-        if (!s.exact || !s.inRange.empty()) {
+        if (!s.inRange.empty()) {
           Value visible = s.inRange[c];
           if (!s.exact)
             if (Value contract = visibleKey(i, jc))
