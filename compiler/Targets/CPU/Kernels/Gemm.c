@@ -11,7 +11,10 @@
  *
  * One row against packed B (decode) takes three panels at a time instead
  * (gemv3: three streams of B in flight per core, 15-19 -> 19-22 GB/s on
- * SmolLM2's decode shapes here, the STREAM triad's 21.6).
+ * SmolLM2's decode shapes here, the STREAM triad's 21.6), or two (a tile
+ * of 2 or 4 panels: grid_of's tiles for few rows divide among the
+ * threads; SmolLM2's 192-column k/v projections on 2 threads on an
+ * AVX-512 host, 20.0 -> 28.2 GB/s f32, 18.9 -> 22.9 GB/s bf16).
  *
  * B stored transposed (SWAA_GEMM_B_TRANSPOSED: a tied LM head reading the
  * embedding table) is packed per tile like unpacked B when the tile has 16
@@ -50,10 +53,40 @@ typedef struct {
   int64_t rows, cols, row_tiles, col_tiles;
 } Grid;
 
+/* The OpenMP threads that will share a call's tiles, read once: the grid
+ * must not change between swaa_gemm_tiles and the tiles' calls. A weak
+ * reference: the compiled code that calls this library brings libomp, a
+ * program without it (gemm tests) counts as one thread. */
+extern int omp_get_max_threads(void) __attribute__((weak));
+static int64_t worker_count(void) {
+  static int64_t count; /* racing first calls store the same value */
+  int64_t n = __atomic_load_n(&count, __ATOMIC_RELAXED);
+  if (n == 0) {
+    n = omp_get_max_threads ? omp_get_max_threads() : 1;
+    n = n < 1 ? 1 : n;
+    __atomic_store_n(&count, n, __ATOMIC_RELAXED);
+  }
+  return n;
+}
+
 static Grid grid_of(int64_t m, int64_t n) {
   Grid g;
   g.rows = m < SMALL_M ? m : MC;
   g.cols = m < SMALL_M ? NC_SMALL : NC;
+  if (m < SMALL_M && n > 0) {
+    /* Few rows: the weights stream once, split by columns, and the tile
+     * count is all that spreads them over the threads. When tiles of 3
+     * panels are few and do not divide among the threads (SmolLM2's 192
+     * columns: 3 tiles, 2 threads, one thread streaming two thirds), the
+     * count is rounded up to a multiple of the threads, with fewer panels
+     * per tile (192 columns: 4 tiles of 2). */
+    int64_t panels = ceil_div(n, NR), tiles = ceil_div(panels, 3);
+    int64_t workers = worker_count();
+    if (tiles % workers != 0 && tiles < 4 * workers) {
+      tiles = ceil_div(tiles, workers) * workers;
+      g.cols = ceil_div(panels, tiles < panels ? tiles : panels) * NR;
+    }
+  }
   g.row_tiles = m > 0 ? ceil_div(m, g.rows) : 0;
   g.col_tiles = n > 0 ? ceil_div(n, g.cols) : 0;
   return g;
@@ -225,41 +258,41 @@ static const MicroBF16 packed_bf16[MR + 1] = ROW_TABLE(packed_bf16);
 static const MicroF32 strided_f32[MR + 1] = ROW_TABLE(strided_f32);
 static const MicroBF16 strided_bf16[MR + 1] = ROW_TABLE(strided_bf16);
 
-/* One row against three 24-column panels at once (decode's products: B
- * streams from memory once, and three streams in flight per core instead
- * of one keep more of its bandwidth busy). `ps`: elements from one panel to
- * the next. */
-#define GEMV3(NAME, BT, LOAD)                                                 \
-  AVX2 static void NAME(int64_t kc, const float *a, const BT *b, int64_t ps, \
-                        float *c, int load) {                                 \
-    const BT *p0 = b, *p1 = b + ps, *p2 = b + 2 * ps;                         \
-    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s02 = s00, s10 = s00,        \
-           s11 = s00, s12 = s00, s20 = s00, s21 = s00, s22 = s00;             \
-    for (int64_t kk = 0; kk < kc; ++kk) {                                     \
-      _mm_prefetch((const char *)(p0 + (kk + 16) * NR), _MM_HINT_T0);         \
-      _mm_prefetch((const char *)(p1 + (kk + 16) * NR), _MM_HINT_T0);         \
-      _mm_prefetch((const char *)(p2 + (kk + 16) * NR), _MM_HINT_T0);         \
-      __m256 x = _mm256_broadcast_ss(a + kk);                                 \
-      const BT *q0 = p0 + kk * NR, *q1 = p1 + kk * NR, *q2 = p2 + kk * NR;    \
-      s00 = _mm256_fmadd_ps(x, LOAD(q0), s00);                                \
-      s01 = _mm256_fmadd_ps(x, LOAD(q0 + 8), s01);                            \
-      s02 = _mm256_fmadd_ps(x, LOAD(q0 + 16), s02);                           \
-      s10 = _mm256_fmadd_ps(x, LOAD(q1), s10);                                \
-      s11 = _mm256_fmadd_ps(x, LOAD(q1 + 8), s11);                            \
-      s12 = _mm256_fmadd_ps(x, LOAD(q1 + 16), s12);                           \
-      s20 = _mm256_fmadd_ps(x, LOAD(q2), s20);                                \
-      s21 = _mm256_fmadd_ps(x, LOAD(q2 + 8), s21);                            \
-      s22 = _mm256_fmadd_ps(x, LOAD(q2 + 16), s22);                           \
-    }                                                                         \
-    __m256 out[9] = {s00, s01, s02, s10, s11, s12, s20, s21, s22};            \
-    for (int v = 0; v < 9; ++v) {                                             \
-      if (load)                                                               \
-        out[v] = _mm256_add_ps(out[v], _mm256_loadu_ps(c + 8 * v));           \
-      _mm256_storeu_ps(c + 8 * v, out[v]);                                    \
-    }                                                                         \
+/* One row against NP (2 or 3) 24-column panels at once (decode's products:
+ * B streams from memory once, and several streams in flight per core
+ * instead of one keep more of its bandwidth busy). `ps`: elements from one
+ * panel to the next. */
+#define GEMV(NAME, NP, BT, LOAD)                                               \
+  AVX2 static void NAME(int64_t kc, const float *a, const BT *b, int64_t ps,   \
+                        float *c, int load) {                                  \
+    __m256 s[NP][3];                                                           \
+    for (int p = 0; p < NP; ++p)                                               \
+      s[p][0] = s[p][1] = s[p][2] = _mm256_setzero_ps();                       \
+    for (int64_t kk = 0; kk < kc; ++kk) {                                      \
+      for (int p = 0; p < NP; ++p)                                             \
+        _mm_prefetch((const char *)(b + p * ps + (kk + 16) * NR),              \
+                     _MM_HINT_T0);                                             \
+      __m256 x = _mm256_broadcast_ss(a + kk);                                  \
+      for (int p = 0; p < NP; ++p) {                                           \
+        const BT *q = b + p * ps + kk * NR;                                    \
+        s[p][0] = _mm256_fmadd_ps(x, LOAD(q), s[p][0]);                        \
+        s[p][1] = _mm256_fmadd_ps(x, LOAD(q + 8), s[p][1]);                    \
+        s[p][2] = _mm256_fmadd_ps(x, LOAD(q + 16), s[p][2]);                   \
+      }                                                                        \
+    }                                                                          \
+    for (int p = 0; p < NP; ++p)                                               \
+      for (int v = 0; v < 3; ++v) {                                            \
+        float *cv = c + NR * p + 8 * v;                                        \
+        __m256 out = s[p][v];                                                  \
+        if (load)                                                              \
+          out = _mm256_add_ps(out, _mm256_loadu_ps(cv));                       \
+        _mm256_storeu_ps(cv, out);                                             \
+      }                                                                        \
   }
-GEMV3(gemv3_f32, float, LOAD_F32)
-GEMV3(gemv3_bf16, uint16_t, LOAD_BF16)
+GEMV(gemv3_f32, 3, float, LOAD_F32)
+GEMV(gemv3_bf16, 3, uint16_t, LOAD_BF16)
+GEMV(gemv2_f32, 2, float, LOAD_F32)
+GEMV(gemv2_bf16, 2, uint16_t, LOAD_BF16)
 
 /* The sum of each of 8 vectors, as one vector. */
 AVX2 static inline __m256 sum8(__m256 v0, __m256 v1, __m256 v2, __m256 v3,
@@ -454,15 +487,21 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
   float tail[KC * NR] __attribute__((aligned(64)));
   int64_t j_first = 0;
   if (rows == 1 && b_packed)
-    for (; j_first + 3 * NR <= cols; j_first += 3 * NR) {
-      int64_t at = (j_first / NR) * panel_stride;
-      if (b_bf16)
-        gemv3_bf16(kc, a, (const uint16_t *)b + at, panel_stride, c + j_first,
-                   load);
-      else
-        gemv3_f32(kc, a, (const float *)b + at, panel_stride, c + j_first,
-                  load);
-    }
+    /* Three panels at a time, then two (a tile of 2 or 4 panels). */
+    for (int np = 3; np >= 2; --np)
+      for (; j_first + np * NR <= cols; j_first += np * NR) {
+        int64_t at = (j_first / NR) * panel_stride;
+        const uint16_t *h = (const uint16_t *)b + at;
+        const float *f = (const float *)b + at;
+        if (np == 3 && b_bf16)
+          gemv3_bf16(kc, a, h, panel_stride, c + j_first, load);
+        else if (np == 3)
+          gemv3_f32(kc, a, f, panel_stride, c + j_first, load);
+        else if (b_bf16)
+          gemv2_bf16(kc, a, h, panel_stride, c + j_first, load);
+        else
+          gemv2_f32(kc, a, f, panel_stride, c + j_first, load);
+      }
   for (int64_t j0 = j_first; j0 < cols; j0 += NR) {
     int64_t w = cols - j0 < NR ? cols - j0 : NR;
     __m256i m[NR / 8];

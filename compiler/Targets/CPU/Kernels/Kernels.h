@@ -26,7 +26,9 @@
  *
  * How: the BLIS loop structure. A tile is up to 96 rows x 288 columns (72
  * columns for fewer than 16 rows, where the weights are streamed once and
- * the tile count is what spreads them over threads); K in blocks of 256;
+ * the tile count is what spreads them over threads: fewer columns when
+ * that makes the count divide among omp_get_max_threads()); K in blocks
+ * of 256;
  * B in 24-column panels: packed at compile time (swaa-pack-weights, the
  * layout SWAA_GEMM_B_PACKED names), else packed per tile (converted to f32)
  * when the tile has the rows to reuse it and read in place otherwise (a
