@@ -551,19 +551,24 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
 
 /* AVX-512 (cores with two 512-bit FMA units run the 4 x 24 AVX2 kernel at
  * half their peak: SmolLM2's prefill shapes at 191-193 of 458 GFLOP/s on
- * 2 threads here). The panels stay 24 columns (the artifact's layout); the
- * register kernel takes two adjacent panels, 48 columns, as three zmm
- * vectors per row: columns 0-15 of the first panel, 0-15 of the second,
- * and 16-23 of both in one (a 256-bit load and an insert). 8 rows: 24
- * accumulators of the 32 registers, 3 vectors of B, the broadcasts of A
- * folded into the loads; 24 FMAs per 4 loads of B and 8 of A. Those
- * shapes: 241-289 GFLOP/s (53-63% of the peak; 73% on one thread with B
- * and A in L2, where 48 contiguous columns would reach 82%: the split
- * third vector costs the rest). Neither packing A per tile (8 rows
+ * 2 threads here). The artifact's panels are 24 columns; the register
+ * kernel takes two adjacent ones, 48 columns, as three zmm vectors per row,
+ * after block_avx512 has interleaved the pair into one 48-column panel in
+ * L1 (row kk: the first panel's 24 columns, then the second's), once per
+ * K block for all the tile's rows (36 KiB per 96 rows x 48 columns x 192:
+ * ~2% of the FMAs' time). 8 rows: 24 accumulators of the 32 registers, 3
+ * vectors of B, the broadcasts of A folded into the FMAs; 24 FMAs per 3
+ * loads of B and 8 of A. Against reading the two panels in place (the
+ * third vector assembled from two halves with an insert, a shuffle on an
+ * FMA port), on SmolLM2's prefill shapes on 2 threads here: f32 the same
+ * (285-312 GFLOP/s, 62-68% of the peak: one thread with B and A in L2
+ * reached 73% in place, 82% contiguous: at 2 threads something outside the
+ * register kernel bounds it, unmeasured without PMU counters), bf16 264-299 -> 297-323 (the pair is
+ * widened in the same pass). Neither packing A per tile (8 rows
  * interleaved) nor K blocks of 128-384 nor walking a tile column's rows
  * first (B kept in L2) measured faster. */
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
-enum { MR512 = 8 };
+enum { MR512 = 8, NR512 = 2 * NR };
 
 #define Z_ZERO(r)                                                              \
   __m512 z##r##0 = _mm512_setzero_ps(), z##r##1 = z##r##0, z##r##2 = z##r##0;
@@ -574,51 +579,45 @@ enum { MR512 = 8 };
     z##r##1 = _mm512_fmadd_ps(x, b1, z##r##1);                                 \
     z##r##2 = _mm512_fmadd_ps(x, b2, z##r##2);                                 \
   }
-/* Row r's 48 columns: [0,16) and [24,40) whole vectors, [16,24) and
- * [40,48) the halves of the third; m0..m3 select the columns to write. */
+/* Row r's 48 columns, three vectors; m0..m2 select the columns to write. */
 #define Z_STORE(R, r)                                                          \
   if (R > r) {                                                                 \
     float *cr = c + r * ldc;                                                   \
-    __m256 lo = _mm512_castps512_ps256(z##r##2);                               \
-    __m256 hi = _mm256_castpd_ps(                                              \
-        _mm512_extractf64x4_pd(_mm512_castps_pd(z##r##2), 1));                 \
     if (load) {                                                                \
       z##r##0 = _mm512_add_ps(z##r##0, _mm512_maskz_loadu_ps(m0, cr));         \
-      z##r##1 = _mm512_add_ps(z##r##1, _mm512_maskz_loadu_ps(m1, cr + 24));    \
-      lo = _mm256_add_ps(lo, _mm256_maskz_loadu_ps(m2, cr + 16));              \
-      hi = _mm256_add_ps(hi, _mm256_maskz_loadu_ps(m3, cr + 40));              \
+      z##r##1 = _mm512_add_ps(z##r##1, _mm512_maskz_loadu_ps(m1, cr + 16));    \
+      z##r##2 = _mm512_add_ps(z##r##2, _mm512_maskz_loadu_ps(m2, cr + 32));    \
     }                                                                          \
     _mm512_mask_storeu_ps(cr, m0, z##r##0);                                    \
-    _mm512_mask_storeu_ps(cr + 24, m1, z##r##1);                               \
-    _mm256_mask_storeu_ps(cr + 16, m2, lo);                                    \
-    _mm256_mask_storeu_ps(cr + 40, m3, hi);                                    \
+    _mm512_mask_storeu_ps(cr + 16, m1, z##r##1);                               \
+    _mm512_mask_storeu_ps(cr + 32, m2, z##r##2);                               \
   }
 /* clang-format off: the macro calls below are statements, one per line. */
 #define MICRO512(R)                                                            \
-  AVX512 static void pair512_##R(int64_t kc, const float *a, int64_t lda,      \
-                                 const float *p0, const float *p1, float *c,   \
-                                 int64_t ldc, int load, __mmask16 m0,          \
-                                 __mmask16 m1, __mmask8 m2, __mmask8 m3) {     \
-    Z_ZERO(0) Z_ZERO(1) Z_ZERO(2) Z_ZERO(3)                                    \
-    Z_ZERO(4) Z_ZERO(5) Z_ZERO(6) Z_ZERO(7)                                    \
-    for (int64_t kk = 0; kk < kc; ++kk) {                                      \
-      const float *q0 = p0 + kk * NR, *q1 = p1 + kk * NR;                      \
-      __m512 b0 = _mm512_loadu_ps(q0), b1 = _mm512_loadu_ps(q1);               \
-      __m512 b2 = _mm512_castpd_ps(_mm512_insertf64x4(                         \
-          _mm512_castpd256_pd512(_mm256_loadu_pd((const double *)(q0 + 16))),  \
-          _mm256_loadu_pd((const double *)(q1 + 16)), 1));                     \
-      Z_STEP(R, 0) Z_STEP(R, 1) Z_STEP(R, 2) Z_STEP(R, 3)                      \
-      Z_STEP(R, 4) Z_STEP(R, 5) Z_STEP(R, 6) Z_STEP(R, 7)                      \
+  AVX512 static void pair512_##R(                                              \
+      int64_t kc, const float *a, int64_t lda, const float *p, float *c,       \
+      int64_t ldc, int load, __mmask16 m0, __mmask16 m1, __mmask16 m2) {       \
+    Z_ZERO(0)                                                                  \
+    Z_ZERO(1) Z_ZERO(2) Z_ZERO(3) Z_ZERO(4) Z_ZERO(5) Z_ZERO(6)                \
+        Z_ZERO(7) for (int64_t kk = 0; kk < kc; ++kk) {                        \
+      const float *q = p + kk * NR512;                                         \
+      __m512 b0 = _mm512_load_ps(q), b1 = _mm512_load_ps(q + 16),              \
+             b2 = _mm512_load_ps(q + 32);                                      \
+      Z_STEP(R, 0)                                                             \
+      Z_STEP(R, 1) Z_STEP(R, 2) Z_STEP(R, 3) Z_STEP(R, 4) Z_STEP(R, 5)         \
+          Z_STEP(R, 6) Z_STEP(R, 7)                                            \
     }                                                                          \
-    Z_STORE(R, 0) Z_STORE(R, 1) Z_STORE(R, 2) Z_STORE(R, 3)                    \
-    Z_STORE(R, 4) Z_STORE(R, 5) Z_STORE(R, 6) Z_STORE(R, 7)                    \
+    Z_STORE(R, 0)                                                              \
+    Z_STORE(R, 1) Z_STORE(R, 2) Z_STORE(R, 3) Z_STORE(R, 4) Z_STORE(R, 5)      \
+        Z_STORE(R, 6) Z_STORE(R, 7)                                            \
   }
-MICRO512(1) MICRO512(2) MICRO512(3) MICRO512(4)
-MICRO512(5) MICRO512(6) MICRO512(7) MICRO512(8)
-/* clang-format on */
-typedef void (*Pair512)(int64_t, const float *, int64_t, const float *,
-                        const float *, float *, int64_t, int, __mmask16,
-                        __mmask16, __mmask8, __mmask8);
+MICRO512(1)
+MICRO512(2) MICRO512(3) MICRO512(4) MICRO512(5) MICRO512(6) MICRO512(7)
+    MICRO512(8)
+    /* clang-format on */
+    typedef void (*Pair512)(int64_t, const float *, int64_t, const float *,
+                            float *, int64_t, int, __mmask16, __mmask16,
+                            __mmask16);
 static const Pair512 pair512[9] = {0,         pair512_1, pair512_2,
                                    pair512_3, pair512_4, pair512_5,
                                    pair512_6, pair512_7, pair512_8};
@@ -630,11 +629,45 @@ static inline uint32_t low_bits(int64_t n, int bits) {
   return n >= bits ? (uint32_t)((1ull << bits) - 1) : (uint32_t)((1u << n) - 1);
 }
 
+/* Two kc x 24 panels (f32, or bf16 widened) as one kc x 48 panel: row kk
+ * is p0's row kk, then p1's (dst 64-byte aligned). */
+AVX512 static void interleave_pair(int64_t kc, const void *p0, const void *p1,
+                                   int bf16, float *dst) {
+  const __mmask16 low8 = 0x00ff, high8 = 0xff00;
+  for (int64_t kk = 0; kk < kc; ++kk, dst += NR512) {
+    __m512 v0, v1, v2;
+    if (bf16) {
+      const uint16_t *s0 = (const uint16_t *)p0 + kk * NR,
+                     *s1 = (const uint16_t *)p1 + kk * NR;
+      __m512i h0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const void *)s0));
+      __m512i h1 = _mm512_cvtepu16_epi32(_mm256_inserti128_si256(
+          _mm256_castsi128_si256(_mm_loadu_si128((const void *)(s0 + 16))),
+          _mm_loadu_si128((const void *)s1), 1));
+      __m512i h2 =
+          _mm512_cvtepu16_epi32(_mm256_loadu_si256((const void *)(s1 + 8)));
+      v0 = _mm512_castsi512_ps(_mm512_slli_epi32(h0, 16));
+      v1 = _mm512_castsi512_ps(_mm512_slli_epi32(h1, 16));
+      v2 = _mm512_castsi512_ps(_mm512_slli_epi32(h2, 16));
+    } else {
+      const float *s0 = (const float *)p0 + kk * NR,
+                  *s1 = (const float *)p1 + kk * NR;
+      v0 = _mm512_loadu_ps(s0);
+      /* s0's columns 16-23, then s1's 0-7 */
+      v1 = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(high8, s1 - 8), low8,
+                                s0 + 16);
+      v2 = _mm512_loadu_ps(s1 + 8);
+    }
+    _mm512_store_ps(dst, v0);
+    _mm512_store_ps(dst + 16, v1);
+    _mm512_store_ps(dst + 32, v2);
+  }
+}
+
 /* As block_avx2, with tiles of 16 rows or more on the 8 x 48 kernel: B
- * packed (here if it was not at compile time, or widened from bf16 per
- * panel), two panels at a time; an odd last panel and tiles of fewer rows
- * (decode's products, which memory bandwidth bounds, not FMAs) go to the
- * AVX2 code. */
+ * packed (here if it was not at compile time), two panels at a time
+ * interleaved into one (widened from bf16 on the way); an odd last panel
+ * and tiles of fewer rows (decode's products, which memory bandwidth
+ * bounds, not FMAs) go to the AVX2 code. */
 AVX512 static void block_avx512(int64_t rows, int64_t cols, int64_t kc,
                                 const float *a, int64_t lda, const void *b,
                                 int64_t ldb, int b_bf16, int b_packed,
@@ -651,27 +684,20 @@ AVX512 static void block_avx512(int64_t rows, int64_t cols, int64_t kc,
     b_bf16 = 0;
     panel_stride = kc * NR;
   }
-  float wide[2 * KC * NR] __attribute__((aligned(64)));
+  size_t width = b_bf16 ? 2 : 4;
+  float wide[KC * NR512] __attribute__((aligned(64)));
   int64_t j0 = 0;
-  for (; j0 + NR < cols; j0 += 2 * NR) {
-    const float *p0, *p1;
-    if (b_bf16) {
-      const uint16_t *src = (const uint16_t *)b + (j0 / NR) * panel_stride;
-      widen_panel(kc, src, wide);
-      widen_panel(kc, src + panel_stride, wide + KC * NR);
-      p0 = wide;
-      p1 = wide + KC * NR;
-    } else {
-      p0 = (const float *)b + (j0 / NR) * panel_stride;
-      p1 = p0 + panel_stride;
-    }
-    int64_t w1 = cols - j0 - NR; /* columns of the second panel, > 0 */
-    __mmask16 m0 = (__mmask16)0xffff, m1 = (__mmask16)low_bits(w1, 16);
-    __mmask8 m2 = (__mmask8)0xff, m3 = (__mmask8)low_bits(w1 - 16, 8);
+  for (; j0 + NR < cols; j0 += NR512) {
+    const char *p0 =
+        (const char *)b + (size_t)((j0 / NR) * panel_stride) * width;
+    interleave_pair(kc, p0, p0 + (size_t)panel_stride * width, b_bf16, wide);
+    int64_t w = cols - j0; /* > 24 */
+    __mmask16 m0 = (__mmask16)0xffff, m1 = (__mmask16)low_bits(w - 16, 16),
+              m2 = (__mmask16)low_bits(w - 32, 16);
     for (int64_t i0 = 0; i0 < rows; i0 += MR512) {
       int64_t h = rows - i0 < MR512 ? rows - i0 : MR512;
-      pair512[h](kc, a + i0 * lda, lda, p0, p1, c + i0 * ldc + j0, ldc, load,
-                 m0, m1, m2, m3);
+      pair512[h](kc, a + i0 * lda, lda, wide, c + i0 * ldc + j0, ldc, load, m0,
+                 m1, m2);
     }
   }
   if (j0 < cols) { /* one panel left */

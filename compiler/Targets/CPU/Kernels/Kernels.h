@@ -35,7 +35,8 @@
  * transposed B, with few rows, by dot products of 8 columns at a time); a
  * 4 x 24 register kernel (12 AVX2 accumulators, one broadcast of A and
  * three loads of B per k); on AVX-512 CPUs, tiles of 16 rows or more
- * take an 8 x 48 kernel (two panels, 24 zmm accumulators). Machines
+ * take an 8 x 48 kernel (two panels interleaved into one in L1, 24 zmm
+ * accumulators). Machines
  * without AVX2+FMA run a portable C kernel (chosen once, at the first
  * call; SWAA_GEMM_ISA overrides, see swaa_gemm_isa).
  *===----------------------------------------------------------------------===*/
