@@ -563,10 +563,10 @@ AVX2 static void block_avx2(int64_t rows, int64_t cols, int64_t kc,
  * FMA port), on SmolLM2's prefill shapes on 2 threads here: f32 the same
  * (285-312 GFLOP/s, 62-68% of the peak: one thread with B and A in L2
  * reached 73% in place, 82% contiguous: at 2 threads something outside the
- * register kernel bounds it, unmeasured without PMU counters), bf16 264-299 -> 297-323 (the pair is
- * widened in the same pass). Neither packing A per tile (8 rows
- * interleaved) nor K blocks of 128-384 nor walking a tile column's rows
- * first (B kept in L2) measured faster. */
+ * register kernel bounds it, unmeasured without PMU counters), bf16
+ * 264-299 -> 297-323 (the pair is widened in the same pass). Neither
+ * packing A per tile (8 rows interleaved) nor K blocks of 128-384 nor
+ * walking a tile column's rows first (B kept in L2) measured faster. */
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 enum { MR512 = 8, NR512 = 2 * NR };
 
@@ -592,32 +592,31 @@ enum { MR512 = 8, NR512 = 2 * NR };
     _mm512_mask_storeu_ps(cr + 16, m1, z##r##1);                               \
     _mm512_mask_storeu_ps(cr + 32, m2, z##r##2);                               \
   }
-/* clang-format off: the macro calls below are statements, one per line. */
+/* The macro calls below are statements, one per line. */
+/* clang-format off */
 #define MICRO512(R)                                                            \
-  AVX512 static void pair512_##R(                                              \
-      int64_t kc, const float *a, int64_t lda, const float *p, float *c,       \
-      int64_t ldc, int load, __mmask16 m0, __mmask16 m1, __mmask16 m2) {       \
-    Z_ZERO(0)                                                                  \
-    Z_ZERO(1) Z_ZERO(2) Z_ZERO(3) Z_ZERO(4) Z_ZERO(5) Z_ZERO(6)                \
-        Z_ZERO(7) for (int64_t kk = 0; kk < kc; ++kk) {                        \
+  AVX512 static void pair512_##R(int64_t kc, const float *a, int64_t lda,      \
+                                 const float *p, float *c, int64_t ldc,        \
+                                 int load, __mmask16 m0, __mmask16 m1,         \
+                                 __mmask16 m2) {                               \
+    Z_ZERO(0) Z_ZERO(1) Z_ZERO(2) Z_ZERO(3)                                    \
+    Z_ZERO(4) Z_ZERO(5) Z_ZERO(6) Z_ZERO(7)                                    \
+    for (int64_t kk = 0; kk < kc; ++kk) {                                      \
       const float *q = p + kk * NR512;                                         \
       __m512 b0 = _mm512_load_ps(q), b1 = _mm512_load_ps(q + 16),              \
              b2 = _mm512_load_ps(q + 32);                                      \
-      Z_STEP(R, 0)                                                             \
-      Z_STEP(R, 1) Z_STEP(R, 2) Z_STEP(R, 3) Z_STEP(R, 4) Z_STEP(R, 5)         \
-          Z_STEP(R, 6) Z_STEP(R, 7)                                            \
+      Z_STEP(R, 0) Z_STEP(R, 1) Z_STEP(R, 2) Z_STEP(R, 3)                      \
+      Z_STEP(R, 4) Z_STEP(R, 5) Z_STEP(R, 6) Z_STEP(R, 7)                      \
     }                                                                          \
-    Z_STORE(R, 0)                                                              \
-    Z_STORE(R, 1) Z_STORE(R, 2) Z_STORE(R, 3) Z_STORE(R, 4) Z_STORE(R, 5)      \
-        Z_STORE(R, 6) Z_STORE(R, 7)                                            \
+    Z_STORE(R, 0) Z_STORE(R, 1) Z_STORE(R, 2) Z_STORE(R, 3)                    \
+    Z_STORE(R, 4) Z_STORE(R, 5) Z_STORE(R, 6) Z_STORE(R, 7)                    \
   }
-MICRO512(1)
-MICRO512(2) MICRO512(3) MICRO512(4) MICRO512(5) MICRO512(6) MICRO512(7)
-    MICRO512(8)
-    /* clang-format on */
-    typedef void (*Pair512)(int64_t, const float *, int64_t, const float *,
-                            float *, int64_t, int, __mmask16, __mmask16,
-                            __mmask16);
+MICRO512(1) MICRO512(2) MICRO512(3) MICRO512(4)
+MICRO512(5) MICRO512(6) MICRO512(7) MICRO512(8)
+/* clang-format on */
+typedef void (*Pair512)(int64_t, const float *, int64_t, const float *,
+                        float *, int64_t, int, __mmask16, __mmask16,
+                        __mmask16);
 static const Pair512 pair512[9] = {0,         pair512_1, pair512_2,
                                    pair512_3, pair512_4, pair512_5,
                                    pair512_6, pair512_7, pair512_8};

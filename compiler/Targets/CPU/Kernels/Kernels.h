@@ -28,17 +28,15 @@
  * columns for fewer than 16 rows, where the weights are streamed once and
  * the tile count is what spreads them over threads: fewer columns when
  * that makes the count divide among omp_get_max_threads()); K in blocks
- * of 256;
- * B in 24-column panels: packed at compile time (swaa-pack-weights, the
- * layout SWAA_GEMM_B_PACKED names), else packed per tile (converted to f32)
- * when the tile has the rows to reuse it and read in place otherwise (a
- * transposed B, with few rows, by dot products of 8 columns at a time); a
- * 4 x 24 register kernel (12 AVX2 accumulators, one broadcast of A and
- * three loads of B per k); on AVX-512 CPUs, tiles of 16 rows or more
- * take an 8 x 48 kernel (two panels interleaved into one in L1, 24 zmm
- * accumulators). Machines
- * without AVX2+FMA run a portable C kernel (chosen once, at the first
- * call; SWAA_GEMM_ISA overrides, see swaa_gemm_isa).
+ * of 256; B in 24-column panels: packed at compile time (swaa-pack-weights,
+ * the layout SWAA_GEMM_B_PACKED names), else packed per tile (converted to
+ * f32) when the tile has the rows to reuse it and read in place otherwise
+ * (a transposed B, with few rows, by dot products of 8 columns at a time);
+ * a 4 x 24 register kernel (12 AVX2 accumulators, one broadcast of A and
+ * three loads of B per k); on AVX-512 CPUs, tiles of 16 rows or more take
+ * an 8 x 48 kernel (two panels interleaved into one in L1, 24 zmm
+ * accumulators). Machines without AVX2+FMA run a portable C kernel (chosen
+ * once, at the first call; SWAA_GEMM_ISA overrides, see swaa_gemm_isa).
  *===----------------------------------------------------------------------===*/
 #ifndef SWAA_CPU_KERNELS_H
 #define SWAA_CPU_KERNELS_H
